@@ -1,0 +1,43 @@
+# Two commands for a newcomer: `make run` (the main job) and `make test` (every test).
+# Both install what is missing first: a Python virtualenv here, and the native stack's
+# binaries under ~/.cache/tradetrace (built once, then reused).
+
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed-$(shell cat pyproject.toml constraints.txt | sha256sum | cut -c1-12)
+
+.PHONY: run test unit integration stack-up stack-down status install clean
+
+run: install
+	$(BIN)/tradetrace stack up
+
+test: install
+	$(BIN)/python -m pytest tests
+
+unit: install
+	$(BIN)/python -m pytest tests/unit
+
+integration: install
+	$(BIN)/python -m pytest tests/integration
+
+stack-up: install
+	$(BIN)/tradetrace stack up
+
+stack-down: install
+	$(BIN)/tradetrace stack down
+
+status: install
+	$(BIN)/tradetrace stack status
+
+install: $(STAMP)
+
+$(STAMP):
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -c constraints.txt -e '.[dev]'
+	rm -f $(VENV)/.installed-*
+	touch $@
+
+clean:
+	rm -rf $(VENV) *.egg-info

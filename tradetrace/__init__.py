@@ -1,0 +1,1 @@
+"""tradetrace: trace-first observability for an event-driven trading platform."""

@@ -1,0 +1,69 @@
+"""What every component of the native stack provides to the launcher."""
+
+from __future__ import annotations
+
+import shutil
+import signal
+from abc import ABC, abstractmethod
+from pathlib import Path
+
+from tradetrace.stack.paths import state_dir
+from tradetrace.stack.process import Launch
+from tradetrace.stack.ports import primary_port
+
+
+class Component(ABC):
+    """One process of the stack: how to install it, prepare its state, start and probe it."""
+
+    name: str
+    startup_timeout: float = 60.0
+    debian_package: str | None = None
+    debian_binary: str | None = None
+    stop_signal: int = signal.SIGTERM
+
+    def __init__(self, state: Path | None = None) -> None:
+        self.state = (state or state_dir()) / self.name
+
+    @property
+    def port(self) -> int:
+        return primary_port(self.name)
+
+    @property
+    def log_path(self) -> Path:
+        return self.state / f"{self.name}.log"
+
+    @property
+    def pid_path(self) -> Path:
+        return self.state / f"{self.name}.pid"
+
+    @property
+    def data_dir(self) -> Path:
+        return self.state / "data"
+
+    def missing_debian_package(self) -> str | None:
+        """The Debian package to install, if this component comes from one and is missing."""
+        if self.debian_package and not shutil.which(self.debian_binary or self.name):
+            return self.debian_package
+        return None
+
+    def is_installed(self) -> bool:
+        """True when the binaries are already built or cached (a warm start)."""
+        return self.missing_debian_package() is None
+
+    def install(self) -> None:
+        """Download or build what the component runs; Debian packages are installed in bulk."""
+
+    def prepare(self) -> None:
+        """Create state before the first start: config files, formatted storage, initdb."""
+        self.data_dir.mkdir(parents=True, exist_ok=True)
+
+    @abstractmethod
+    def launch(self) -> Launch:
+        """The command line that runs the component in the foreground."""
+
+    @abstractmethod
+    def healthy(self) -> bool:
+        """A real probe of the running component (not just an open port, where it can tell)."""
+
+    def after_healthy(self) -> None:
+        """Work that needs the component up, e.g. creating the application's database."""

@@ -1,0 +1,61 @@
+"""Jaeger v2, built with Go from its module in a tools module of its own (jaeger/go.mod)."""
+
+from __future__ import annotations
+
+import re
+import shutil
+from pathlib import Path
+
+from tradetrace.stack.components.base import Component
+from tradetrace.stack.health import StackError, http_ok
+from tradetrace.stack.paths import REPO_ROOT, cache_dir, content_key
+from tradetrace.stack.ports import HOST, port
+from tradetrace.stack.process import Launch
+from tradetrace.stack.steps import publish_dir, require_program, run
+
+JAEGER_DIR = REPO_ROOT / "jaeger"
+CONFIG = JAEGER_DIR / "config.yaml"
+PACKAGE = "github.com/jaegertracing/jaeger/cmd/jaeger"
+
+
+def jaeger_version() -> str:
+    """The Jaeger module version required by the tools module (v1.76.0 is Jaeger v2.13.0)."""
+    match = re.search(r"github\.com/jaegertracing/jaeger (v\S+)",
+                      (JAEGER_DIR / "go.mod").read_text())
+    if not match:
+        raise StackError("jaeger: no github.com/jaegertracing/jaeger requirement in jaeger/go.mod")
+    return match.group(1).removeprefix("v")
+
+
+def query_url() -> str:
+    return f"http://{HOST}:{port('jaeger', 'query HTTP')}"
+
+
+class Jaeger(Component):
+    name = "jaeger"
+    startup_timeout = 30.0
+
+    @property
+    def binary(self) -> Path:
+        key = content_key(JAEGER_DIR / "go.mod", JAEGER_DIR / "go.sum")
+        return cache_dir() / f"jaeger-{jaeger_version()}-{key}" / "jaeger"
+
+    def is_installed(self) -> bool:
+        return self.binary.is_file()
+
+    def install(self) -> None:
+        if self.is_installed():
+            return
+        go = require_program(self.name, "go", "to build Jaeger")
+        staging = self.binary.parent.with_name(self.binary.parent.name + ".partial")
+        shutil.rmtree(staging, ignore_errors=True)
+        staging.mkdir(parents=True)
+        run("jaeger: go build", [go, "build", "-o", str(staging / "jaeger"), PACKAGE],
+            self.state / "install.log", cwd=JAEGER_DIR, env={"CGO_ENABLED": "0"})
+        publish_dir(staging, self.binary.parent)
+
+    def launch(self) -> Launch:
+        return Launch([str(self.binary), f"--config={CONFIG}"])
+
+    def healthy(self) -> bool:
+        return http_ok(f"{query_url()}/api/services")

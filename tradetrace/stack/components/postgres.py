@@ -1,0 +1,91 @@
+"""PostgreSQL from Debian's package, run from its own data directory as a plain process."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+import subprocess
+from pathlib import Path
+
+from tradetrace.stack.components.base import Component
+from tradetrace.stack.health import StackError
+from tradetrace.stack.ports import HOST
+from tradetrace.stack.process import Launch
+
+DATABASE = "tradetrace"
+USER = "tradetrace"
+
+
+def database_url(port: int = 5432) -> str:
+    """The SQLAlchemy URL of the application database on the native stack."""
+    return f"postgresql+psycopg://{USER}@{HOST}:{port}/{DATABASE}"
+
+
+def _bin_dir() -> Path | None:
+    """Debian keeps the server programs in /usr/lib/postgresql/<major>/bin, off PATH."""
+    majors = sorted(Path("/usr/lib/postgresql").glob("*/bin/postgres"),
+                    key=lambda p: int(p.parent.parent.name) if p.parent.parent.name.isdigit() else 0)
+    return majors[-1].parent if majors else None
+
+
+class Postgres(Component):
+    name = "postgres"
+    debian_package = "postgresql"
+    startup_timeout = 30.0
+    stop_signal = signal.SIGINT  # "fast" shutdown: SIGTERM would wait for every client
+
+    def missing_debian_package(self) -> str | None:
+        return None if _bin_dir() else self.debian_package
+
+    @property
+    def run_as(self) -> str | None:
+        """PostgreSQL refuses to run as root; as root we run it as Debian's `postgres` user."""
+        return "postgres" if os.geteuid() == 0 else None
+
+    def prepare(self) -> None:
+        socket_dir = self.state / "run"
+        for directory in (self.state, self.data_dir, socket_dir):
+            directory.mkdir(parents=True, exist_ok=True)
+            if self.run_as:
+                shutil.chown(directory, self.run_as, self.run_as)
+        self.data_dir.chmod(0o700)
+        if (self.data_dir / "PG_VERSION").exists():
+            return
+        result = subprocess.run(
+            [str(_bin_dir() / "initdb"), "-D", str(self.data_dir), "-U", USER,
+             "--auth=trust", "-E", "UTF8", "--locale=C.UTF-8"],
+            user=self.run_as, group=self.run_as, capture_output=True, text=True, timeout=120,
+        )
+        if result.returncode != 0:
+            raise StackError(f"postgres: initdb failed:\n{result.stdout}{result.stderr}\n"
+                             f"(as root the state directory {self.state} must be reachable "
+                             f"by the postgres user)")
+
+    def launch(self) -> Launch:
+        return Launch(
+            [str(_bin_dir() / "postgres"), "-D", str(self.data_dir), "-h", HOST,
+             "-p", str(self.port), "-k", str(self.state / "run")],
+            user=self.run_as,
+        )
+
+    def _connect(self, dbname: str):
+        import psycopg
+
+        return psycopg.connect(host=HOST, port=self.port, user=USER, dbname=dbname,
+                               connect_timeout=2, autocommit=True)
+
+    def healthy(self) -> bool:
+        try:
+            with self._connect("postgres") as conn:
+                conn.execute("SELECT 1")
+            return True
+        except Exception:  # psycopg raises several kinds while the server starts
+            return False
+
+    def after_healthy(self) -> None:
+        with self._connect("postgres") as conn:
+            exists = conn.execute("SELECT 1 FROM pg_database WHERE datname = %s",
+                                  (DATABASE,)).fetchone()
+            if not exists:
+                conn.execute(f'CREATE DATABASE "{DATABASE}"')

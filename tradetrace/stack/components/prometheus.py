@@ -1,0 +1,41 @@
+"""Prometheus from Debian's package, scraping the collector, with exemplar storage on."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from tradetrace.stack.components.base import Component
+from tradetrace.stack.health import http_ok
+from tradetrace.stack.paths import REPO_ROOT
+from tradetrace.stack.ports import HOST
+from tradetrace.stack.process import Launch
+
+CONFIG = REPO_ROOT / "prometheus" / "prometheus.yml"
+
+
+class Prometheus(Component):
+    name = "prometheus"
+    debian_package = "prometheus"
+    startup_timeout = 30.0
+
+    def __init__(self, state: Path | None = None, config: Path = CONFIG) -> None:
+        super().__init__(state)
+        self.config = config
+
+    @property
+    def url(self) -> str:
+        return f"http://{HOST}:{self.port}"
+
+    def launch(self) -> Launch:
+        return Launch([
+            "prometheus",
+            f"--config.file={self.config}",
+            f"--storage.tsdb.path={self.data_dir}",
+            f"--web.listen-address={HOST}:{self.port}",
+            "--enable-feature=exemplar-storage",
+            "--web.enable-lifecycle",
+            "--web.enable-remote-write-receiver",
+        ])
+
+    def healthy(self) -> bool:
+        return http_ok(f"{self.url}/-/ready")

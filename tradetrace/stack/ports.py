@@ -1,0 +1,51 @@
+"""The one table of ports of the native stack. Everything binds to 127.0.0.1.
+
+The collector keeps the OpenTelemetry defaults (4317/4318) that every SDK uses; Jaeger's
+own OTLP, health and metrics ports are moved off the collector's. The README's port table
+is this list (a unit test keeps them equal).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+HOST = "127.0.0.1"
+
+
+@dataclass(frozen=True)
+class Port:
+    component: str
+    number: int
+    purpose: str
+
+
+PORTS: tuple[Port, ...] = (
+    Port("kafka", 9092, "broker (PLAINTEXT)"),
+    Port("kafka", 9093, "KRaft controller"),
+    Port("collector", 4317, "OTLP gRPC in"),
+    Port("collector", 4318, "OTLP HTTP in"),
+    Port("collector", 8889, "Prometheus exporter (span-derived metrics, OpenMetrics)"),
+    Port("collector", 8888, "collector self-metrics"),
+    Port("collector", 13133, "health_check"),
+    Port("jaeger", 16686, "query HTTP API (and UI, where built)"),
+    Port("jaeger", 16685, "query gRPC"),
+    Port("jaeger", 14317, "OTLP gRPC in (from the collector)"),
+    Port("jaeger", 14318, "OTLP HTTP in"),
+    Port("jaeger", 13134, "healthcheckv2"),
+    Port("jaeger", 18888, "Jaeger self-metrics"),
+    Port("prometheus", 9090, "HTTP API and UI"),
+    Port("redis", 6379, "Redis (Celery broker, locks)"),
+    Port("postgres", 5432, "PostgreSQL"),
+)
+
+
+def port(component: str, purpose_prefix: str = "") -> int:
+    """The port number of a component, the first one whose purpose starts with the prefix."""
+    for entry in PORTS:
+        if entry.component == component and entry.purpose.startswith(purpose_prefix):
+            return entry.number
+    raise KeyError(f"no port for {component!r} {purpose_prefix!r}")
+
+
+def primary_port(component: str) -> int:
+    return port(component)

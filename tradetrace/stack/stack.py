@@ -1,0 +1,126 @@
+"""Bring the native stack up, report its status, and take it down.
+
+`up` is idempotent: a component already running and healthy is left alone, a dead one is
+started again. Every wait has a timeout and a failure names the component with its log tail.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+from tradetrace.stack import process
+from tradetrace.stack.components import (
+    Collector, Component, Jaeger, Kafka, Postgres, Prometheus, Redis,
+)
+from tradetrace.stack.health import StackError, tcp_open
+from tradetrace.stack.paths import state_dir
+from tradetrace.stack.ports import HOST, PORTS
+from tradetrace.stack.steps import apt_install, timed
+
+
+def components(state: Path | None = None) -> list[Component]:
+    """All components, in start order: storage first, the collector after its exporters' targets."""
+    return [Postgres(state), Redis(state), Kafka(state), Jaeger(state), Prometheus(state),
+            Collector(state)]
+
+
+@dataclass(frozen=True)
+class ComponentStatus:
+    name: str
+    port: int
+    pid: int | None
+    healthy: bool
+    log: Path
+
+    @property
+    def state(self) -> str:
+        if self.pid is None:
+            return "stopped"
+        return "healthy" if self.healthy else "unhealthy"
+
+
+class Stack:
+    def __init__(self, selected: list[Component] | None = None) -> None:
+        self.components = selected if selected is not None else components()
+
+    def select(self, names: list[str]) -> Stack:
+        """A stack of only the named components (an unknown name is an error, not ignored)."""
+        known = {c.name: c for c in self.components}
+        unknown = sorted(set(names) - set(known))
+        if unknown:
+            raise StackError(f"unknown component(s) {unknown}; known: {sorted(known)}")
+        return Stack([c for c in self.components if c.name in names])
+
+    def install(self) -> None:
+        """Install Debian packages in one go, then fetch and build the rest (cached)."""
+        packages = sorted({p for c in self.components if (p := c.missing_debian_package())})
+        if packages:
+            with timed(f"install Debian packages {' '.join(packages)}"):
+                apt_install(packages, state_dir() / "apt.log")
+        for component in self.components:
+            if component.is_installed():
+                print(f"[stack] {component.name}: cached", flush=True)
+                continue
+            with timed(f"{component.name}: install"):
+                component.install()
+
+    def up(self) -> None:
+        with timed("stack up"):
+            self.install()
+            started = [c for c in self.components if self._start(c)]
+            for component in self.components:
+                self._wait_healthy(component, component in started)
+                component.after_healthy()
+
+    def _start(self, component: Component) -> bool:
+        """Start the component unless it already runs; True if we started it."""
+        if process.running_pid(component.pid_path) is not None:
+            print(f"[stack] {component.name}: already running", flush=True)
+            return False
+        busy = [p.number for p in PORTS if p.component == component.name and tcp_open(HOST, p.number)]
+        if busy:
+            raise StackError(f"{component.name}: port(s) {busy} on {HOST} are taken by a process "
+                             f"this stack did not start; stop it or free the port")
+        component.prepare()
+        process.start(component.launch(), component.log_path, component.pid_path)
+        return True
+
+    def _wait_healthy(self, component: Component, just_started: bool) -> None:
+        started = time.monotonic()
+        deadline = started + component.startup_timeout
+        while True:
+            if component.healthy():
+                if just_started:
+                    print(f"[stack] {component.name}: healthy after "
+                          f"{time.monotonic() - started:.1f}s", flush=True)
+                return
+            if process.running_pid(component.pid_path) is None:
+                raise StackError(f"{component.name} exited during start-up; last lines of "
+                                 f"{component.log_path}:\n{process.tail(component.log_path)}")
+            if time.monotonic() >= deadline:
+                raise StackError(f"{component.name} not healthy after "
+                                 f"{component.startup_timeout:.0f}s; last lines of "
+                                 f"{component.log_path}:\n{process.tail(component.log_path)}")
+            time.sleep(0.25)
+
+    def down(self) -> list[str]:
+        """Stop, in reverse start order, exactly the processes recorded by `up`."""
+        stopped = []
+        for component in reversed(self.components):
+            if process.stop(component.pid_path, component.stop_signal):
+                stopped.append(component.name)
+        return stopped
+
+    def status(self) -> list[ComponentStatus]:
+        rows = []
+        for component in self.components:
+            pid = process.running_pid(component.pid_path)
+            rows.append(ComponentStatus(component.name, component.port, pid,
+                                        pid is not None and component.healthy(),
+                                        component.log_path))
+        return rows
+
+    def healthy(self) -> bool:
+        return all(row.healthy for row in self.status())
