@@ -11,14 +11,19 @@ STAMP := $(VENV)/.installed-$(shell cat pyproject.toml constraints.txt | sha256s
 
 run: install
 	$(BIN)/tradetrace stack up
+	@echo "The stack is up (\`make stack-down\` stops it). Jaeger API: http://127.0.0.1:16686/api/services  Prometheus: http://127.0.0.1:9090"
 
+# The stack's binaries are built before pytest (a cold build takes minutes and must not run
+# under a test's timeout); the integration fixtures then start and stop the stack.
 test: install
+	$(BIN)/tradetrace stack install
 	$(BIN)/python -m pytest tests
 
 unit: install
 	$(BIN)/python -m pytest tests/unit
 
 integration: install
+	$(BIN)/tradetrace stack install
 	$(BIN)/python -m pytest tests/integration
 
 stack-up: install

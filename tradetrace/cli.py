@@ -31,6 +31,15 @@ def _fail(error: StackError) -> None:
 
 
 @stack_app.command()
+def install(names: Components = None) -> None:
+    """Install or build what is missing, without starting anything (cached after the first run)."""
+    try:
+        _stack(names).install()
+    except StackError as error:
+        _fail(error)
+
+
+@stack_app.command()
 def up(names: Components = None) -> None:
     """Install or build what is missing (cached), start every component, wait until healthy."""
     try:

@@ -46,6 +46,3 @@ def port(component: str, purpose_prefix: str = "") -> int:
             return entry.number
     raise KeyError(f"no port for {component!r} {purpose_prefix!r}")
 
-
-def primary_port(component: str) -> int:
-    return port(component)

@@ -16,7 +16,7 @@ from tradetrace.stack.components import (
 )
 from tradetrace.stack.health import StackError, tcp_open
 from tradetrace.stack.paths import state_dir
-from tradetrace.stack.ports import HOST, PORTS
+from tradetrace.stack.ports import HOST
 from tradetrace.stack.steps import apt_install, timed
 
 
@@ -66,20 +66,22 @@ class Stack:
             with timed(f"{component.name}: install"):
                 component.install()
 
-    def up(self) -> None:
+    def up(self) -> list[str]:
+        """Start what is not running and wait for all; returns the names of those it started."""
         with timed("stack up"):
             self.install()
             started = [c for c in self.components if self._start(c)]
             for component in self.components:
                 self._wait_healthy(component, component in started)
                 component.after_healthy()
+        return [c.name for c in started]
 
     def _start(self, component: Component) -> bool:
         """Start the component unless it already runs; True if we started it."""
         if process.running_pid(component.pid_path) is not None:
             print(f"[stack] {component.name}: already running", flush=True)
             return False
-        busy = [p.number for p in PORTS if p.component == component.name and tcp_open(HOST, p.number)]
+        busy = [number for number in component.ports() if tcp_open(HOST, number)]
         if busy:
             raise StackError(f"{component.name}: port(s) {busy} on {HOST} are taken by a process "
                              f"this stack did not start; stop it or free the port")

@@ -9,7 +9,7 @@ from pathlib import Path
 
 from tradetrace.stack.paths import state_dir
 from tradetrace.stack.process import Launch
-from tradetrace.stack.ports import primary_port
+from tradetrace.stack.ports import PORTS
 
 
 class Component(ABC):
@@ -24,9 +24,13 @@ class Component(ABC):
     def __init__(self, state: Path | None = None) -> None:
         self.state = (state or state_dir()) / self.name
 
+    def ports(self) -> list[int]:
+        """Every port the component binds, from the one port table; the first is its main one."""
+        return [entry.number for entry in PORTS if entry.component == self.name]
+
     @property
     def port(self) -> int:
-        return primary_port(self.name)
+        return self.ports()[0]
 
     @property
     def log_path(self) -> Path:

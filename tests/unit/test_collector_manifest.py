@@ -1,0 +1,32 @@
+"""The collector manifest keeps core and contrib on one release, with the components we use."""
+
+from __future__ import annotations
+
+import yaml
+
+from tradetrace.stack.components.collector import MANIFEST, collector_release
+
+
+def _modules() -> dict[str, str]:
+    spec = yaml.safe_load(MANIFEST.read_text())
+    return dict(line["gomod"].split() for kind in spec if isinstance(spec[kind], list)
+                for line in spec[kind])
+
+
+def test_every_module_is_on_the_core_release() -> None:
+    release = collector_release()
+    stable = {version for module, version in _modules().items() if version.startswith("v1.")}
+    # Core 0.N.0 ships with stable 1.(N-94).0 (0.158.0 <-> 1.64.0, 0.165.0 <-> 1.71.0).
+    assert stable == {f"v1.{int(release.split('.')[1]) - 94}.0"}
+    others = {m: v for m, v in _modules().items() if not v.startswith("v1.")}
+    assert set(others.values()) == {f"v{release}"}, others
+
+
+def test_manifest_has_the_components_the_configs_use() -> None:
+    names = {module.rsplit("/", 1)[1] for module in _modules()}
+    assert {"otlpreceiver", "batchprocessor", "memorylimiterprocessor", "tailsamplingprocessor",
+            "transformprocessor", "redactionprocessor", "deltatocumulativeprocessor",
+            "otlpexporter", "debugexporter", "prometheusexporter",
+            "prometheusremotewriteexporter", "loadbalancingexporter", "spanmetricsconnector",
+            "servicegraphconnector", "signaltometricsconnector", "healthcheckextension",
+            "sigv4authextension"} <= names
