@@ -1,0 +1,1 @@
+"""The trading platform: backend, signal-generator, trigger-dispatcher and worker."""

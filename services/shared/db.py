@@ -1,0 +1,115 @@
+"""The platform's database: SQLAlchemy 2 models for pipelines and executions, and sessions."""
+
+from __future__ import annotations
+
+import enum
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import UTC, datetime
+from functools import lru_cache
+from typing import Any
+
+from sqlalchemy import (
+    JSON, Boolean, DateTime, Enum, Float, ForeignKey, Integer, String, Text, UniqueConstraint,
+    create_engine, event,
+)
+from sqlalchemy.engine import Engine
+from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column, sessionmaker
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+class Base(DeclarativeBase):
+    pass
+
+
+class TriggerMode(str, enum.Enum):
+    SIGNAL = "signal"
+    PERIODIC = "periodic"
+    MANUAL = "manual"
+
+
+class ExecutionStatus(str, enum.Enum):
+    QUEUED = "queued"
+    RUNNING = "running"
+    SUCCEEDED = "succeeded"
+    FAILED = "failed"
+
+
+class Pipeline(Base):
+    __tablename__ = "pipelines"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    name: Mapped[str] = mapped_column(String(100), unique=True)
+    tickers: Mapped[list[str]] = mapped_column(JSON)
+    trigger_mode: Mapped[TriggerMode] = mapped_column(
+        Enum(TriggerMode, native_enum=False, length=16, values_callable=lambda e: [m.value for m in e]))
+    interval_seconds: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    agents: Mapped[list[dict[str, Any]]] = mapped_column(JSON)
+    enabled: Mapped[bool] = mapped_column(Boolean, default=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow,
+                                                 onupdate=utcnow)
+
+
+class Execution(Base):
+    __tablename__ = "executions"
+    # One execution per pipeline and signal: a redelivered signal cannot run a pipeline twice.
+    __table_args__ = (UniqueConstraint("pipeline_id", "signal_id", name="uq_execution_signal"),)
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True,
+                                    default=lambda: str(uuid.uuid4()))
+    pipeline_id: Mapped[int] = mapped_column(ForeignKey("pipelines.id", ondelete="CASCADE"),
+                                             index=True)
+    status: Mapped[ExecutionStatus] = mapped_column(
+        Enum(ExecutionStatus, native_enum=False, length=16,
+             values_callable=lambda e: [m.value for m in e]), index=True)
+    trigger_mode: Mapped[TriggerMode] = mapped_column(
+        Enum(TriggerMode, native_enum=False, length=16, values_callable=lambda e: [m.value for m in e]))
+    signal_id: Mapped[str | None] = mapped_column(String(64), nullable=True, index=True)
+    ticker: Mapped[str | None] = mapped_column(String(16), nullable=True)
+    queued_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    started_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    finished_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    duration_seconds: Mapped[float | None] = mapped_column(Float, nullable=True)
+    cost_usd: Mapped[float | None] = mapped_column(Float, nullable=True)
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    result: Mapped[dict[str, Any] | None] = mapped_column(JSON, nullable=True)
+    error: Mapped[str | None] = mapped_column(Text, nullable=True)
+    trace_id: Mapped[str | None] = mapped_column(String(32), nullable=True, index=True)
+
+
+@lru_cache
+def engine_for(url: str) -> Engine:
+    """One engine (and connection pool) per database URL and process."""
+    engine = create_engine(url, pool_pre_ping=True)
+    if engine.dialect.name == "sqlite":
+        event.listen(engine, "connect", _sqlite_foreign_keys)
+    return engine
+
+
+def _sqlite_foreign_keys(dbapi_connection, _record) -> None:
+    """SQLite ignores ON DELETE CASCADE unless told otherwise, per connection."""
+    dbapi_connection.execute("PRAGMA foreign_keys=ON")
+
+
+@lru_cache
+def _session_factory(url: str) -> sessionmaker[Session]:
+    return sessionmaker(engine_for(url), expire_on_commit=False)
+
+
+@contextmanager
+def session_scope(url: str) -> Iterator[Session]:
+    """A session that commits on success and rolls back on error."""
+    session = _session_factory(url)()
+    try:
+        yield session
+        session.commit()
+    except BaseException:
+        session.rollback()
+        raise
+    finally:
+        session.close()
