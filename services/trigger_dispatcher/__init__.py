@@ -1,0 +1,1 @@
+"""The trigger-dispatcher: Kafka signals in, one Celery task per matching pipeline out."""

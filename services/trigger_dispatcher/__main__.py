@@ -1,0 +1,44 @@
+"""`python -m services.trigger_dispatcher`: consume signals until SIGTERM or SIGINT."""
+
+from __future__ import annotations
+
+import logging
+import signal
+
+import redis
+
+from services.shared.settings import get_settings
+from services.trigger_dispatcher.dispatcher import (
+    Dispatcher, create_consumer, create_dlq_producer,
+)
+
+log = logging.getLogger("trigger-dispatcher")
+
+
+def main() -> None:
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    settings = get_settings()
+    consumer = create_consumer(settings)
+    consumer.subscribe([settings.signals_topic])
+    dlq = create_dlq_producer(settings)
+    dispatcher = Dispatcher(settings, consumer, dlq, redis.Redis.from_url(settings.redis_url))
+    stopping = False
+
+    def stop(*_):
+        nonlocal stopping
+        stopping = True
+
+    signal.signal(signal.SIGTERM, stop)
+    signal.signal(signal.SIGINT, stop)
+    log.info("consuming %s as group %s", settings.signals_topic, settings.consumer_group)
+    try:
+        while not stopping:
+            dispatcher.run_once()
+    finally:
+        consumer.close()  # leaves the group at once, so a restart rebalances quickly
+        dlq.flush(10)
+        log.info("stopped")
+
+
+if __name__ == "__main__":
+    main()

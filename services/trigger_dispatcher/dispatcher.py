@@ -1,0 +1,164 @@
+"""The dispatcher's batch loop: consume, validate, match, lock, enqueue, then commit.
+
+Offsets are committed only after every task of the batch is enqueued and every rejected
+message is in the DLQ: a crash replays the batch (at-least-once), and the per-signal
+dedup keys make the replay trigger nothing twice.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import time
+from dataclasses import dataclass, field
+
+import redis
+from confluent_kafka import Consumer, KafkaError, Message, Producer
+
+from services.shared.locks import acquire_running_lock
+from services.shared.settings import Settings
+from services.shared.signals import InvalidSignal, Signal, parse_signal
+from services.trigger_dispatcher.index import PipelineIndex, load_index
+
+log = logging.getLogger(__name__)
+
+STATS_KEY = "tradetrace:stats:dispatcher"
+
+
+def dispatch_key(signal_id: str) -> str:
+    """Where the dispatcher records what one signal triggered (read by `signal emit`)."""
+    return f"tradetrace:signal-dispatch:{signal_id}"
+
+
+def _dedup_key(signal_id: str, pipeline_id: int) -> str:
+    return f"tradetrace:dispatched:{signal_id}:{pipeline_id}"
+
+
+@dataclass
+class SignalOutcome:
+    matched: list[int] = field(default_factory=list)
+    enqueued: list[int] = field(default_factory=list)
+    skipped_running: list[int] = field(default_factory=list)
+    duplicates: list[int] = field(default_factory=list)
+
+
+class Dispatcher:
+    def __init__(self, settings: Settings, consumer: Consumer, dlq_producer: Producer,
+                 client: redis.Redis) -> None:
+        from services.worker.tasks import execute_pipeline  # publishing only
+
+        self.settings = settings
+        self.consumer = consumer
+        self.dlq_producer = dlq_producer
+        self.redis = client
+        self.execute_pipeline = execute_pipeline
+        self.index = PipelineIndex()
+        self._index_loaded_at = float("-inf")
+
+    def refresh_index_if_due(self) -> None:
+        if time.monotonic() - self._index_loaded_at < self.settings.index_refresh_seconds:
+            return
+        self.index = load_index(self.settings.database_url)
+        self._index_loaded_at = time.monotonic()
+        log.debug("index: %d tickers, %d pipelines", len(self.index), self.index.pipeline_count)
+
+    def run_once(self) -> int:
+        """Consume and handle one batch; returns the number of messages in it."""
+        self.refresh_index_if_due()
+        messages = self.consumer.consume(num_messages=self.settings.batch_size,
+                                         timeout=self.settings.batch_timeout_seconds)
+        if not messages:
+            return 0
+        self.handle_batch(messages)
+        return len(messages)
+
+    def handle_batch(self, messages: list[Message]) -> None:
+        counts = {"signals_consumed": 0, "dlq": 0}
+        for message in messages:
+            if message.error() is not None:
+                if message.error().code() != KafkaError._PARTITION_EOF:
+                    log.error("consume error: %s", message.error())
+                continue
+            try:
+                signal = parse_signal(message.value())
+            except InvalidSignal as invalid:
+                self.send_to_dlq(message, invalid.reason)
+                counts["dlq"] += 1
+                continue
+            counts["signals_consumed"] += 1
+            self.dispatch(signal)
+        self._flush_dlq()
+        self.consumer.commit(asynchronous=False)
+        self._count(counts)
+
+    def dispatch(self, signal: Signal) -> SignalOutcome:
+        outcome = SignalOutcome()
+        for ref in self.index.match(signal.ticker):
+            outcome.matched.append(ref.id)
+            dedup = _dedup_key(signal.signal_id, ref.id)
+            if self.redis.exists(dedup):
+                outcome.duplicates.append(ref.id)
+                continue
+            token = acquire_running_lock(self.redis, ref.id, self.settings.running_lock_seconds)
+            if token is None:
+                outcome.skipped_running.append(ref.id)
+                continue
+            self.execute_pipeline.apply_async(kwargs={
+                "pipeline_id": ref.id, "trigger_mode": "signal",
+                "signal": signal.model_dump(mode="json"), "lock_token": token})
+            # Marked only once enqueued: a crash in between replays the signal, and the
+            # worker's unique (pipeline, signal) row stops a second run.
+            self.redis.set(dedup, 1, ex=self.settings.dedup_ttl_seconds)
+            outcome.enqueued.append(ref.id)
+        self._record(signal, outcome)
+        return outcome
+
+    def send_to_dlq(self, message: Message, reason: str) -> None:
+        log.warning("to %s (partition %s offset %s): %s", self.settings.dlq_topic,
+                    message.partition(), message.offset(), reason)
+        headers = list(message.headers() or []) + [
+            ("dlq.reason", reason.encode()),
+            ("dlq.source.topic", message.topic().encode()),
+            ("dlq.source.partition", str(message.partition()).encode()),
+            ("dlq.source.offset", str(message.offset()).encode()),
+        ]
+        self.dlq_producer.produce(self.settings.dlq_topic, key=message.key(),
+                                  value=message.value(), headers=headers)
+
+    def _flush_dlq(self) -> None:
+        """The batch is committed only once its rejected messages are safely in the DLQ."""
+        remaining = self.dlq_producer.flush(30)
+        if remaining:
+            raise RuntimeError(f"{remaining} DLQ message(s) not delivered; batch not committed")
+
+    def _record(self, signal: Signal, outcome: SignalOutcome) -> None:
+        pipe = self.redis.pipeline()
+        pipe.set(dispatch_key(signal.signal_id), json.dumps(outcome.__dict__),
+                 ex=self.settings.dedup_ttl_seconds)
+        pipe.hincrby(STATS_KEY, "pipelines_matched", len(outcome.matched))
+        pipe.hincrby(STATS_KEY, "pipelines_enqueued", len(outcome.enqueued))
+        pipe.hincrby(STATS_KEY, "pipelines_skipped_running", len(outcome.skipped_running))
+        pipe.hincrby(STATS_KEY, "duplicates", len(outcome.duplicates))
+        pipe.execute()
+
+    def _count(self, counts: dict[str, int]) -> None:
+        pipe = self.redis.pipeline()
+        for name, value in counts.items():
+            pipe.hincrby(STATS_KEY, name, value)
+        pipe.execute()
+
+
+def create_consumer(settings: Settings) -> Consumer:
+    return Consumer({
+        "bootstrap.servers": settings.kafka_bootstrap_servers,
+        "group.id": settings.consumer_group,
+        "enable.auto.commit": False,        # committed after the batch is enqueued
+        "auto.offset.reset": "earliest",
+        "enable.partition.eof": False,
+        "session.timeout.ms": settings.consumer_session_timeout_ms,
+    })
+
+
+def create_dlq_producer(settings: Settings) -> Producer:
+    return Producer({"bootstrap.servers": settings.kafka_bootstrap_servers,
+                     "enable.idempotence": True})
