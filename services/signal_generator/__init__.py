@@ -1,0 +1,1 @@
+"""The signal-generator: mock and golden-cross signals, published to Kafka."""

@@ -1,0 +1,45 @@
+"""`python -m services.signal_generator`: emit signals at the configured rate until stopped."""
+
+from __future__ import annotations
+
+import logging
+import signal
+import time
+
+from services.shared.settings import get_settings
+from services.signal_generator.generators import signals
+from services.signal_generator.publisher import SignalPublisher
+
+log = logging.getLogger("signal-generator")
+
+
+def main() -> None:
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    settings = get_settings()
+    publisher = SignalPublisher(settings.kafka_bootstrap_servers, settings.signals_topic)
+    stream = signals(settings.generator, settings.tickers, settings.generator_seed)
+    stopping = False
+
+    def stop(*_):
+        nonlocal stopping
+        stopping = True
+
+    signal.signal(signal.SIGTERM, stop)
+    signal.signal(signal.SIGINT, stop)
+    interval = 1.0 / settings.signals_per_second
+    log.info("%s signals at %.2f/s to %s", settings.generator, settings.signals_per_second,
+             settings.signals_topic)
+    next_at = time.monotonic()
+    try:
+        while not stopping:
+            publisher.publish(next(stream))
+            next_at += interval
+            time.sleep(max(0.0, next_at - time.monotonic()))
+    finally:
+        undelivered = publisher.close()
+        log.info("stopped: %d delivered, %d failed, %d undelivered", publisher.counts.delivered,
+                 publisher.counts.failed, undelivered)
+
+
+if __name__ == "__main__":
+    main()
