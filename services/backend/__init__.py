@@ -1,0 +1,1 @@
+"""The FastAPI backend: pipelines and executions."""

@@ -1,0 +1,29 @@
+"""The FastAPI application factory."""
+
+from __future__ import annotations
+
+from contextlib import asynccontextmanager
+
+import redis
+from fastapi import FastAPI
+
+from services.backend.api import executions, health, pipelines
+from services.shared.settings import Settings, get_settings
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    settings = settings or get_settings()
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI):
+        app.state.redis = redis.Redis.from_url(settings.redis_url)
+        yield
+        app.state.redis.close()
+
+    app = FastAPI(title="tradetrace backend", version="0.1.0",
+                  description="Trading pipelines and their executions.", lifespan=lifespan)
+    app.state.settings = settings
+    app.include_router(pipelines.router)
+    app.include_router(executions.router)
+    app.include_router(health.router)
+    return app

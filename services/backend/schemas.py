@@ -1,0 +1,107 @@
+"""The API's request and response bodies; validation errors say what was wrong (422)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+from services.shared.db import ExecutionStatus, TriggerMode
+from services.shared.signals import TICKER_PATTERN
+from services.worker.agents import AGENTS
+
+
+class AgentConfig(BaseModel):
+    name: str = Field(description=f"One of: {', '.join(AGENTS)}")
+    params: dict[str, Any] = Field(default_factory=dict)
+
+    @field_validator("name")
+    @classmethod
+    def known_agent(cls, name: str) -> str:
+        if name not in AGENTS:
+            raise ValueError(f"unknown agent {name!r}; known agents: {', '.join(AGENTS)}")
+        return name
+
+
+Tickers = list[str]
+
+
+def _check_tickers(tickers: Tickers) -> Tickers:
+    import re
+
+    bad = [t for t in tickers if not re.fullmatch(TICKER_PATTERN, t)]
+    if bad:
+        raise ValueError(f"invalid ticker(s) {bad}: use upper-case symbols such as AAPL")
+    return list(dict.fromkeys(tickers))
+
+
+class PipelineIn(BaseModel):
+    name: str = Field(min_length=1, max_length=100)
+    tickers: Tickers = Field(min_length=1, max_length=500)
+    trigger_mode: TriggerMode = TriggerMode.SIGNAL
+    interval_seconds: int | None = Field(None, ge=1, le=86400)
+    agents: list[AgentConfig] = Field(min_length=1, max_length=20)
+    enabled: bool = True
+
+    _tickers = field_validator("tickers")(lambda cls, v: _check_tickers(v))
+
+    @model_validator(mode="after")
+    def periodic_needs_interval(self) -> PipelineIn:
+        if self.trigger_mode == TriggerMode.MANUAL:
+            raise ValueError("trigger_mode must be 'signal' or 'periodic'")
+        if self.trigger_mode == TriggerMode.PERIODIC and self.interval_seconds is None:
+            raise ValueError("a periodic pipeline needs interval_seconds")
+        if self.trigger_mode == TriggerMode.SIGNAL and self.interval_seconds is not None:
+            raise ValueError("interval_seconds applies only to periodic pipelines")
+        return self
+
+
+class PipelineUpdate(BaseModel):
+    """Fields to change; those left out keep their value."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    name: str | None = Field(None, min_length=1, max_length=100)
+    tickers: Tickers | None = Field(None, min_length=1, max_length=500)
+    trigger_mode: TriggerMode | None = None
+    interval_seconds: int | None = Field(None, ge=1, le=86400)
+    agents: list[AgentConfig] | None = Field(None, min_length=1, max_length=20)
+    enabled: bool | None = None
+
+    _tickers = field_validator("tickers")(lambda cls, v: v if v is None else _check_tickers(v))
+
+
+class PipelineOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    id: int
+    name: str
+    tickers: list[str]
+    trigger_mode: TriggerMode
+    interval_seconds: int | None
+    agents: list[AgentConfig]
+    enabled: bool
+    created_at: datetime
+    updated_at: datetime
+
+
+class ExecutionOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    id: str
+    pipeline_id: int
+    status: ExecutionStatus
+    trigger_mode: TriggerMode
+    signal_id: str | None
+    ticker: str | None
+    queued_at: datetime
+    started_at: datetime | None
+    finished_at: datetime | None
+    duration_seconds: float | None
+    cost_usd: float | None
+    attempts: int
+    result: dict[str, Any] | None
+    error: str | None
+    trace_id: str | None
+    trace_url: str | None = None
