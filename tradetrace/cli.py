@@ -16,6 +16,12 @@ app = typer.Typer(help="Trace-first observability for an event-driven trading pl
 stack_app = typer.Typer(help="The native stack: Kafka, collector, Jaeger, Prometheus, Redis, "
                              "PostgreSQL as local processes.", no_args_is_help=True)
 app.add_typer(stack_app, name="stack")
+services_app = typer.Typer(help="The platform's services (backend, worker, beat, dispatcher, "
+                                "generator) as local processes on the native stack.",
+                           no_args_is_help=True)
+app.add_typer(services_app, name="services")
+signal_app = typer.Typer(help="Trading signals.", no_args_is_help=True)
+app.add_typer(signal_app, name="signal")
 
 Components = Annotated[list[str] | None, typer.Argument(help="Only these components.")]
 
@@ -110,6 +116,110 @@ def _follow(paths) -> None:
             time.sleep(0.5)
     except KeyboardInterrupt:
         pass
+
+
+def _settings():
+    """The services' settings as the CLI sees them: the same variables `services up` passes."""
+    import os
+
+    from services.shared.settings import Settings
+    from tradetrace.platform import default_env
+
+    os.environ.update(default_env())
+    return Settings()
+
+
+ServiceNames = Annotated[list[str] | None, typer.Argument(help="Only these services.")]
+
+
+@services_app.command("up")
+def services_up(names: ServiceNames = None) -> None:
+    """Start the services that are not running and wait until each is ready."""
+    from tradetrace.platform import Platform
+
+    try:
+        started = Platform().up(names)
+    except StackError as error:
+        _fail(error)
+    typer.echo(f"started: {', '.join(started) if started else 'all were already running'}")
+
+
+@services_app.command("down")
+def services_down(names: ServiceNames = None) -> None:
+    """Stop the services started by `services up`."""
+    from tradetrace.platform import Platform
+
+    stopped = Platform().down(names)
+    typer.echo(f"stopped: {', '.join(stopped) if stopped else 'nothing was running'}")
+
+
+@services_app.command("status")
+def services_status() -> None:
+    """Each service with its pid and log. Exits 1 if any is not running."""
+    from tradetrace.platform import Platform
+
+    rows = Platform().status()
+    for name, pid, log in rows:
+        state = typer.style("running" if pid else "stopped",
+                            fg=typer.colors.GREEN if pid else typer.colors.RED)
+        typer.echo(f"{name:<20} {str(pid or '-'):>8}  {state:<8} {log}")
+    if not all(pid for _, pid, _ in rows):
+        raise typer.Exit(1)
+
+
+@signal_app.command("emit")
+def signal_emit(
+    ticker: Annotated[str, typer.Option("--ticker", "-t", help="e.g. AAPL")],
+    signal_type: Annotated[str, typer.Option("--type", help="golden_cross or mock")] = "mock",
+    timeout: Annotated[float, typer.Option(help="Seconds to wait for the executions.")] = 120,
+) -> None:
+    """Publish one signal, wait until the executions it triggered finish, and print them."""
+    from tradetrace import emit
+
+    if signal_type not in ("golden_cross", "mock"):
+        _fail(StackError(f"--type must be golden_cross or mock, not {signal_type!r}"))
+    settings = _settings()
+    try:
+        signal = emit.make_signal(ticker.upper(), signal_type)
+        emit.publish(settings, signal)
+        typer.echo(f"signal {signal.signal_id}: {signal.signal_type} {signal.direction} "
+                   f"{signal.ticker} strength {signal.strength}")
+        outcome = emit.wait_for_dispatch(settings, signal.signal_id)
+        typer.echo(f"matched pipelines {outcome['matched']}, enqueued {outcome['enqueued']}, "
+                   f"skipped (already running) {outcome['skipped_running']}")
+        executions = emit.wait_for_executions(settings, signal.signal_id,
+                                              len(outcome["enqueued"]), timeout)
+    except StackError as error:
+        _fail(error)
+    for e in executions:
+        typer.echo(f"  pipeline {e.pipeline_id:>4}  {e.status.value:<10} "
+                   f"{(e.duration_seconds or 0):7.3f}s  ${(e.cost_usd or 0):.4f}  "
+                   f"trace {e.trace_id or '-'}  {e.error or ''}")
+
+
+@app.command()
+def demo(seconds: Annotated[float, typer.Option(help="How long to emit signals.")] = 20) -> None:
+    """Seed demo pipelines, start everything, emit signals for a while, print what ran."""
+    from services.shared.db import utcnow
+    from tradetrace import demo as demo_run
+    from tradetrace.platform import Platform
+
+    platform = Platform()
+    settings = _settings()
+    try:
+        Stack().up()
+        platform.up(["backend", "worker", "beat", "trigger-dispatcher"])
+        ids = demo_run.seed_pipelines(platform.backend_url)
+        typer.echo(f"demo pipelines: {ids}")
+        since = utcnow()
+        platform.up(["signal-generator"])
+        typer.echo(f"emitting signals for {seconds:.0f}s ...")
+        time.sleep(seconds)
+        platform.down(["signal-generator"])
+        demo_run.wait_until_drained(settings, since)
+    except StackError as error:
+        _fail(error)
+    typer.echo(demo_run.format_summary(demo_run.summarize(settings, since)))
 
 
 if __name__ == "__main__":

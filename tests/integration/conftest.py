@@ -66,3 +66,82 @@ def prometheus(stack: Stack) -> Iterator[httpx.Client]:
 def unique_name(request: pytest.FixtureRequest) -> str:
     """A name no other test or run uses, for topics, services and keys."""
     return f"{request.node.name[:30].replace('[', '-').rstrip(']')}-{uuid.uuid4().hex[:8]}"
+
+
+# --- the platform's services, isolated from anything else running on the stack -------------
+
+def free_port() -> int:
+    import socket
+
+    with socket.socket() as probe:
+        probe.bind((HOST, 0))
+        return probe.getsockname()[1]
+
+
+@pytest.fixture(scope="session")
+def platform_env(stack: Stack, kafka_bootstrap: str) -> dict[str, str]:
+    """A fresh database, topics, consumer group and Redis database for this test session."""
+    import psycopg
+    import redis as redis_lib
+    from confluent_kafka.admin import AdminClient, NewTopic
+
+    from services.backend.migrate import upgrade
+
+    run = uuid.uuid4().hex[:8]
+    database = f"tradetrace_test_{run}"
+    with psycopg.connect(host=HOST, port=port("postgres"), user="tradetrace", dbname="postgres",
+                         autocommit=True) as conn:
+        conn.execute(f'CREATE DATABASE "{database}"')
+    url = database_url(port("postgres")).rsplit("/", 1)[0] + f"/{database}"
+    upgrade(url)
+    topic, dlq = f"trading-signals-{run}", f"trading-signals-{run}.dlq"
+    admin = AdminClient({"bootstrap.servers": kafka_bootstrap})
+    for future in admin.create_topics([NewTopic(topic, 3, 1), NewTopic(dlq, 1, 1)]).values():
+        future.result(15)
+    redis_url = f"redis://{HOST}:{port('redis')}/3"
+    redis_lib.Redis.from_url(redis_url).flushdb()
+    return {
+        "TRADETRACE_DATABASE_URL": url,
+        "TRADETRACE_REDIS_URL": redis_url,
+        "TRADETRACE_KAFKA_BOOTSTRAP_SERVERS": kafka_bootstrap,
+        "TRADETRACE_SIGNALS_TOPIC": topic,
+        "TRADETRACE_DLQ_TOPIC": dlq,
+        "TRADETRACE_CONSUMER_GROUP": f"dispatcher-{run}",
+        "TRADETRACE_INDEX_REFRESH_SECONDS": "0.5",
+        "TRADETRACE_BATCH_TIMEOUT_SECONDS": "0.2",
+        "TRADETRACE_PERIODIC_TICK_SECONDS": "1",
+        "TRADETRACE_CONSUMER_SESSION_TIMEOUT_MS": "6000",
+    }
+
+
+@pytest.fixture(scope="session")
+def settings(platform_env: dict[str, str]):
+    from services.shared.settings import Settings
+
+    return Settings(**{k.removeprefix("TRADETRACE_").lower(): v for k, v in platform_env.items()})
+
+
+@pytest.fixture(scope="session")
+def platform(platform_env: dict[str, str], tmp_path_factory: pytest.TempPathFactory):
+    from tradetrace.platform import Platform
+
+    services = Platform(env=platform_env, state=tmp_path_factory.mktemp("platform"),
+                        backend_port=free_port())
+    services.up(["backend", "worker", "beat", "trigger-dispatcher"])
+    yield services
+    services.down()
+
+
+@pytest.fixture(scope="session")
+def api(platform) -> Iterator[httpx.Client]:
+    with httpx.Client(base_url=platform.backend_url, timeout=10) as client:
+        yield client
+
+
+@pytest.fixture
+def ticker() -> str:
+    """A ticker no other test watches, so tests never trigger each other's pipelines."""
+    import random
+    import string
+
+    return "Z" + "".join(random.choices(string.ascii_uppercase, k=6))

@@ -1,0 +1,218 @@
+"""The platform end to end on the real stack: Kafka -> dispatcher -> Celery (Redis) -> worker -> PostgreSQL."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal as os_signal
+import time
+
+import httpx
+import redis
+from confluent_kafka import Consumer, Producer
+from sqlalchemy import func, select
+
+from services.shared.db import Execution, ExecutionStatus, session_scope
+from services.shared.locks import running_key
+from services.trigger_dispatcher.dispatcher import STATS_KEY, dispatch_key
+from services.worker.agents import AGENTS
+from tests.integration.platform_helpers import FAST, create_pipeline, publish_and_follow, signal_for
+from tests.integration.polling import eventually
+from tradetrace.stack.process import running_pid
+
+
+def _executions(settings, **where) -> list[Execution]:
+    with session_scope(settings.database_url) as session:
+        query = select(Execution)
+        for column, value in where.items():
+            query = query.where(getattr(Execution, column) == value)
+        return list(session.scalars(query))
+
+
+def _wait_for_index() -> None:
+    time.sleep(1.0)  # two index refreshes (0.5 s) so the dispatcher knows the new pipelines
+
+
+def test_signal_runs_each_matching_enabled_pipeline_once(api: httpx.Client, settings,
+                                                         ticker: str) -> None:
+    both = create_pipeline(api, f"both-{ticker}", [ticker, "ZOTHER"])
+    only = create_pipeline(api, f"only-{ticker}", [ticker])
+    disabled = create_pipeline(api, f"off-{ticker}", [ticker], enabled=False)
+    other = create_pipeline(api, f"other-{ticker}", [ticker + "X"])
+    _wait_for_index()
+
+    outcome, executions = publish_and_follow(settings, signal_for(ticker))
+
+    assert sorted(outcome["enqueued"]) == sorted([both["id"], only["id"]])
+    assert sorted(e.pipeline_id for e in executions) == sorted([both["id"], only["id"]])
+    assert all(e.status == ExecutionStatus.SUCCEEDED for e in executions)
+    assert not _executions(settings, pipeline_id=disabled["id"])
+    assert not _executions(settings, pipeline_id=other["id"])
+    execution = executions[0]
+    assert execution.cost_usd == round(AGENTS["market_data"].cost_usd
+                                       + AGENTS["order_decision"].cost_usd, 6)
+    assert execution.result["order_decision"]["action"] == "buy"
+    assert execution.duration_seconds is not None and execution.finished_at is not None
+
+
+def test_running_pipeline_is_skipped_and_counted(api: httpx.Client, settings, ticker: str) -> None:
+    slow = create_pipeline(api, f"slow-{ticker}", [ticker],
+                           agents=[{"name": "market_data", "params": {"duration_ms": 3000}}])
+    _wait_for_index()
+    client = redis.Redis.from_url(settings.redis_url)
+    skipped_before = int(client.hget(STATS_KEY, "pipelines_skipped_running") or 0)
+    first = signal_for(ticker)
+    from tradetrace import emit
+
+    emit.publish(settings, first)
+    assert emit.wait_for_dispatch(settings, first.signal_id)["enqueued"] == [slow["id"]]
+
+    second_outcome, _ = publish_and_follow(settings, signal_for(ticker))
+
+    assert second_outcome["skipped_running"] == [slow["id"]]
+    assert second_outcome["enqueued"] == []
+    assert int(client.hget(STATS_KEY, "pipelines_skipped_running")) == skipped_before + 1
+    emit.wait_for_executions(settings, first.signal_id, 1)
+    assert len(_executions(settings, pipeline_id=slow["id"])) == 1
+
+
+def test_malformed_message_goes_to_the_dlq_and_the_next_is_processed(
+        api: httpx.Client, settings, ticker: str) -> None:
+    pipeline = create_pipeline(api, f"dlq-{ticker}", [ticker])
+    _wait_for_index()
+    garbage = b"{not a signal " + ticker.encode()
+    producer = Producer({"bootstrap.servers": settings.kafka_bootstrap_servers})
+    producer.produce(settings.signals_topic, key=ticker.encode(), value=garbage,
+                     headers=[("origin", b"test")])
+    producer.produce(settings.signals_topic, key=ticker.encode(),
+                     value=json.dumps({"signal_type": "mock", "ticker": ticker}).encode())
+    assert producer.flush(10) == 0
+
+    outcome, executions = publish_and_follow(settings, signal_for(ticker))
+    assert [e.pipeline_id for e in executions] == [pipeline["id"]]
+
+    consumer = Consumer({"bootstrap.servers": settings.kafka_bootstrap_servers,
+                         "group.id": f"dlq-reader-{ticker}", "auto.offset.reset": "earliest"})
+    consumer.subscribe([settings.dlq_topic])
+    reasons = {}
+    try:
+        deadline = time.monotonic() + 30
+        while len(reasons) < 2 and time.monotonic() < deadline:
+            message = consumer.poll(0.5)
+            if message is None or message.error() or ticker.encode() not in message.value():
+                continue
+            headers = dict(message.headers())
+            reasons[message.value()] = headers["dlq.reason"].decode()
+            assert headers["dlq.source.topic"] == settings.signals_topic.encode()
+            if message.value() == garbage:
+                assert headers["origin"] == b"test"          # the original headers are kept
+    finally:
+        consumer.close()
+    assert "Invalid JSON" in reasons[garbage]
+    missing = [r for v, r in reasons.items() if v != garbage]
+    assert missing and "Field required" in missing[0]
+
+
+def test_duplicate_signal_id_runs_each_pipeline_once(api: httpx.Client, settings,
+                                                     ticker: str) -> None:
+    pipeline = create_pipeline(api, f"dup-{ticker}", [ticker])
+    _wait_for_index()
+    signal = signal_for(ticker)
+    client = redis.Redis.from_url(settings.redis_url)
+    publish_and_follow(settings, signal)
+
+    client.delete(dispatch_key(signal.signal_id))  # so we read the redelivery's outcome
+    outcome, _ = publish_and_follow(settings, signal)          # the same message again
+    assert outcome["duplicates"] == [pipeline["id"]] and outcome["enqueued"] == []
+
+    # Even if the dispatcher's dedup record is lost, the worker refuses a second run.
+    client.delete(dispatch_key(signal.signal_id),
+                  f"tradetrace:dispatched:{signal.signal_id}:{pipeline['id']}")
+    outcome, _ = publish_and_follow(settings, signal)
+    assert outcome["enqueued"] == [pipeline["id"]]
+    time.sleep(2)
+    assert len(_executions(settings, pipeline_id=pipeline["id"])) == 1
+    assert eventually(lambda: not client.exists(running_key(pipeline["id"])),
+                      "the running lock released after the refused duplicate")
+
+
+def test_agent_failure_fails_the_execution_and_releases_the_lock(api: httpx.Client, settings,
+                                                                 ticker: str) -> None:
+    pipeline = create_pipeline(api, f"fail-{ticker}", [ticker], agents=[
+        {"name": "market_data", "params": FAST},
+        {"name": "indicators", "params": {**FAST, "fail": True}},
+        {"name": "order_decision", "params": FAST}])
+    _wait_for_index()
+
+    _, [execution] = publish_and_follow(settings, signal_for(ticker))
+
+    assert execution.status == ExecutionStatus.FAILED
+    assert execution.error == "indicators: configured to fail"
+    assert execution.cost_usd == AGENTS["market_data"].cost_usd   # only what completed
+    assert not redis.Redis.from_url(settings.redis_url).exists(running_key(pipeline["id"]))
+    outcome, _ = publish_and_follow(settings, signal_for(ticker))
+    assert outcome["enqueued"] == [pipeline["id"]]                  # not skipped as running
+
+
+def test_transient_failure_retries_with_backoff_then_succeeds(api: httpx.Client, settings,
+                                                              ticker: str) -> None:
+    create_pipeline(api, f"retry-{ticker}", [ticker], agents=[
+        {"name": "market_data", "params": {**FAST, "transient_failures": 2}}])
+    _wait_for_index()
+
+    _, [execution] = publish_and_follow(settings, signal_for(ticker))
+
+    assert execution.status == ExecutionStatus.SUCCEEDED
+    assert execution.attempts == 3
+    assert execution.duration_seconds >= 1 + 2      # backoff of 1 s, then 2 s
+
+
+def test_periodic_pipeline_runs_on_schedule(api: httpx.Client, settings, ticker: str) -> None:
+    pipeline = create_pipeline(api, f"periodic-{ticker}", [ticker], trigger_mode="periodic",
+                               interval_seconds=2)
+    time.sleep(7)
+    api.post(f"/pipelines/{pipeline['id']}/disable").raise_for_status()
+    runs = sorted(_executions(settings, pipeline_id=pipeline["id"]), key=lambda e: e.queued_at)
+    assert 2 <= len(runs) <= 4
+    assert all(e.trigger_mode.value == "periodic" and e.signal_id is None for e in runs)
+    gaps = [(b.queued_at - a.queued_at).total_seconds() for a, b in zip(runs, runs[1:])]
+    assert all(gap >= 1.9 for gap in gaps), gaps
+
+
+def test_dispatcher_killed_mid_batch_loses_no_signal(api: httpx.Client, settings, platform,
+                                                     ticker: str) -> None:
+    count = 100
+    tickers = [f"{ticker[:6]}{i:03d}" for i in range(count)]
+    pipelines = [create_pipeline(api, f"k-{t}", [t])["id"] for t in tickers]
+    _wait_for_index()
+    platform.down(["trigger-dispatcher"])
+    from services.signal_generator.publisher import SignalPublisher
+
+    publisher = SignalPublisher(settings.kafka_bootstrap_servers, settings.signals_topic)
+    signals = [signal_for(t) for t in tickers]
+    for signal in signals:
+        publisher.publish(signal)
+    assert publisher.flush(30) == 0 and publisher.counts.delivered == count
+
+    platform.up(["trigger-dispatcher"])
+    client = redis.Redis.from_url(settings.redis_url)
+    eventually(lambda: any(client.exists(dispatch_key(s.signal_id)) for s in signals),
+               "the dispatcher to start on the batch", timeout=60, interval=0.005)
+    pid = running_pid(platform._paths("trigger-dispatcher")[1])
+    os.kill(pid, os_signal.SIGKILL)
+    handled_before_kill = sum(client.exists(dispatch_key(s.signal_id)) for s in signals)
+    assert 0 < handled_before_kill < count, "the kill must land inside the batch"
+
+    platform.up(["trigger-dispatcher"])
+
+    def all_ran():
+        with session_scope(settings.database_url) as session:
+            ran = session.scalar(select(func.count(Execution.id)).where(
+                Execution.pipeline_id.in_(pipelines),
+                Execution.status == ExecutionStatus.SUCCEEDED))
+        return ran == count
+
+    eventually(all_ran, f"{count} executions after the restart", timeout=120)
+    time.sleep(2)   # a duplicate run would show up now
+    for pipeline_id in pipelines:
+        assert len(_executions(settings, pipeline_id=pipeline_id)) == 1

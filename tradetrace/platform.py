@@ -1,0 +1,110 @@
+"""The platform's services as local processes: backend, worker, beat, dispatcher, generator.
+
+They reuse the stack's process handling (pid files, logs, bounded waits). Their settings go
+to them as `TRADETRACE_*` environment variables; by default they use the native stack.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+from tradetrace.stack import process
+from tradetrace.stack.components.postgres import database_url
+from tradetrace.stack.health import StackError, http_ok
+from tradetrace.stack.paths import REPO_ROOT, state_dir
+from tradetrace.stack.ports import port
+
+
+@dataclass(frozen=True)
+class Service:
+    name: str
+    argv: list[str]
+    ready: Callable[[Path], bool]   # given the service's log file
+    timeout: float = 60.0
+
+
+def default_env() -> dict[str, str]:
+    """The services' settings on the native stack; variables already set win."""
+    defaults = {"TRADETRACE_DATABASE_URL": database_url(port("postgres"))}
+    return {k: os.environ.get(k, v) for k, v in defaults.items()}
+
+
+def _log_says(text: str) -> Callable[[Path], bool]:
+    def ready(log: Path) -> bool:
+        return text in process.tail(log, 200)
+    return ready
+
+
+class Platform:
+    def __init__(self, env: dict[str, str] | None = None, state: Path | None = None,
+                 backend_port: int = 8000) -> None:
+        self.env = {**default_env(), **(env or {}), "TRADETRACE_BACKEND_PORT": str(backend_port)}
+        self.state = (state or state_dir()) / "services"
+        self.backend_url = f"http://127.0.0.1:{backend_port}"
+
+    def services(self) -> list[Service]:
+        python = sys.executable
+        celery = [python, "-m", "celery", "-A", "services.worker.app"]
+        return [
+            Service("backend", [python, "-m", "services.backend"],
+                    lambda _log: http_ok(f"{self.backend_url}/ready")),
+            Service("worker", [*celery, "worker", "--pool=prefork", "--concurrency=2",
+                               "--loglevel=INFO", "--hostname=worker@%h"], _log_says(" ready.")),
+            Service("beat", [*celery, "beat", "--loglevel=INFO",
+                             f"--schedule={self.state / 'beat' / 'schedule'}"],
+                    _log_says("beat: Starting")),
+            Service("trigger-dispatcher", [python, "-m", "services.trigger_dispatcher"],
+                    _log_says("consuming")),
+            Service("signal-generator", [python, "-m", "services.signal_generator"],
+                    _log_says("signals at")),
+        ]
+
+    def _paths(self, name: str) -> tuple[Path, Path]:
+        return self.state / name / f"{name}.log", self.state / name / f"{name}.pid"
+
+    def _select(self, names: list[str] | None) -> list[Service]:
+        known = {s.name: s for s in self.services()}
+        unknown = sorted(set(names or []) - set(known))
+        if unknown:
+            raise StackError(f"unknown service(s) {unknown}; known: {sorted(known)}")
+        return [s for s in known.values() if not names or s.name in names]
+
+    def up(self, names: list[str] | None = None) -> list[str]:
+        """Start the services not running, wait until each is ready; returns those started."""
+        started = []
+        for service in self._select(names):
+            log, pid = self._paths(service.name)
+            if process.running_pid(pid) is None:
+                process.start(process.Launch(service.argv, env=self.env, cwd=REPO_ROOT), log, pid)
+                started.append(service)
+        for service in started:
+            self._wait_ready(service)
+        return [s.name for s in started]
+
+    def _wait_ready(self, service: Service) -> None:
+        log, pid = self._paths(service.name)
+        deadline = time.monotonic() + service.timeout
+        while not service.ready(log):
+            if process.running_pid(pid) is None:
+                raise StackError(f"{service.name} exited during start-up; last lines of {log}:\n"
+                                 f"{process.tail(log)}")
+            if time.monotonic() > deadline:
+                raise StackError(f"{service.name} not ready after {service.timeout:.0f}s; last "
+                                 f"lines of {log}:\n{process.tail(log)}")
+            time.sleep(0.25)
+
+    def down(self, names: list[str] | None = None) -> list[str]:
+        stopped = []
+        for service in reversed(self._select(names)):
+            if process.stop(self._paths(service.name)[1], timeout=30):
+                stopped.append(service.name)
+        return stopped
+
+    def status(self) -> list[tuple[str, int | None, Path]]:
+        return [(s.name, process.running_pid(self._paths(s.name)[1]), self._paths(s.name)[0])
+                for s in self.services()]
