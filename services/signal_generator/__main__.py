@@ -7,6 +7,7 @@ import signal
 import time
 
 from services.shared.settings import get_settings
+from services.shared.topics import ensure_topics
 from services.signal_generator.generators import signals
 from services.signal_generator.publisher import SignalPublisher
 
@@ -16,6 +17,7 @@ log = logging.getLogger("signal-generator")
 def main() -> None:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
     settings = get_settings()
+    ensure_topics(settings)
     publisher = SignalPublisher(settings.kafka_bootstrap_servers, settings.signals_topic)
     stream = signals(settings.generator, settings.tickers, settings.generator_seed)
     stopping = False

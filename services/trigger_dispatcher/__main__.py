@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import logging
 import signal
+import time
 
 import redis
 
 from services.shared.settings import get_settings
+from services.shared.topics import ensure_topics
 from services.trigger_dispatcher.dispatcher import (
     Dispatcher, create_consumer, create_dlq_producer,
 )
@@ -18,6 +20,7 @@ log = logging.getLogger("trigger-dispatcher")
 def main() -> None:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
     settings = get_settings()
+    ensure_topics(settings)
     consumer = create_consumer(settings)
     consumer.subscribe([settings.signals_topic])
     dlq = create_dlq_producer(settings)
@@ -30,6 +33,8 @@ def main() -> None:
 
     signal.signal(signal.SIGTERM, stop)
     signal.signal(signal.SIGINT, stop)
+    while not dispatcher.refresh_index_if_due() and not stopping:
+        time.sleep(1.0)
     log.info("consuming %s as group %s", settings.signals_topic, settings.consumer_group)
     try:
         while not stopping:

@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 
 import redis
 from confluent_kafka import Consumer, KafkaError, Message, Producer
+from sqlalchemy.exc import SQLAlchemyError
 
 from services.shared.locks import acquire_running_lock
 from services.shared.settings import Settings
@@ -55,16 +56,30 @@ class Dispatcher:
         self.index = PipelineIndex()
         self._index_loaded_at = float("-inf")
 
-    def refresh_index_if_due(self) -> None:
-        if time.monotonic() - self._index_loaded_at < self.settings.index_refresh_seconds:
-            return
-        self.index = load_index(self.settings.database_url)
-        self._index_loaded_at = time.monotonic()
+    def refresh_index_if_due(self) -> bool:
+        """Reload the index when due; True once an index is loaded. A database error keeps the
+        previous index (and is retried within a second) rather than stopping the dispatcher."""
+        now = time.monotonic()
+        if now - self._index_loaded_at < self.settings.index_refresh_seconds:
+            return True
+        try:
+            self.index = load_index(self.settings.database_url)
+        except SQLAlchemyError as error:
+            loaded = self._index_loaded_at > float("-inf")
+            log.error("cannot load the pipeline index (%s); %s", error.__class__.__name__,
+                      "keeping the previous one" if loaded else "not consuming until it loads")
+            if loaded:
+                self._index_loaded_at = now - self.settings.index_refresh_seconds + 1.0
+            return loaded
+        self._index_loaded_at = now
         log.debug("index: %d tickers, %d pipelines", len(self.index), self.index.pipeline_count)
+        return True
 
     def run_once(self) -> int:
         """Consume and handle one batch; returns the number of messages in it."""
-        self.refresh_index_if_due()
+        if not self.refresh_index_if_due():
+            time.sleep(1.0)  # consuming with no index would match nothing and lose signals
+            return 0
         messages = self.consumer.consume(num_messages=self.settings.batch_size,
                                          timeout=self.settings.batch_timeout_seconds)
         if not messages:
