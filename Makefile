@@ -7,11 +7,16 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-$(shell cat pyproject.toml constraints.txt | sha256sum | cut -c1-12)
 
-.PHONY: run test unit integration stack-up stack-down status install clean
+.PHONY: run stop test unit integration stack-up stack-down status install clean
 
 run: install
 	$(BIN)/tradetrace stack up
-	@echo "The stack is up (\`make stack-down\` stops it). Jaeger API: http://127.0.0.1:16686/api/services  Prometheus: http://127.0.0.1:9090"
+	$(BIN)/tradetrace demo
+	@echo "Still running: \`make stop\` stops the services and the stack."
+
+stop: install
+	$(BIN)/tradetrace services down
+	$(BIN)/tradetrace stack down
 
 # The stack's binaries are built before pytest (a cold build takes minutes and must not run
 # under a test's timeout); the integration fixtures then start and stop the stack.
@@ -40,7 +45,7 @@ install: $(STAMP)
 $(STAMP):
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -c constraints.txt -e '.[dev]'
+	$(BIN)/python -m pip install --quiet -c constraints.txt --config-settings editable_mode=compat -e '.[dev]'
 	rm -f $(VENV)/.installed-*
 	touch $@
 

@@ -76,6 +76,9 @@ class Platform:
 
     def up(self, names: list[str] | None = None) -> list[str]:
         """Start the services not running, wait until each is ready; returns those started."""
+        from services.backend.migrate import upgrade
+
+        upgrade(self.env["TRADETRACE_DATABASE_URL"])  # before any service reads the tables
         started = []
         for service in self._select(names):
             log, pid = self._paths(service.name)
