@@ -42,7 +42,7 @@ def _log_says(text: str) -> Callable[[Path], bool]:
 
 class Platform:
     def __init__(self, env: dict[str, str] | None = None, state: Path | None = None,
-                 backend_port: int = 8000) -> None:
+                 backend_port: int = port("backend")) -> None:
         self.env = {**default_env(), **(env or {}), "TRADETRACE_BACKEND_PORT": str(backend_port)}
         self.state = (state or state_dir()) / "services"
         self.backend_url = f"http://127.0.0.1:{backend_port}"

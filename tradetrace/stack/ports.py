@@ -36,6 +36,7 @@ PORTS: tuple[Port, ...] = (
     Port("prometheus", 9090, "HTTP API and UI"),
     Port("redis", 6379, "Redis (Celery broker, locks)"),
     Port("postgres", 5432, "PostgreSQL"),
+    Port("backend", 8000, "the platform's API (tradetrace services up)"),
 )
 
 
