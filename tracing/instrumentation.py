@@ -1,0 +1,26 @@
+"""The opentelemetry-python-contrib instrumentations each service turns on."""
+
+from __future__ import annotations
+
+from tracing.setup import tracing_disabled
+
+
+def instrument_libraries(*, sqlalchemy: bool = False, redis: bool = False,
+                         celery: bool = False) -> None:
+    """Instrument the libraries a service uses. Call it after setup_tracing, and before the
+    first engine is created (SQLAlchemy's instrumentation wraps create_engine)."""
+    if tracing_disabled():
+        return
+    if sqlalchemy:
+        from opentelemetry.instrumentation.sqlalchemy import SQLAlchemyInstrumentor
+
+        SQLAlchemyInstrumentor().instrument()
+    if redis:
+        from opentelemetry.instrumentation.redis import RedisInstrumentor
+
+        RedisInstrumentor().instrument()
+    if celery:
+        # Parent-child across the queue (never use_span_links): the run continues the trace.
+        from opentelemetry.instrumentation.celery import CeleryInstrumentor
+
+        CeleryInstrumentor().instrument()

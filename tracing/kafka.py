@@ -1,0 +1,144 @@
+"""Trace context in Kafka headers, and the spans of sending and processing a message.
+
+We do not use the confluent-kafka instrumentation's consumer wrapper: it parents the
+processing on a new trace and only links the producer. Here each message's processing span
+is a child of the context extracted from that message, so one signal stays one trace.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+from confluent_kafka import KafkaError, Message
+from opentelemetry import propagate, trace
+from opentelemetry.context import Context
+from opentelemetry.propagators.textmap import Getter, Setter
+from opentelemetry.trace import Link, Span, SpanKind, Status, StatusCode, Tracer
+
+from tracing import attributes as attr
+
+Headers = list[tuple[str, bytes | str | None]]
+# Headers that carry a trace's parent (W3C and X-Ray); their absence is "missing" context.
+PARENT_HEADERS = ("traceparent", "x-amzn-trace-id")
+
+
+class KafkaHeaders(Getter[Headers], Setter[Headers]):
+    """A carrier over confluent-kafka's header list. Lookups ignore case (proxies and other
+    clients lower-case names); a value that is not UTF-8 reads as absent, never as an error."""
+
+    def get(self, carrier: Headers | None, key: str) -> list[str] | None:
+        wanted = key.lower()
+        for name, value in carrier or ():
+            if isinstance(name, str) and name.lower() == wanted and value is not None:
+                if isinstance(value, str):
+                    return [value]
+                try:
+                    return [value.decode("utf-8")]
+                except (UnicodeDecodeError, AttributeError):
+                    return None
+        return None
+
+    def set(self, carrier: Headers, key: str, value: str) -> None:
+        carrier.append((key, value.encode("utf-8")))
+
+    def keys(self, carrier: Headers | None) -> list[str]:
+        return [name for name, _ in carrier or () if isinstance(name, str)]
+
+
+HEADERS = KafkaHeaders()
+
+
+def extract_context(headers: Headers | None) -> tuple[Context, str | None]:
+    """The message's context, and why it has no valid parent ("missing"/"invalid"), if so."""
+    context = propagate.extract(headers or [], getter=HEADERS)
+    if trace.get_current_span(context).get_span_context().is_valid:
+        return context, None
+    present = {name.lower() for name in HEADERS.keys(headers)}
+    return context, "invalid" if present.intersection(PARENT_HEADERS) else "missing"
+
+
+def _server(bootstrap_servers: str) -> dict[str, str | int]:
+    host, _, port = bootstrap_servers.split(",")[0].rpartition(":")
+    return {attr.SERVER_ADDRESS: host, attr.SERVER_PORT: int(port)} if port.isdigit() else {}
+
+
+def start_send_span(tracer: Tracer, topic: str, key: str,
+                    bootstrap_servers: str) -> tuple[Span, Headers]:
+    """A PRODUCER span (child of the current span) and a header list carrying its context.
+
+    The span stays open until the delivery report (end_send_span), so its duration is the
+    time to a durable write. The carrier is always a list, so injection cannot be skipped.
+    """
+    span = tracer.start_span(f"send {topic}", kind=SpanKind.PRODUCER, attributes={
+        attr.MESSAGING_SYSTEM: "kafka",
+        attr.MESSAGING_DESTINATION: topic,
+        attr.MESSAGING_OPERATION_TYPE: "send",
+        attr.MESSAGING_OPERATION_NAME: "send",
+        attr.MESSAGING_KAFKA_KEY: key,
+        **_server(bootstrap_servers),
+    })
+    headers: Headers = []
+    propagate.inject(headers, context=trace.set_span_in_context(span), setter=HEADERS)
+    return span, headers
+
+
+def end_send_span(span: Span, error: KafkaError | Exception | None,
+                  message: Message | None) -> None:
+    """Record the delivery outcome on the send span and end it."""
+    if error is None and message is not None:
+        span.set_attribute(attr.MESSAGING_PARTITION, str(message.partition()))
+        span.set_attribute(attr.MESSAGING_KAFKA_OFFSET, message.offset())
+    elif error is not None:
+        name = error.name() if isinstance(error, KafkaError) else error.__class__.__name__
+        span.set_attribute("error.type", name)
+        span.set_status(Status(StatusCode.ERROR, str(error)))
+    span.end()
+
+
+@contextmanager
+def receive_span(tracer: Tracer, topic: str, group: str, contexts: list[Context],
+                 bootstrap_servers: str) -> Iterator[Span]:
+    """The batch span: links every message's context, lasts as long as the batch's handling."""
+    links = [Link(sc) for sc in (trace.get_current_span(c).get_span_context() for c in contexts)
+             if sc.is_valid]
+    with tracer.start_as_current_span(f"receive {topic}", kind=SpanKind.CLIENT, links=links,
+                                      context=Context(), attributes={
+            attr.MESSAGING_SYSTEM: "kafka",
+            attr.MESSAGING_DESTINATION: topic,
+            attr.MESSAGING_OPERATION_TYPE: "receive",
+            attr.MESSAGING_OPERATION_NAME: "receive",
+            attr.MESSAGING_CONSUMER_GROUP: group,
+            attr.MESSAGING_BATCH_COUNT: len(contexts),
+            **_server(bootstrap_servers),
+    }) as span:
+        yield span
+
+
+@contextmanager
+def process_span(tracer: Tracer, message: Message, parent: Context, problem: str | None,
+                 batch: Span, group: str) -> Iterator[Span]:
+    """One message's CONSUMER span: its parent is the message's own context (a new root when
+    that is missing or invalid, marked so); it links to the batch span."""
+    attributes = {
+        attr.MESSAGING_SYSTEM: "kafka",
+        attr.MESSAGING_DESTINATION: message.topic(),
+        attr.MESSAGING_OPERATION_TYPE: "process",
+        attr.MESSAGING_OPERATION_NAME: "process",
+        attr.MESSAGING_CONSUMER_GROUP: group,
+        attr.MESSAGING_PARTITION: str(message.partition()),
+        attr.MESSAGING_KAFKA_OFFSET: message.offset(),
+    }
+    key = message.key()
+    if key is not None:
+        attributes[attr.MESSAGING_KAFKA_KEY] = key.decode("utf-8", errors="replace")
+    kind, timestamp_ms = message.timestamp()
+    if timestamp_ms and timestamp_ms > 0:
+        attributes[attr.MESSAGE_AGE_MS] = max(0.0, time.time() * 1000 - timestamp_ms)
+    if problem:
+        attributes[attr.TRACE_CONTEXT] = problem
+    with tracer.start_as_current_span(f"process {message.topic()}", context=parent,
+                                      kind=SpanKind.CONSUMER, attributes=attributes,
+                                      links=[Link(batch.get_span_context())]) as span:
+        yield span

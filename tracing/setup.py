@@ -1,0 +1,100 @@
+"""One call per service to set up tracing, honouring the standard `OTEL_*` variables.
+
+Honoured: OTEL_SDK_DISABLED, OTEL_SERVICE_NAME, OTEL_RESOURCE_ATTRIBUTES, OTEL_TRACES_SAMPLER(_ARG)
+(parent-based always-on by default), OTEL_TRACES_EXPORTER (otlp, console or none),
+OTEL_EXPORTER_OTLP_(TRACES_)ENDPOINT/PROTOCOL/TIMEOUT/HEADERS/INSECURE, OTEL_BSP_*, OTEL_PROPAGATORS
+(tracecontext,baggage by default) and the span limits. An argument never overrides a variable
+the user set.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from importlib.metadata import PackageNotFoundError, version
+
+from opentelemetry import trace
+from opentelemetry.processor.baggage import BaggageSpanProcessor
+from opentelemetry.sdk.resources import OTELResourceDetector, Resource
+from opentelemetry.sdk.trace import TracerProvider
+from opentelemetry.sdk.trace.export import BatchSpanProcessor, ConsoleSpanExporter, SpanExporter
+
+from tracing.attributes import SIGNAL_ID
+
+log = logging.getLogger(__name__)
+
+NAMESPACE = "tradetrace"
+# The collector is local (or a sidecar): if it does not answer in this time, spans are
+# dropped rather than held, and the BatchSpanProcessor's thread moves on.
+DEFAULT_EXPORT_TIMEOUT_SECONDS = 3.0
+
+
+def tracing_disabled() -> bool:
+    return os.environ.get("OTEL_SDK_DISABLED", "").strip().lower() == "true"
+
+
+def build_resource(service_name: str) -> Resource:
+    """service.name/version/namespace/instance.id and the deployment environment; any of them
+    set through OTEL_SERVICE_NAME or OTEL_RESOURCE_ATTRIBUTES wins."""
+    defaults = {
+        "service.name": service_name,
+        "service.namespace": NAMESPACE,
+        "service.version": _package_version(),
+        "deployment.environment.name": os.environ.get("TRADETRACE_ENVIRONMENT", "local"),
+    }
+    from_env = OTELResourceDetector().detect().attributes
+    return Resource.create({k: v for k, v in defaults.items() if k not in from_env})
+
+
+def _package_version() -> str:
+    try:
+        return version("tradetrace")
+    except PackageNotFoundError:
+        return "0.0.0"
+
+
+def _exporter() -> SpanExporter | None:
+    kind = os.environ.get("OTEL_TRACES_EXPORTER", "otlp").strip().lower()
+    if kind == "none":
+        return None
+    if kind == "console":
+        return ConsoleSpanExporter()
+    if kind != "otlp":
+        log.warning("OTEL_TRACES_EXPORTER=%s is not supported here; using otlp", kind)
+    protocol = os.environ.get("OTEL_EXPORTER_OTLP_TRACES_PROTOCOL",
+                              os.environ.get("OTEL_EXPORTER_OTLP_PROTOCOL", "grpc"))
+    timeout_set = any(v in os.environ for v in ("OTEL_EXPORTER_OTLP_TRACES_TIMEOUT",
+                                                "OTEL_EXPORTER_OTLP_TIMEOUT"))
+    timeout = None if timeout_set else DEFAULT_EXPORT_TIMEOUT_SECONDS
+    if protocol.startswith("http"):
+        from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
+
+        return OTLPSpanExporter(timeout=timeout)
+    from opentelemetry.exporter.otlp.proto.grpc.trace_exporter import OTLPSpanExporter
+
+    return OTLPSpanExporter(timeout=timeout)
+
+
+def setup_tracing(service_name: str) -> TracerProvider | None:
+    """Install the global TracerProvider; None (and a no-op API) when OTEL_SDK_DISABLED=true.
+
+    Spans are exported by a BatchSpanProcessor: never on the caller's thread, and dropped
+    (oldest first) rather than blocking when the collector is unreachable. The provider
+    flushes on shutdown (also at exit).
+    """
+    if tracing_disabled():
+        log.info("tracing disabled (OTEL_SDK_DISABLED=true)")
+        return None
+    provider = TracerProvider(resource=build_resource(service_name))
+    provider.add_span_processor(BaggageSpanProcessor(lambda key: key == SIGNAL_ID))
+    exporter = _exporter()
+    if exporter is not None:
+        provider.add_span_processor(BatchSpanProcessor(exporter))
+    trace.set_tracer_provider(provider)
+    return provider
+
+
+def shutdown_tracing(provider: TracerProvider | None) -> None:
+    """Flush what is queued and stop the exporter (bounded by the export timeout)."""
+    if provider is not None:
+        provider.shutdown()
