@@ -9,6 +9,7 @@ from fastapi import FastAPI
 
 from services.backend.api import executions, health, pipelines
 from services.shared.settings import Settings, get_settings
+from tracing import tracing_disabled
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
@@ -26,4 +27,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(pipelines.router)
     app.include_router(executions.router)
     app.include_router(health.router)
+    if not tracing_disabled():
+        from opentelemetry.instrumentation.fastapi import FastAPIInstrumentor
+
+        FastAPIInstrumentor.instrument_app(app, excluded_urls="health,ready")
     return app

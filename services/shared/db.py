@@ -10,9 +10,10 @@ from datetime import UTC, datetime
 from functools import lru_cache
 from typing import Any
 
+import sqlalchemy
 from sqlalchemy import (
     JSON, Boolean, DateTime, Enum, Float, ForeignKey, Integer, String, Text, UniqueConstraint,
-    create_engine, event,
+    event,
 )
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column, sessionmaker
@@ -84,8 +85,12 @@ class Execution(Base):
 
 @lru_cache
 def engine_for(url: str) -> Engine:
-    """One engine (and connection pool) per database URL and process."""
-    engine = create_engine(url, pool_pre_ping=True)
+    """One engine (and connection pool) per database URL and process.
+
+    Looked up as `sqlalchemy.create_engine` at call time on purpose: the SQLAlchemy
+    instrumentation wraps that attribute, and a name imported earlier would bypass it.
+    """
+    engine = sqlalchemy.create_engine(url, pool_pre_ping=True)
     if engine.dialect.name == "sqlite":
         event.listen(engine, "connect", _sqlite_foreign_keys)
     return engine

@@ -8,8 +8,10 @@ import time
 
 from services.shared.settings import get_settings
 from services.shared.topics import ensure_topics
+from services.signal_generator.emitting import generate_and_publish
 from services.signal_generator.generators import signals
 from services.signal_generator.publisher import SignalPublisher
+from tracing import setup_tracing, shutdown_tracing
 
 log = logging.getLogger("signal-generator")
 
@@ -17,6 +19,7 @@ log = logging.getLogger("signal-generator")
 def main() -> None:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
     settings = get_settings()
+    provider = setup_tracing("signal-generator")
     ensure_topics(settings)
     publisher = SignalPublisher(settings.kafka_bootstrap_servers, settings.signals_topic)
     stream = signals(settings.generator, settings.tickers, settings.generator_seed)
@@ -34,13 +37,14 @@ def main() -> None:
     next_at = time.monotonic()
     try:
         while not stopping:
-            publisher.publish(next(stream))
+            generate_and_publish(stream, publisher)
             next_at += interval
-            time.sleep(max(0.0, next_at - time.monotonic()))
+            publisher.wait(next_at - time.monotonic())
     finally:
         undelivered = publisher.close()
         log.info("stopped: %d delivered, %d failed, %d undelivered", publisher.counts.delivered,
                  publisher.counts.failed, undelivered)
+        shutdown_tracing(provider)  # after the flush: the send spans end on delivery reports
 
 
 if __name__ == "__main__":

@@ -13,6 +13,8 @@ from services.shared.topics import ensure_topics
 from services.trigger_dispatcher.dispatcher import (
     Dispatcher, create_consumer, create_dlq_producer,
 )
+from tracing import setup_tracing, shutdown_tracing
+from tracing.instrumentation import instrument_libraries
 
 log = logging.getLogger("trigger-dispatcher")
 
@@ -20,6 +22,8 @@ log = logging.getLogger("trigger-dispatcher")
 def main() -> None:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
     settings = get_settings()
+    provider = setup_tracing("trigger-dispatcher")
+    instrument_libraries(celery=True)   # the publish side: trace context into task headers
     ensure_topics(settings)
     consumer = create_consumer(settings)
     consumer.subscribe([settings.signals_topic])
@@ -42,6 +46,7 @@ def main() -> None:
     finally:
         consumer.close()  # leaves the group at once, so a restart rebalances quickly
         dlq.flush(10)
+        shutdown_tracing(provider)
         log.info("stopped")
 
 

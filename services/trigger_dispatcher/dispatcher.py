@@ -20,6 +20,9 @@ from services.shared.locks import acquire_running_lock
 from services.shared.settings import Settings
 from services.shared.signals import InvalidSignal, Signal, parse_signal
 from services.trigger_dispatcher.index import PipelineIndex, load_index
+from tracing import attributes as attr
+from tracing import record_failure, signal_baggage, tracer
+from tracing.kafka import extract_context, process_span, receive_span
 
 log = logging.getLogger(__name__)
 
@@ -63,7 +66,10 @@ class Dispatcher:
         if now - self._index_loaded_at < self.settings.index_refresh_seconds:
             return True
         try:
-            self.index = load_index(self.settings.database_url)
+            with tracer().start_as_current_span("pipelines.index.refresh") as span:
+                self.index = load_index(self.settings.database_url)
+                span.set_attributes({"index.tickers": len(self.index),
+                                     "index.pipelines": self.index.pipeline_count})
         except SQLAlchemyError as error:
             loaded = self._index_loaded_at > float("-inf")
             log.error("cannot load the pipeline index (%s); %s", error.__class__.__name__,
@@ -88,25 +94,53 @@ class Dispatcher:
         return len(messages)
 
     def handle_batch(self, messages: list[Message]) -> None:
+        """Handle every message of a batch, each in its own trace, then commit the batch."""
         counts = {"signals_consumed": 0, "dlq": 0}
+        received = []
         for message in messages:
-            if message.error() is not None:
-                if message.error().code() != KafkaError._PARTITION_EOF:
-                    log.error("consume error: %s", message.error())
-                continue
-            try:
-                signal = parse_signal(message.value())
-            except InvalidSignal as invalid:
-                self.send_to_dlq(message, invalid.reason)
-                counts["dlq"] += 1
-                continue
-            counts["signals_consumed"] += 1
-            self.dispatch(signal)
-        self._flush_dlq()
-        self.consumer.commit(asynchronous=False)
+            if message.error() is None:
+                received.append(message)
+            elif message.error().code() != KafkaError._PARTITION_EOF:
+                log.error("consume error: %s", message.error())
+        contexts = [extract_context(message.headers()) for message in received]
+        group, topic = self.settings.consumer_group, self.settings.signals_topic
+        with receive_span(tracer(), topic, group, [c for c, _ in contexts],
+                          self.settings.kafka_bootstrap_servers) as batch:
+            for message, (parent, problem) in zip(received, contexts):
+                with process_span(tracer(), message, parent, problem, batch, group) as span:
+                    counts["signals_consumed" if self.handle_message(message, span) else "dlq"] += 1
+            self._flush_dlq()
+            self.consumer.commit(asynchronous=False)
         self._count(counts)
 
+    def handle_message(self, message: Message, span) -> bool:
+        """Dispatch one message; False when it is not a valid signal and went to the DLQ."""
+        try:
+            signal = parse_signal(message.value())
+        except InvalidSignal as invalid:
+            span.set_attribute(attr.DLQ_REASON, invalid.reason)
+            span.set_attribute("error.type", "invalid_signal")
+            record_failure(span, invalid, f"not a valid signal: {invalid.reason}")
+            self.send_to_dlq(message, invalid.reason)
+            return False
+        span.set_attributes({attr.SIGNAL_ID: signal.signal_id, attr.TICKER: signal.ticker,
+                             attr.MESSAGING_MESSAGE_ID: signal.signal_id})
+        with signal_baggage(signal.signal_id):  # also for messages from clients that set none
+            self.dispatch(signal)
+        return True
+
     def dispatch(self, signal: Signal) -> SignalOutcome:
+        with tracer().start_as_current_span("pipelines.match",
+                                            attributes={attr.TICKER: signal.ticker}) as span:
+            outcome = self._dispatch(signal)
+            span.set_attributes({attr.PIPELINES_MATCHED: len(outcome.matched),
+                                 attr.PIPELINES_ENQUEUED: len(outcome.enqueued),
+                                 attr.PIPELINES_SKIPPED_RUNNING: len(outcome.skipped_running),
+                                 attr.PIPELINES_DUPLICATES: len(outcome.duplicates)})
+        self._record(signal, outcome)
+        return outcome
+
+    def _dispatch(self, signal: Signal) -> SignalOutcome:
         outcome = SignalOutcome()
         for ref in self.index.match(signal.ticker):
             outcome.matched.append(ref.id)
@@ -118,6 +152,8 @@ class Dispatcher:
             if token is None:
                 outcome.skipped_running.append(ref.id)
                 continue
+            # The Celery instrumentation's publish span (child of the match span) puts the
+            # trace context into the task's headers: the worker continues this trace.
             self.execute_pipeline.apply_async(kwargs={
                 "pipeline_id": ref.id, "trigger_mode": "signal",
                 "signal": signal.model_dump(mode="json"), "lock_token": token})
@@ -125,7 +161,6 @@ class Dispatcher:
             # worker's unique (pipeline, signal) row stops a second run.
             self.redis.set(dedup, 1, ex=self.settings.dedup_ttl_seconds)
             outcome.enqueued.append(ref.id)
-        self._record(signal, outcome)
         return outcome
 
     def send_to_dlq(self, message: Message, reason: str) -> None:

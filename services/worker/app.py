@@ -36,3 +36,5 @@ def create_celery(settings: Settings) -> Celery:
 
 
 app = create_celery(get_settings())
+
+from services.worker import telemetry  # noqa: E402,F401  (connects the prefork tracing hooks)

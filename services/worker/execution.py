@@ -6,7 +6,6 @@ import logging
 from dataclasses import dataclass
 from typing import Any
 
-from opentelemetry import trace
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
@@ -14,7 +13,9 @@ from services.shared.db import (
     Execution, ExecutionStatus, Pipeline, TriggerMode, session_scope, utcnow,
 )
 from services.shared.settings import Settings
-from services.worker.agents import AgentError, TransientAgentError, run_agent
+from services.worker.agents import AgentError, AgentResult, TransientAgentError, run_agent
+from tracing import attributes as attr
+from tracing import current_trace_id, record_failure, tracer
 
 log = logging.getLogger(__name__)
 
@@ -37,11 +38,6 @@ class ExecutionRequest:
     final_attempt: bool = True
 
 
-def _current_trace_id() -> str | None:
-    context = trace.get_current_span().get_span_context()
-    return format(context.trace_id, "032x") if context.is_valid else None
-
-
 def start_execution(request: ExecutionRequest, settings: Settings) -> tuple[str, Pipeline]:
     """Create (or, for a manual run or a retry, reuse) the execution row, marked running."""
     signal = request.signal or {}
@@ -59,7 +55,7 @@ def start_execution(request: ExecutionRequest, settings: Settings) -> tuple[str,
             execution.started_at = utcnow()
         execution.status = ExecutionStatus.RUNNING
         execution.attempts += 1
-        execution.trace_id = execution.trace_id or _current_trace_id()
+        execution.trace_id = execution.trace_id or current_trace_id()
         try:
             session.flush()
         except IntegrityError:
@@ -81,33 +77,67 @@ def _find_execution(session, request: ExecutionRequest) -> Execution | None:
 
 
 def run_pipeline(request: ExecutionRequest, settings: Settings) -> dict[str, Any]:
-    """Run the agents in order and record the outcome. A transient error that will be retried
-    propagates with the row left running; any other failure is recorded and not raised."""
+    """Run the agents in order and record the outcome, in a `pipeline.execute` span. A
+    transient error that will be retried propagates with the row left running; any other
+    failure is recorded (and on the span) and not raised."""
+    with tracer().start_as_current_span("pipeline.execute", attributes={
+            attr.PIPELINE_ID: request.pipeline_id,
+            attr.TRIGGER_MODE: request.trigger_mode.value}) as span:
+        outcome = _run_agents(request, settings, span)
+        span.set_attributes({attr.EXECUTION_STATUS: outcome["status"],
+                             attr.COST_USD: outcome["cost_usd"]})
+        return outcome
+
+
+def _run_agents(request: ExecutionRequest, settings: Settings, span) -> dict[str, Any]:
     execution_id, pipeline = start_execution(request, settings)
+    span.set_attribute("execution.id", execution_id)
     signal = request.signal or {}
     context: dict[str, Any] = {k: signal[k] for k in ("ticker", "direction", "strength")
                                if signal.get(k) is not None}
     cost = 0.0
     try:
         for agent in pipeline.agents:
-            result = run_agent(agent["name"], agent.get("params", {}), context, request.attempt,
-                               settings.agent_failure_rate, settings.agent_time_scale)
+            result = _run_agent_span(agent, context, request, settings)
             context[result.name] = result.output
             cost += result.cost_usd
     except TransientAgentError as error:
         if not request.final_attempt:
+            span.set_attribute("execution.retrying", True)
             _record(settings, execution_id, ExecutionStatus.RUNNING, cost, None, str(error),
                     finished=False)
             raise
+        record_failure(span, error)
         return _record(settings, execution_id, ExecutionStatus.FAILED, cost, None, str(error))
     except AgentError as error:
+        record_failure(span, error)
         return _record(settings, execution_id, ExecutionStatus.FAILED, cost, None, str(error))
     except Exception as error:  # a bug in an agent still ends the execution, as failed
         log.exception("execution %s crashed", execution_id)
+        record_failure(span, error)
         return _record(settings, execution_id, ExecutionStatus.FAILED, cost, None,
                        f"{error.__class__.__name__}: {error}")
     outputs = {agent["name"]: context[agent["name"]] for agent in pipeline.agents}
     return _record(settings, execution_id, ExecutionStatus.SUCCEEDED, cost, outputs, None)
+
+
+def _run_agent_span(agent: dict[str, Any], context: dict[str, Any], request: ExecutionRequest,
+                    settings: Settings) -> AgentResult:
+    with tracer().start_as_current_span("agent.run",
+                                        attributes={attr.AGENT_NAME: agent["name"]}) as span:
+        try:
+            result = run_agent(agent["name"], agent.get("params", {}), context, request.attempt,
+                               settings.agent_failure_rate, settings.agent_time_scale)
+        except TransientAgentError as error:
+            span.set_attribute(attr.AGENT_OUTCOME, "transient_failure")
+            record_failure(span, error)
+            raise
+        except Exception as error:
+            span.set_attribute(attr.AGENT_OUTCOME, "failed")
+            record_failure(span, error)
+            raise
+        span.set_attributes({attr.AGENT_OUTCOME: "succeeded", attr.COST_USD: result.cost_usd})
+        return result
 
 
 def _record(settings: Settings, execution_id: str, status: ExecutionStatus, cost: float,

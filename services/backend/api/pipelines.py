@@ -13,6 +13,7 @@ from services.backend.executions_view import execution_out
 from services.backend.schemas import ExecutionOut, PipelineIn, PipelineOut, PipelineUpdate
 from services.shared.db import Execution, ExecutionStatus, Pipeline, TriggerMode
 from services.shared.locks import acquire_running_lock
+from tracing import current_trace_id
 
 router = APIRouter(prefix="/pipelines", tags=["pipelines"])
 
@@ -108,7 +109,8 @@ def run_pipeline(pipeline_id: int, session: SessionDep, redis_client: RedisDep,
     if token is None:
         raise HTTPException(status.HTTP_409_CONFLICT, f"pipeline {pipeline_id} is already running")
     execution = Execution(pipeline_id=pipeline.id, status=ExecutionStatus.QUEUED,
-                          trigger_mode=TriggerMode.MANUAL, ticker=ticker or pipeline.tickers[0])
+                          trigger_mode=TriggerMode.MANUAL, ticker=ticker or pipeline.tickers[0],
+                          attempts=0, trace_id=current_trace_id())
     session.add(execution)
     session.commit()  # the worker must find the row
     execute_pipeline.apply_async(kwargs={

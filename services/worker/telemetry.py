@@ -1,0 +1,29 @@
+"""Tracing in the Celery worker's prefork children.
+
+Each child sets tracing up after the fork (the exporter's gRPC channel and the batch
+processor's thread do not survive a fork) and flushes when it exits, so spans of the last
+tasks before `worker_max_tasks_per_child` recycles a child are not lost.
+"""
+
+from __future__ import annotations
+
+from celery.signals import worker_process_init, worker_process_shutdown
+from opentelemetry.sdk.trace import TracerProvider
+
+from tracing import setup_tracing, shutdown_tracing
+from tracing.instrumentation import instrument_libraries
+
+_provider: TracerProvider | None = None
+
+
+@worker_process_init.connect(weak=False)
+def start_tracing_in_child(**_) -> None:
+    """Must stay fast: Celery kills a child whose init exceeds worker_proc_alive_timeout (4 s)."""
+    global _provider
+    _provider = setup_tracing("worker")
+    instrument_libraries(celery=True, sqlalchemy=True, redis=True)
+
+
+@worker_process_shutdown.connect(weak=False)
+def flush_tracing_in_child(**_) -> None:
+    shutdown_tracing(_provider)
