@@ -167,21 +167,41 @@ def services_status() -> None:
         raise typer.Exit(1)
 
 
+def _print_trace(signal_id: str, executions: int | None) -> None:
+    from tradetrace.stack.components.jaeger import query_url
+    from tradetrace.traces import Jaeger, render
+
+    try:
+        typer.echo(render(Jaeger(query_url()).signal_trace(signal_id, executions)))
+    except StackError as error:
+        _fail(error)
+
+
+@app.command("trace")
+def trace_command(signal_id: Annotated[str, typer.Argument(help="The signal's id.")]) -> None:
+    """Find a signal's trace in Jaeger and print it as a tree, with queue waits between hops."""
+    _print_trace(signal_id, None)
+
+
 @signal_app.command("emit")
 def signal_emit(
     ticker: Annotated[str, typer.Option("--ticker", "-t", help="e.g. AAPL")],
     signal_type: Annotated[str, typer.Option("--type", help="golden_cross or mock")] = "mock",
     timeout: Annotated[float, typer.Option(help="Seconds to wait for the executions.")] = 120,
+    show_trace: Annotated[bool, typer.Option("--trace", help="Print the signal's trace.")] = False,
 ) -> None:
     """Publish one signal, wait until the executions it triggered finish, and print them."""
+    from tracing import setup_tracing, shutdown_tracing
     from tradetrace import emit
 
     if signal_type not in ("golden_cross", "mock"):
         _fail(StackError(f"--type must be golden_cross or mock, not {signal_type!r}"))
     settings = _settings()
+    provider = setup_tracing("tradetrace-cli")   # the CLI is this signal's source
     try:
         signal = emit.make_signal(ticker.upper(), signal_type)
         emit.publish(settings, signal)
+        shutdown_tracing(provider)
         typer.echo(f"signal {signal.signal_id}: {signal.signal_type} {signal.direction} "
                    f"{signal.ticker} strength {signal.strength}")
         outcome = emit.wait_for_dispatch(settings, signal.signal_id)
@@ -195,6 +215,8 @@ def signal_emit(
         typer.echo(f"  pipeline {e.pipeline_id:>4}  {e.status.value:<10} "
                    f"{(e.duration_seconds or 0):7.3f}s  ${(e.cost_usd or 0):.4f}  "
                    f"trace {e.trace_id or '-'}  {e.error or ''}")
+    if show_trace:
+        _print_trace(signal.signal_id, len(executions))
 
 
 @app.command()

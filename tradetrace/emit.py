@@ -12,6 +12,7 @@ from sqlalchemy import select
 from services.shared.db import Execution, ExecutionStatus, session_scope
 from services.shared.settings import Settings
 from services.shared.signals import Signal
+from services.signal_generator.emitting import generate_and_publish
 from services.signal_generator.golden_cross import crossovers
 from services.signal_generator.prices import random_walk
 from services.signal_generator.publisher import SignalPublisher
@@ -35,8 +36,9 @@ def make_signal(ticker: str, signal_type: str) -> Signal:
 
 
 def publish(settings: Settings, signal: Signal) -> None:
+    """Publish as the signal-generator does: the signal's trace starts at `signal.generate`."""
     publisher = SignalPublisher(settings.kafka_bootstrap_servers, settings.signals_topic)
-    publisher.publish(signal)
+    generate_and_publish(iter([signal]), publisher)
     if publisher.flush(15) or publisher.counts.failed:
         raise StackError(f"signal {signal.signal_id} was not delivered to Kafka")
 
