@@ -242,6 +242,11 @@ def demo(seconds: Annotated[float, typer.Option(help="How long to emit signals."
     except StackError as error:
         _fail(error)
     typer.echo(demo_run.format_summary(demo_run.summarize(settings, since)))
+    shown = demo_run.latest_traced_signal(settings, since)
+    if shown:
+        signal_id, executions = shown
+        typer.echo(f"\nOne signal end to end (`tradetrace trace {signal_id}`):")
+        _print_trace(signal_id, executions)
 
 
 if __name__ == "__main__":

@@ -82,6 +82,18 @@ def wait_until_drained(settings: Settings, since, timeout: float = 60.0) -> None
         time.sleep(0.5)
 
 
+def latest_traced_signal(settings: Settings, since) -> tuple[str, int] | None:
+    """The most recent demo signal that ran pipelines, and how many: the one to show."""
+    with session_scope(settings.database_url) as session:
+        row = session.execute(
+            select(Execution.signal_id, func.count(), func.max(Execution.queued_at))
+            .where(Execution.queued_at >= since, Execution.signal_id.is_not(None))
+            .group_by(Execution.signal_id)
+            .order_by(func.count().desc(), func.max(Execution.queued_at).desc())
+            .limit(1)).first()
+    return (row[0], row[1]) if row else None
+
+
 def format_summary(summary: Summary) -> str:
     by_status = Counter()
     lines = ["executions by pipeline and status:"]

@@ -111,6 +111,7 @@ def platform_env(stack: Stack, kafka_bootstrap: str) -> dict[str, str]:
         "TRADETRACE_BATCH_TIMEOUT_SECONDS": "0.2",
         "TRADETRACE_PERIODIC_TICK_SECONDS": "1",
         "TRADETRACE_CONSUMER_SESSION_TIMEOUT_MS": "6000",
+        "OTEL_BSP_SCHEDULE_DELAY": "200",   # spans reach Jaeger in well under a second
     }
 
 
@@ -145,3 +146,11 @@ def ticker() -> str:
     import string
 
     return "Z" + "".join(random.choices(string.ascii_uppercase, k=6))
+
+
+@pytest.fixture(scope="session")
+def traces(stack: Stack):
+    """Jaeger's HTTP API, as `tradetrace trace` reads it."""
+    from tradetrace.traces import Jaeger
+
+    return Jaeger(query_url())

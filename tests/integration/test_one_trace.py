@@ -1,0 +1,189 @@
+"""One signal, one trace: through Kafka and Celery, checked in the real Jaeger."""
+
+from __future__ import annotations
+
+import json
+import secrets
+import time
+
+import httpx
+from confluent_kafka import Consumer, Producer
+
+from services.shared.db import Execution, session_scope
+from tests.integration.platform_helpers import FAST, create_pipeline, publish_and_follow, signal_for
+from tests.integration.polling import eventually
+from tradetrace import emit
+from tradetrace.platform import Platform
+from tradetrace.traces import Jaeger, Span, Trace
+
+CHAIN = ["signal.generate", "send {topic}", "process {topic}", "pipelines.match",
+         "apply_async/tradetrace.execute_pipeline", "run/tradetrace.execute_pipeline",
+         "pipeline.execute", "agent.run"]
+
+
+def _ancestry(trace: Trace, span: Span) -> list[str]:
+    by_id = {s.span_id: s for s in trace.spans}
+    names = [span.name]
+    while span.parent_id in by_id:
+        span = by_id[span.parent_id]
+        names.append(span.name)
+    assert span.parent_id is None, f"{span.name} has a parent outside the trace"
+    return names[::-1]
+
+
+def _execution_trace_ids(settings, signal_id: str) -> set[str]:
+    with session_scope(settings.database_url) as session:
+        return {e.trace_id for e in session.query(Execution).filter_by(signal_id=signal_id)}
+
+
+def _generated_signals(settings, tickers: list[str], expected: int) -> list[dict]:
+    """The signals the generator service published for these tickers, read back from Kafka."""
+    consumer = Consumer({"bootstrap.servers": settings.kafka_bootstrap_servers,
+                         "group.id": f"reader-{secrets.token_hex(4)}",
+                         "auto.offset.reset": "earliest"})
+    consumer.subscribe([settings.signals_topic])
+    found: dict[str, dict] = {}
+    deadline = time.monotonic() + 30
+    try:
+        while len(found) < expected and time.monotonic() < deadline:
+            message = consumer.poll(0.5)
+            if message is None or message.error():
+                continue
+            body = json.loads(message.value())
+            if body.get("ticker") in tickers:
+                found[body["signal_id"]] = body
+    finally:
+        consumer.close()
+    return list(found.values())
+
+
+def test_each_generated_signal_is_one_unbroken_trace(api: httpx.Client, settings, platform_env,
+                                                     platform, traces: Jaeger, ticker: str,
+                                                     tmp_path) -> None:
+    tickers = [ticker + "A", ticker + "B", ticker + "C"]
+    pipeline_ids = {t: {create_pipeline(api, f"{name}-{t}", [t])["id"] for name in ("x", "y")}
+                    for t in tickers}
+    time.sleep(1.0)
+    generator = Platform(env={**platform_env, "TRADETRACE_TICKERS": json.dumps(tickers),
+                              "TRADETRACE_SIGNALS_PER_SECOND": "4",
+                              "TRADETRACE_GENERATOR_SEED": "7"}, state=platform.state.parent)
+    generator.up(["signal-generator"])
+    time.sleep(1.5)
+    generator.down(["signal-generator"])
+    signals = _generated_signals(settings, tickers, expected=5)
+    assert len(signals) >= 5
+
+    ran = 0
+    for signal in signals:
+        signal_id = signal["signal_id"]
+        outcome = emit.wait_for_dispatch(settings, signal_id)
+        executions = emit.wait_for_executions(settings, signal_id, len(outcome["enqueued"]))
+        trace = traces.signal_trace(signal_id, executions=len(executions))
+
+        assert traces.trace_ids_for_signal(signal_id) == [trace.trace_id], "one trace per signal"
+        assert all(s.tags.get("signal.id") == signal_id for s in trace.spans)
+        services = {s.service for s in trace.spans}
+        [match] = trace.named("pipelines.match")
+        assert _ancestry(trace, match) == [step.format(topic=settings.signals_topic)
+                                           for step in CHAIN[:4]]
+        if not outcome["enqueued"]:   # its pipelines were still running: skipped, and said so
+            assert match.tags["pipelines.skipped_running"] == len(outcome["skipped_running"])
+            assert "worker" not in services
+            continue
+        ran += 1
+        assert {"signal-generator", "trigger-dispatcher", "worker"} <= services
+        chain = [step.format(topic=settings.signals_topic) for step in CHAIN]
+        agent_runs = trace.named("agent.run")
+        assert len(agent_runs) == 2 * len(outcome["enqueued"])
+        assert all(_ancestry(trace, s) == chain for s in agent_runs)
+        runs = trace.named("pipeline.execute")
+        assert sorted(s.tags["pipeline.id"] for s in runs) == sorted(outcome["enqueued"])
+        assert set(outcome["enqueued"]) <= pipeline_ids[signal["ticker"]]
+        assert _execution_trace_ids(settings, signal_id) == {trace.trace_id}
+    assert ran >= 3, f"only {ran} of {len(signals)} signals ran pipelines"
+
+
+def test_foreign_and_garbage_contexts_in_one_batch_keep_their_own_traces(
+        api: httpx.Client, settings, platform, traces: Jaeger, ticker: str) -> None:
+    for kind in "WGNL":  # one pipeline per message: none is skipped as already running
+        create_pipeline(api, f"mixed-{ticker}{kind}", [ticker + kind])
+    time.sleep(1.0)
+    foreign_trace, foreign_parent = secrets.token_hex(16), secrets.token_hex(8)
+    lower_trace = secrets.token_hex(16)
+    messages = {
+        "W": [("traceparent", f"00-{foreign_trace}-{foreign_parent}-01".encode())],
+        "G": [("traceparent", b"\xff\xfenot-utf8"), ("tracestate", b"garbage")],
+        "N": [],
+        "L": [("TraceParent", f"00-{lower_trace}-{secrets.token_hex(8)}-01".encode())],
+    }
+    signals = {kind: signal_for(ticker + kind) for kind in messages}
+    platform.down(["trigger-dispatcher"])          # so that all four arrive in one batch
+    producer = Producer({"bootstrap.servers": settings.kafka_bootstrap_servers})
+    for kind, headers in messages.items():
+        producer.produce(settings.signals_topic, key=signals[kind].ticker.encode(),
+                         value=signals[kind].to_json(), headers=headers)
+    assert producer.flush(10) == 0
+    platform.up(["trigger-dispatcher"])
+
+    trace_ids = {}
+    for kind, signal in signals.items():
+        emit.wait_for_dispatch(settings, signal.signal_id)
+        [execution] = emit.wait_for_executions(settings, signal.signal_id, 1)
+        trace_ids[kind] = execution.trace_id
+    assert trace_ids["W"] == foreign_trace
+    assert trace_ids["L"] == lower_trace             # header name in another case
+    assert len(set(trace_ids.values())) == 4         # garbage and none: two new traces
+
+    processes = {}
+    for kind, signal in signals.items():
+        trace = traces.signal_trace(signal.signal_id, executions=1)
+        [process] = [s for s in trace.spans if s.name.startswith("process ")]
+        processes[kind] = process
+    assert processes["W"].parent_id == foreign_parent
+    assert processes["G"].parent_id is None and processes["N"].parent_id is None
+    assert processes["G"].tags["tradetrace.trace_context"] == "invalid"
+    assert processes["N"].tags["tradetrace.trace_context"] == "missing"
+    assert "tradetrace.trace_context" not in processes["W"].tags
+
+
+def test_retried_task_stays_in_the_signal_trace(api: httpx.Client, settings, platform,
+                                                traces: Jaeger, ticker: str) -> None:
+    create_pipeline(api, f"retry-trace-{ticker}", [ticker], agents=[
+        {"name": "market_data", "params": {**FAST, "transient_failures": 1}}])
+    time.sleep(1.0)
+    signal = signal_for(ticker)
+    outcome, [execution] = publish_and_follow(settings, signal)
+    assert execution.attempts == 2
+
+    trace = traces.signal_trace(signal.signal_id, executions=2)
+    runs = trace.named("run/tradetrace.execute_pipeline")
+    assert len(runs) == 2
+    assert len(trace.named("apply_async/tradetrace.execute_pipeline")) == 2   # first + retry
+    assert execution.trace_id == trace.trace_id
+    failed_agent = [s for s in trace.named("agent.run") if s.failed]
+    assert len(failed_agent) == 1
+    assert failed_agent[0].tags["agent.outcome"] == "transient_failure"
+
+
+def test_manual_run_is_one_trace_from_the_request_to_the_agents(api: httpx.Client, settings,
+                                                                traces: Jaeger,
+                                                                ticker: str) -> None:
+    pipeline = create_pipeline(api, f"manual-trace-{ticker}", [ticker])
+    queued = api.post(f"/pipelines/{pipeline['id']}/run").json()
+    assert queued["trace_id"] and queued["trace_url"].endswith(f"/trace/{queued['trace_id']}")
+
+    def agents_arrived():
+        trace = traces.trace(queued["trace_id"])
+        return trace if len(trace.named("agent.run")) == 2 else None
+
+    trace = eventually(agents_arrived, "the manual run's agents in Jaeger")
+    [server] = [s for s in trace.spans if s.kind == "server"]
+    assert server.service == "backend"
+    assert server.tags["http.route"] == "/pipelines/{pipeline_id}/run"
+    for agent in trace.named("agent.run"):
+        chain = _ancestry(trace, agent)
+        assert chain[0] == server.name
+        assert chain[-4:] == ["apply_async/tradetrace.execute_pipeline",
+                              "run/tradetrace.execute_pipeline", "pipeline.execute", "agent.run"]
+    body = api.get(f"/executions/{queued['id']}").json()
+    assert body["trace_id"] == queued["trace_id"]

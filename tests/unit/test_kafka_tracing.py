@@ -1,0 +1,160 @@
+"""Trace context in Kafka headers and the shapes of the send and process spans."""
+
+from __future__ import annotations
+
+import pytest
+from confluent_kafka import KafkaError
+from opentelemetry import baggage, trace
+from opentelemetry.trace import SpanKind, StatusCode
+
+from services.shared.signals import Signal
+from services.signal_generator.emitting import generate_and_publish
+from services.signal_generator.publisher import SignalPublisher
+from tracing import signal_baggage, tracer
+from tracing.kafka import (
+    HEADERS, end_send_span, extract_context, process_span, receive_span, start_send_span,
+)
+
+TRACE_ID = "4bf92f3577b34da6a3ce929d0e0e4736"
+PARENT = f"00-{TRACE_ID}-00f067aa0ba902b7-01"
+
+
+class StubMessage:
+    """What the process span reads from a confluent-kafka Message."""
+
+    def __init__(self, headers, offset: int = 7) -> None:
+        self._headers, self._offset = headers, offset
+
+    def headers(self):
+        return self._headers
+
+    def topic(self) -> str:
+        return "trading-signals"
+
+    def partition(self) -> int:
+        return 2
+
+    def offset(self) -> int:
+        return self._offset
+
+    def key(self) -> bytes:
+        return b"AAPL"
+
+    def timestamp(self):
+        return (1, 1_700_000_000_000)
+
+
+def _trace_id(context) -> str:
+    return format(trace.get_current_span(context).get_span_context().trace_id, "032x")
+
+
+@pytest.mark.parametrize("name", ["traceparent", "Traceparent", "TRACEPARENT"])
+def test_header_lookup_ignores_case(name: str) -> None:
+    context, problem = extract_context([(name, PARENT.encode())])
+    assert problem is None and _trace_id(context) == TRACE_ID
+
+
+@pytest.mark.parametrize(("headers", "problem"), [
+    (None, "missing"),
+    ([], "missing"),
+    ([("signal_id", b"x")], "missing"),
+    ([("traceparent", b"garbage")], "invalid"),
+    ([("traceparent", b"\xff\xfe\xfd")], "invalid"),                 # not UTF-8
+    ([("traceparent", None)], "invalid"),
+    ([("traceparent", f"00-{'0' * 32}-00f067aa0ba902b7-01".encode())], "invalid"),
+])
+def test_missing_or_bad_context_is_reported_not_raised(headers, problem: str) -> None:
+    context, found = extract_context(headers)
+    assert found == problem
+    assert not trace.get_current_span(context).get_span_context().is_valid
+
+
+def test_baggage_rides_in_headers() -> None:
+    context, _ = extract_context([("traceparent", PARENT.encode()),
+                                  ("baggage", b"signal.id=s-42")])
+    assert baggage.get_baggage("signal.id", context) == "s-42"
+
+
+def test_send_span_injects_its_context_and_records_delivery(spans) -> None:
+    with tracer().start_as_current_span("signal.generate") as parent, signal_baggage("s-1"):
+        span, headers = start_send_span(tracer(), "trading-signals", "AAPL", "127.0.0.1:9092")
+    names = [name for name, _ in headers]
+    assert "traceparent" in names and ("baggage", b"signal.id=s-1") in headers
+    carried, _ = extract_context(headers)
+    assert trace.get_current_span(carried).get_span_context().span_id == \
+        span.get_span_context().span_id
+
+    class Delivered:
+        def partition(self):
+            return 1
+
+        def offset(self):
+            return 99
+
+    end_send_span(span, None, Delivered())
+    [send] = [s for s in spans.get_finished_spans() if s.name == "send trading-signals"]
+    assert send.kind == SpanKind.PRODUCER
+    assert send.parent.span_id == parent.get_span_context().span_id
+    assert send.attributes["messaging.system"] == "kafka"
+    assert send.attributes["messaging.operation.type"] == "send"
+    assert send.attributes["messaging.destination.name"] == "trading-signals"
+    assert send.attributes["messaging.kafka.message.key"] == "AAPL"
+    assert send.attributes["messaging.destination.partition.id"] == "1"
+    assert send.attributes["messaging.kafka.offset"] == 99
+    assert send.attributes["server.address"] == "127.0.0.1"
+    assert send.attributes["signal.id"] == "s-1"                 # from baggage
+
+
+def test_failed_delivery_sets_error_status(spans) -> None:
+    span, _ = start_send_span(tracer(), "trading-signals", "AAPL", "127.0.0.1:9092")
+    end_send_span(span, KafkaError(KafkaError._MSG_TIMED_OUT), None)
+    [send] = spans.get_finished_spans()
+    assert send.status.status_code == StatusCode.ERROR
+    assert send.attributes["error.type"] == "_MSG_TIMED_OUT"
+
+
+def test_process_span_continues_the_message_trace_and_links_the_batch(spans) -> None:
+    good = StubMessage([("traceparent", PARENT.encode())])
+    bad = StubMessage([("traceparent", b"garbage")], offset=8)
+    contexts = [extract_context(m.headers()) for m in (good, bad)]
+    with receive_span(tracer(), "trading-signals", "dispatchers", [c for c, _ in contexts],
+                      "127.0.0.1:9092") as batch:
+        for message, (parent, problem) in zip((good, bad), contexts):
+            with process_span(tracer(), message, parent, problem, batch, "dispatchers"):
+                pass
+    finished = {s.name + str(s.attributes.get("messaging.kafka.offset", "")): s
+                for s in spans.get_finished_spans()}
+    receive, continued, fresh = (finished["receive trading-signals"],
+                                 finished["process trading-signals7"],
+                                 finished["process trading-signals8"])
+    assert receive.kind == SpanKind.CLIENT and receive.parent is None
+    assert receive.attributes["messaging.batch.message_count"] == 2
+    assert [format(link.context.trace_id, "032x") for link in receive.links] == [TRACE_ID]
+
+    assert continued.kind == SpanKind.CONSUMER
+    assert format(continued.context.trace_id, "032x") == TRACE_ID
+    assert continued.parent.span_id == 0x00f067aa0ba902b7
+    assert [link.context.span_id for link in continued.links] == [receive.context.span_id]
+    assert continued.attributes["messaging.consumer.group.name"] == "dispatchers"
+    assert continued.attributes["messaging.destination.partition.id"] == "2"
+    assert continued.attributes["tradetrace.message.age_ms"] > 0
+    assert "tradetrace.trace_context" not in continued.attributes
+
+    assert fresh.parent is None and format(fresh.context.trace_id, "032x") != TRACE_ID
+    assert fresh.context.trace_id != receive.context.trace_id
+    assert fresh.attributes["tradetrace.trace_context"] == "invalid"
+
+
+def test_undeliverable_signal_ends_its_send_span_in_error(spans) -> None:
+    """A broker that never answers: the delivery report fails, the span says so, nothing hangs."""
+    publisher = SignalPublisher("127.0.0.1:1", "trading-signals",
+                                {"message.timeout.ms": 200, "enable.idempotence": False})
+    signal = Signal(signal_type="mock", source="test", ticker="AAPL", direction="buy",
+                    strength=0.5)
+    generate_and_publish(iter([signal]), publisher)
+    assert publisher.flush(5) == 0
+    assert (publisher.counts.delivered, publisher.counts.failed) == (0, 1)
+    by_name = {s.name: s for s in spans.get_finished_spans()}
+    assert by_name["signal.generate"].attributes["signal.id"] == signal.signal_id
+    assert by_name["send trading-signals"].status.status_code == StatusCode.ERROR
+    assert by_name["send trading-signals"].attributes["signal.id"] == signal.signal_id
