@@ -13,7 +13,7 @@ import time
 from dataclasses import dataclass, field
 
 import redis
-from confluent_kafka import Consumer, KafkaError, Message, Producer
+from confluent_kafka import Consumer, KafkaError, KafkaException, Message, Producer
 from sqlalchemy.exc import SQLAlchemyError
 
 from services.shared.locks import acquire_running_lock
@@ -110,7 +110,7 @@ class Dispatcher:
                 with process_span(tracer(), message, parent, problem, batch, group) as span:
                     counts["signals_consumed" if self.handle_message(message, span) else "dlq"] += 1
             self._flush_dlq()
-            self.consumer.commit(asynchronous=False)
+            self._commit()
         self._count(counts)
 
     def handle_message(self, message: Message, span) -> bool:
@@ -174,6 +174,14 @@ class Dispatcher:
         ]
         self.dlq_producer.produce(self.settings.dlq_topic, key=message.key(),
                                   value=message.value(), headers=headers)
+
+    def _commit(self) -> None:
+        """Commit the batch's offsets; a batch of only error events has none, which is fine."""
+        try:
+            self.consumer.commit(asynchronous=False)
+        except KafkaException as error:
+            if error.args[0].code() != KafkaError._NO_OFFSET:
+                raise
 
     def _flush_dlq(self) -> None:
         """The batch is committed only once its rejected messages are safely in the DLQ."""
