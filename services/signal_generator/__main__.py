@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import logging
-import signal
 import time
 
+from services.shared.lifecycle import StopRequested, configure_logging
 from services.shared.settings import get_settings
 from services.shared.topics import ensure_topics
 from services.signal_generator.emitting import generate_and_publish
@@ -17,20 +17,13 @@ log = logging.getLogger("signal-generator")
 
 
 def main() -> None:
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    configure_logging()
     settings = get_settings()
     provider = setup_tracing("signal-generator")
     ensure_topics(settings)
     publisher = SignalPublisher(settings.kafka_bootstrap_servers, settings.signals_topic)
     stream = signals(settings.generator, settings.tickers, settings.generator_seed)
-    stopping = False
-
-    def stop(*_):
-        nonlocal stopping
-        stopping = True
-
-    signal.signal(signal.SIGTERM, stop)
-    signal.signal(signal.SIGINT, stop)
+    stopping = StopRequested()
     interval = 1.0 / settings.signals_per_second
     log.info("%s signals at %.2f/s to %s", settings.generator, settings.signals_per_second,
              settings.signals_topic)

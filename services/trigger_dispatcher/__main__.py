@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import logging
-import signal
 import time
 
 import redis
 
+from services.shared.lifecycle import StopRequested, configure_logging
 from services.shared.settings import get_settings
 from services.shared.topics import ensure_topics
 from services.trigger_dispatcher.dispatcher import (
@@ -20,7 +20,7 @@ log = logging.getLogger("trigger-dispatcher")
 
 
 def main() -> None:
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    configure_logging()
     settings = get_settings()
     provider = setup_tracing("trigger-dispatcher")
     instrument_libraries(celery=True)   # the publish side: trace context into task headers
@@ -29,14 +29,7 @@ def main() -> None:
     consumer.subscribe([settings.signals_topic])
     dlq = create_dlq_producer(settings)
     dispatcher = Dispatcher(settings, consumer, dlq, redis.Redis.from_url(settings.redis_url))
-    stopping = False
-
-    def stop(*_):
-        nonlocal stopping
-        stopping = True
-
-    signal.signal(signal.SIGTERM, stop)
-    signal.signal(signal.SIGINT, stop)
+    stopping = StopRequested()
     while not dispatcher.refresh_index_if_due() and not stopping:
         time.sleep(1.0)
     log.info("consuming %s as group %s", settings.signals_topic, settings.consumer_group)

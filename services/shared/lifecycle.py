@@ -1,0 +1,27 @@
+"""How a long-running service learns it should stop, and how it logs."""
+
+from __future__ import annotations
+
+import logging
+import signal
+
+
+class StopRequested:
+    """Set by SIGTERM or SIGINT, so the main loop finishes its batch and shuts down cleanly
+    (flushing producers and spans) instead of dying mid-batch."""
+
+    def __init__(self) -> None:
+        self.requested = False
+        signal.signal(signal.SIGTERM, self._set)
+        signal.signal(signal.SIGINT, self._set)
+
+    def _set(self, *_) -> None:
+        self.requested = True
+
+    def __bool__(self) -> bool:
+        return self.requested
+
+
+def configure_logging() -> None:
+    logging.basicConfig(level=logging.INFO,
+                        format="%(asctime)s %(levelname)s %(name)s %(message)s")
