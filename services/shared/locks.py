@@ -14,18 +14,32 @@ _RELEASE_IF_OWNER = """
 if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('del', KEYS[1]) end
 return 0
 """
+# Take the lock, or keep it if this owner already holds it (a replay after a crash).
+_ACQUIRE_OR_REENTER = """
+if redis.call('set', KEYS[1], ARGV[1], 'NX', 'EX', ARGV[2]) then return 1 end
+if redis.call('get', KEYS[1]) == ARGV[1] then
+  redis.call('expire', KEYS[1], ARGV[2])
+  return 1
+end
+return 0
+"""
 
 
 def running_key(pipeline_id: int) -> str:
     return f"tradetrace:pipeline-running:{pipeline_id}"
 
 
-def acquire_running_lock(client: redis.Redis, pipeline_id: int, ttl_seconds: int) -> str | None:
-    """The lock's token, or None if the pipeline is already running."""
-    token = uuid.uuid4().hex
-    if client.set(running_key(pipeline_id), token, nx=True, ex=ttl_seconds):
-        return token
-    return None
+def acquire_running_lock(client: redis.Redis, pipeline_id: int, ttl_seconds: int,
+                         owner: str | None = None) -> str | None:
+    """The lock's token, or None if the pipeline is already running for another owner.
+
+    The dispatcher passes the signal id as owner: if it died between taking the lock and
+    enqueueing the task, the replayed signal finds its own lock and goes on, instead of
+    being skipped as "running" and lost while the orphaned lock lives out its timeout.
+    """
+    token = owner or uuid.uuid4().hex
+    taken = client.eval(_ACQUIRE_OR_REENTER, 1, running_key(pipeline_id), token, ttl_seconds)
+    return token if taken else None
 
 
 def release_running_lock(client: redis.Redis, pipeline_id: int, token: str) -> bool:

@@ -148,7 +148,8 @@ class Dispatcher:
             if self.redis.exists(dedup):
                 outcome.duplicates.append(ref.id)
                 continue
-            token = acquire_running_lock(self.redis, ref.id, self.settings.running_lock_seconds)
+            token = acquire_running_lock(self.redis, ref.id, self.settings.running_lock_seconds,
+                                         owner=signal.signal_id)
             if token is None:
                 outcome.skipped_running.append(ref.id)
                 continue

@@ -23,6 +23,10 @@ log = logging.getLogger(__name__)
 class DuplicateExecution(Exception):
     """This pipeline already has an execution for this signal (a redelivered signal)."""
 
+    def __init__(self, message: str, original_finished: bool) -> None:
+        super().__init__(message)
+        self.original_finished = original_finished
+
 
 class PipelineGone(Exception):
     """The pipeline was deleted between enqueueing and running."""
@@ -59,10 +63,18 @@ def start_execution(request: ExecutionRequest, settings: Settings) -> tuple[str,
         try:
             session.flush()
         except IntegrityError:
-            raise DuplicateExecution(f"pipeline {pipeline.id} already ran for signal "
-                                     f"{signal.get('signal_id')}") from None
+            raise DuplicateExecution(
+                f"pipeline {pipeline.id} already ran for signal {signal.get('signal_id')}",
+                _original_finished(settings, pipeline.id, signal.get("signal_id"))) from None
         session.expunge(pipeline)
         return execution.id, pipeline
+
+
+def _original_finished(settings: Settings, pipeline_id: int, signal_id: str) -> bool:
+    with session_scope(settings.database_url) as session:
+        status = session.scalar(select(Execution.status).where(
+            Execution.pipeline_id == pipeline_id, Execution.signal_id == signal_id))
+    return status in (ExecutionStatus.SUCCEEDED, ExecutionStatus.FAILED)
 
 
 def _find_execution(session, request: ExecutionRequest) -> Execution | None:

@@ -39,18 +39,23 @@ def execute_pipeline(self, pipeline_id: int, trigger_mode: str,
     retries = self.request.retries
     request = ExecutionRequest(pipeline_id, TriggerMode(trigger_mode), signal, execution_id,
                                attempt=retries, final_attempt=retries >= settings.task_max_retries)
-    retrying = False
+    keep_lock = False
     try:
         return run_pipeline(request, settings)
     except TransientAgentError as error:
-        retrying = True
+        keep_lock = True          # the retry of this same execution still holds it
         raise self.retry(exc=error, countdown=retry_delay(retries),
                          max_retries=settings.task_max_retries)
-    except (DuplicateExecution, PipelineGone) as skipped:
-        log.warning("skipped: %s", skipped)
+    except DuplicateExecution as duplicate:
+        # The same signal's lock token: while the original still runs, the lock is its own.
+        keep_lock = not duplicate.original_finished
+        log.warning("skipped: %s", duplicate)
+        return None
+    except PipelineGone as gone:
+        log.warning("skipped: %s", gone)
         return None
     finally:
-        if lock_token and not retrying:
+        if lock_token and not keep_lock:
             release_running_lock(_redis(), pipeline_id, lock_token)
 
 

@@ -179,6 +179,29 @@ def test_periodic_pipeline_runs_on_schedule(api: httpx.Client, settings, ticker:
     assert all(gap >= 1.9 for gap in gaps), gaps
 
 
+def test_signal_replayed_after_a_crash_between_lock_and_enqueue_still_runs(
+        api: httpx.Client, settings, ticker: str) -> None:
+    """The dispatcher died after locking the pipeline for this signal and before enqueueing:
+    the replay must take its own orphaned lock and run the pipeline, not skip it."""
+    pipeline = create_pipeline(api, f"orphan-{ticker}", [ticker])
+    _wait_for_index()
+    signal = signal_for(ticker)
+    client = redis.Redis.from_url(settings.redis_url)
+    client.set(running_key(pipeline["id"]), signal.signal_id, ex=600)   # the orphaned lock
+
+    outcome, [execution] = publish_and_follow(settings, signal)
+
+    assert outcome["enqueued"] == [pipeline["id"]]
+    assert execution.status == ExecutionStatus.SUCCEEDED
+    assert eventually(lambda: not client.exists(running_key(pipeline["id"])),
+                      "the lock released after the run")
+    other = signal_for(ticker)            # and another signal's lock is still respected
+    client.set(running_key(pipeline["id"]), "someone-else", ex=600)
+    outcome, _ = publish_and_follow(settings, other)
+    assert outcome["skipped_running"] == [pipeline["id"]]
+    client.delete(running_key(pipeline["id"]))
+
+
 def test_dispatcher_killed_mid_batch_loses_no_signal(api: httpx.Client, settings, platform,
                                                      ticker: str) -> None:
     count = 100
