@@ -85,6 +85,9 @@ def setup_tracing(service_name: str) -> TracerProvider | None:
     if tracing_disabled():
         log.info("tracing disabled (OTEL_SDK_DISABLED=true)")
         return None
+    # Current HTTP conventions (http.request.method, http.response.status_code): the contrib
+    # instrumentations still default to the old names. A value the user set is kept.
+    os.environ.setdefault("OTEL_SEMCONV_STABILITY_OPT_IN", "http")
     provider = TracerProvider(resource=build_resource(service_name))
     provider.add_span_processor(BaggageSpanProcessor(lambda key: key == SIGNAL_ID))
     exporter = _exporter()

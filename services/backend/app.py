@@ -30,5 +30,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     if not tracing_disabled():
         from opentelemetry.instrumentation.fastapi import FastAPIInstrumentor
 
-        FastAPIInstrumentor.instrument_app(app, excluded_urls="health,ready")
+        # No span per ASGI message (http receive/send): they only repeat the request span.
+        FastAPIInstrumentor.instrument_app(app, excluded_urls="health,ready",
+                                           exclude_spans=["receive", "send"])
     return app
