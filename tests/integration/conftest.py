@@ -78,22 +78,28 @@ def free_port() -> int:
         return probe.getsockname()[1]
 
 
-@pytest.fixture(scope="session")
-def platform_env(stack: Stack, kafka_bootstrap: str) -> dict[str, str]:
-    """A fresh database, topics, consumer group and Redis database for this test session."""
+def fresh_database(name: str) -> str:
+    """A new, migrated PostgreSQL database on the stack; returns its URL."""
     import psycopg
-    import redis as redis_lib
-    from confluent_kafka.admin import AdminClient, NewTopic
 
     from services.backend.migrate import upgrade
 
-    run = uuid.uuid4().hex[:8]
-    database = f"tradetrace_test_{run}"
     with psycopg.connect(host=HOST, port=port("postgres"), user="tradetrace", dbname="postgres",
                          autocommit=True) as conn:
-        conn.execute(f'CREATE DATABASE "{database}"')
-    url = database_url(port("postgres")).rsplit("/", 1)[0] + f"/{database}"
+        conn.execute(f'CREATE DATABASE "{name}"')
+    url = database_url(port("postgres")).rsplit("/", 1)[0] + f"/{name}"
     upgrade(url)
+    return url
+
+
+@pytest.fixture(scope="session")
+def platform_env(stack: Stack, kafka_bootstrap: str) -> dict[str, str]:
+    """A fresh database, topics, consumer group and Redis database for this test session."""
+    import redis as redis_lib
+    from confluent_kafka.admin import AdminClient, NewTopic
+
+    run = uuid.uuid4().hex[:8]
+    url = fresh_database(f"tradetrace_test_{run}")
     topic, dlq = f"trading-signals-{run}", f"trading-signals-{run}.dlq"
     admin = AdminClient({"bootstrap.servers": kafka_bootstrap})
     for future in admin.create_topics([NewTopic(topic, 3, 1), NewTopic(dlq, 1, 1)]).values():

@@ -1,0 +1,134 @@
+"""Metrics derived from spans by the collector: exact counts in Prometheus, and Jaeger's SPM.
+
+The counts are checked on a platform of the test's own, under a service.namespace of its
+own (Prometheus' `job` label is namespace/service), so no other traffic can blur them.
+"""
+
+from __future__ import annotations
+
+import json
+import secrets
+import time
+
+import httpx
+import pytest
+
+from services.shared.db import Execution, ExecutionStatus, session_scope
+from tests.integration.conftest import free_port, fresh_database
+from tests.integration.platform_helpers import create_pipeline
+from tests.integration.polling import eventually
+from tradetrace import emit
+from tradetrace.platform import Platform
+
+
+def _sum(prometheus: httpx.Client, query: str) -> float | None:
+    result = prometheus.get("/api/v1/query", params={"query": query}).json()["data"]["result"]
+    return float(result[0]["value"][1]) if result else None
+
+
+@pytest.fixture
+def isolated(platform_env, tmp_path):
+    namespace = f"tt-metrics-{secrets.token_hex(4)}"
+    env = {**platform_env,
+           "TRADETRACE_DATABASE_URL": fresh_database(namespace.replace("-", "_")),
+           "OTEL_RESOURCE_ATTRIBUTES": f"service.namespace={namespace}",
+           "TRADETRACE_REDIS_URL": platform_env["TRADETRACE_REDIS_URL"].rsplit("/", 1)[0] + "/5",
+           "TRADETRACE_SIGNALS_TOPIC": f"signals-{namespace}",
+           "TRADETRACE_DLQ_TOPIC": f"signals-{namespace}.dlq",
+           "TRADETRACE_CONSUMER_GROUP": f"dispatcher-{namespace}"}
+    services = Platform(env=env, state=tmp_path, backend_port=free_port())
+    services.up(["backend", "worker", "trigger-dispatcher"])
+    yield services, env, namespace
+    services.down()
+
+
+def test_named_metrics_count_exactly_what_happened(isolated, settings, prometheus: httpx.Client,
+                                                   ticker: str) -> None:
+    services, env, namespace = isolated
+    from services.shared.settings import Settings
+
+    local = Settings(**{k.removeprefix("TRADETRACE_").lower(): v for k, v in env.items()
+                        if k.startswith("TRADETRACE_")})
+    tickers = [ticker + "A", ticker + "B"]
+    with httpx.Client(base_url=services.backend_url, timeout=10) as api:
+        ids = [create_pipeline(api, f"m-{t}", [t])["id"] for t in tickers]
+        create_pipeline(api, f"m-fail-{ticker}", [tickers[0]], agents=[
+            {"name": "market_data", "params": {"duration_ms": 0, "fail": True}}])
+    time.sleep(1.0)
+    generator = Platform(env={**env, "TRADETRACE_TICKERS": json.dumps(tickers),
+                              "TRADETRACE_SIGNALS_PER_SECOND": "5",
+                              "TRADETRACE_GENERATOR_SEED": "11"}, state=services.state.parent)
+    generator.up(["signal-generator"])
+    time.sleep(3)
+    generator.down(["signal-generator"])
+
+    def published() -> int:
+        log = (services.state / "signal-generator" / "signal-generator.log").read_text()
+        return int(log.rsplit("stopped: ", 1)[1].split(" delivered")[0])
+
+    sent = published()
+    assert sent >= 10
+
+    def all_handled():
+        with session_scope(local.database_url) as session:
+            busy = session.query(Execution).filter(Execution.status.in_(
+                [ExecutionStatus.QUEUED, ExecutionStatus.RUNNING])).count()
+            done = session.query(Execution).count()
+        return done if done and not busy else None
+
+    eventually(all_handled, "the executions to finish", timeout=60)
+    time.sleep(2)
+    eventually(all_handled, "no execution still running", timeout=30)
+    with session_scope(local.database_url) as session:
+        recorded = {(e.status.value, e.pipeline_id) for e in session.query(Execution)}
+        by_status = {status: session.query(Execution).filter(Execution.status == status).count()
+                     for status in (ExecutionStatus.SUCCEEDED, ExecutionStatus.FAILED)}
+
+    job = f'job=~"{namespace}/.*"'
+
+    def settled(query: str, expected: float):
+        return lambda: _sum(prometheus, query) == expected
+
+    eventually(settled(f"sum(signals_generated_total{{{job}}})", sent),
+               f"signals_generated_total = {sent}", timeout=60)
+    eventually(settled(f"sum(signals_consumed_total{{{job}}})", sent),
+               f"signals_consumed_total = {sent}", timeout=60)
+    eventually(settled(f"sum(kafka_publish_success_total{{{job}}})", sent),
+               f"kafka_publish_success_total = {sent}", timeout=60)
+    for status, count in by_status.items():
+        query = f'sum(pipeline_executions_total{{{job},status="{status.value}"}})'
+        eventually(settled(query, count), f"pipeline_executions_total{{status={status.value}}}"
+                   f" = {count}", timeout=60)
+    assert by_status[ExecutionStatus.FAILED] > 0 and by_status[ExecutionStatus.SUCCEEDED] > 0
+    series = prometheus.get("/api/v1/series", params={
+        "match[]": f"pipeline_executions_total{{{job}}}"}).json()["data"]
+    assert {(s["status"], int(s["pipeline_id"])) for s in series} == recorded
+    assert {s["trigger_mode"] for s in series} == {"signal"}
+    assert set(ids) <= {int(s["pipeline_id"]) for s in series}
+    histogram = f"sum(pipeline_execution_duration_seconds_count{{{job}}})"
+    eventually(settled(histogram, sum(by_status.values())), "the duration histogram's count")
+
+
+def test_jaeger_monitor_tab_reads_the_span_metrics(platform, traces, stack) -> None:
+    """SPM: Jaeger's metrics API answers from Prometheus for the consumer and worker spans."""
+    from tradetrace.stack.components.jaeger import query_url
+
+    with httpx.Client(base_url=query_url(), timeout=10) as jaeger:
+        for service, kind in (("trigger-dispatcher", "consumer"), ("worker", "consumer"),
+                              ("worker", "internal")):
+            def calls():
+                body = jaeger.get("/api/metrics/calls", params={
+                    "service": service, "spanKind": kind, "endTs": int(time.time() * 1000),
+                    "lookback": 3_600_000, "step": 60_000, "ratePer": 60_000}).json()
+                points = [p for m in body.get("metrics", []) for p in m.get("metricPoints", [])]
+                return points if any(p.get("gaugeValue", {}).get("doubleValue") for p in points) \
+                    else None
+
+            eventually(calls, f"SPM call rates of {service} {kind} spans", timeout=60)
+            for endpoint in ("latencies", "errors"):
+                params = {"service": service, "spanKind": kind, "quantile": 0.95,
+                          "endTs": int(time.time() * 1000), "lookback": 3_600_000,
+                          "step": 60_000, "ratePer": 60_000}
+                response = jaeger.get(f"/api/metrics/{endpoint}", params=params)
+                assert response.status_code == 200, response.text
+                assert response.json()["name"].startswith("service_")
