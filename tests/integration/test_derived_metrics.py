@@ -132,3 +132,29 @@ def test_jaeger_monitor_tab_reads_the_span_metrics(platform, traces, stack) -> N
                 response = jaeger.get(f"/api/metrics/{endpoint}", params=params)
                 assert response.status_code == 200, response.text
                 assert response.json()["name"].startswith("service_")
+
+
+def test_duration_exemplars_resolve_to_their_span_in_jaeger(platform, api: httpx.Client,
+                                                            prometheus: httpx.Client, traces,
+                                                            ticker: str) -> None:
+    pipeline = create_pipeline(api, f"exemplar-{ticker}", [ticker])
+    for _ in range(3):
+        api.post(f"/pipelines/{pipeline['id']}/run")
+        time.sleep(1.0)
+    series = ('traces_span_metrics_duration_milliseconds_bucket{service_name="worker",'
+              'span_name="pipeline.execute"}')
+
+    def exemplars():
+        now = time.time()
+        data = prometheus.get("/api/v1/query_exemplars", params={
+            "query": series, "start": now - 600, "end": now}).json()["data"]
+        return [e for s in data for e in s["exemplars"]]
+
+    found = eventually(exemplars, "exemplars on the pipeline.execute duration", timeout=60)
+    for exemplar in found[:5]:
+        trace_id, span_id = exemplar["labels"]["trace_id"], exemplar["labels"]["span_id"]
+        trace = eventually(lambda: traces.trace(trace_id), f"trace {trace_id} in Jaeger")
+        [span] = [s for s in trace.spans if s.span_id == span_id]
+        assert (span.service, span.name) == ("worker", "pipeline.execute")
+        # The exemplar's value is that span's duration (ms), not some other one's.
+        assert abs(float(exemplar["value"]) - span.duration_us / 1000) < 1.0
