@@ -1,0 +1,30 @@
+"""Prometheus' rules are valid, and their unit tests (promtool test rules) pass."""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+
+import pytest
+
+from tradetrace.stack.paths import REPO_ROOT
+
+PROMETHEUS = REPO_ROOT / "prometheus"
+
+
+@pytest.fixture(scope="module")
+def promtool() -> str:
+    path = shutil.which("promtool")
+    assert path, "promtool comes with Debian's prometheus package: run `tradetrace stack install`"
+    return path
+
+
+@pytest.mark.parametrize("args", [
+    ["check", "config", "prometheus.yml"],
+    ["check", "rules", "rules/recording.yml", "rules/alerts.yml"],
+    ["test", "rules", "tests/alerts_test.yml"],
+])
+def test_promtool(promtool: str, args: list[str]) -> None:
+    result = subprocess.run([promtool, *args], cwd=PROMETHEUS, capture_output=True, text=True,
+                            timeout=120)
+    assert result.returncode == 0, result.stdout + result.stderr
