@@ -107,6 +107,15 @@ def test_named_metrics_count_exactly_what_happened(isolated, settings, prometheu
     assert set(ids) <= {int(s["pipeline_id"]) for s in series}
     histogram = f"sum(pipeline_execution_duration_seconds_count{{{job}}})"
     eventually(settled(histogram, sum(by_status.values())), "the duration histogram's count")
+    enqueued = f'sum(pipelines_enqueued_total{{{job},status="enqueued"}})'
+    eventually(settled(enqueued, sum(by_status.values())), "pipelines_enqueued_total = runs")
+    posts = (f'sum(http_server_request_duration_seconds_count{{{job},method="POST",'
+             f'route="/pipelines",status_code="201"}})')
+    eventually(settled(posts, 3), "three POST /pipelines in http_server_request_duration")
+    inserts = f'sum(db_query_duration_seconds_count{{{job},query_type="insert"}})'
+    assert _sum(prometheus, inserts) >= sum(by_status.values())   # one row per execution at least
+    releases = f'sum(redis_command_duration_seconds_count{{{job},command="EVAL"}})'
+    assert _sum(prometheus, releases) >= sum(by_status.values())  # each run releases its lock
 
 
 def test_jaeger_monitor_tab_reads_the_span_metrics(platform, traces, stack) -> None:
@@ -137,6 +146,7 @@ def test_jaeger_monitor_tab_reads_the_span_metrics(platform, traces, stack) -> N
 def test_duration_exemplars_resolve_to_their_span_in_jaeger(platform, api: httpx.Client,
                                                             prometheus: httpx.Client, traces,
                                                             ticker: str) -> None:
+    started = time.time()   # older exemplars may point at traces Jaeger (in memory) forgot
     pipeline = create_pipeline(api, f"exemplar-{ticker}", [ticker])
     for _ in range(3):
         api.post(f"/pipelines/{pipeline['id']}/run")
@@ -145,9 +155,8 @@ def test_duration_exemplars_resolve_to_their_span_in_jaeger(platform, api: httpx
               'span_name="pipeline.execute"}')
 
     def exemplars():
-        now = time.time()
         data = prometheus.get("/api/v1/query_exemplars", params={
-            "query": series, "start": now - 600, "end": now}).json()["data"]
+            "query": series, "start": started, "end": time.time()}).json()["data"]
         return [e for s in data for e in s["exemplars"]]
 
     found = eventually(exemplars, "exemplars on the pipeline.execute duration", timeout=60)
