@@ -8,12 +8,14 @@ from services.backend.app import create_app
 from services.backend.migrate import upgrade
 from services.shared.settings import get_settings
 from tracing import setup_tracing
+from tracing.metrics import setup_metrics
 from tracing.instrumentation import instrument_libraries
 
 
 def main() -> None:
     settings = get_settings()
     setup_tracing("backend")  # flushed at exit by the provider's own atexit hook
+    setup_metrics("backend")
     upgrade(settings.database_url)
     instrument_libraries(sqlalchemy=True, redis=True, celery=True)
     uvicorn.run(create_app(settings), host=settings.backend_host, port=settings.backend_port,

@@ -93,7 +93,21 @@ def engine_for(url: str) -> Engine:
     engine = sqlalchemy.create_engine(url, pool_pre_ping=True)
     if engine.dialect.name == "sqlite":
         event.listen(engine, "connect", _sqlite_foreign_keys)
+    _observe_pool(engine)
     return engine
+
+
+def _observe_pool(engine: Engine) -> None:
+    """The connection pool's size and connections in use, read when metrics are exported."""
+    from tracing.metrics import observe_gauge
+
+    pool = engine.pool
+    if not hasattr(pool, "checkedout"):
+        return
+    observe_gauge("db.pool.size", lambda: [(pool.size(), {})], "{connection}",
+                  "Connections the pool keeps")
+    observe_gauge("db.active_connections", lambda: [(pool.checkedout(), {})], "{connection}",
+                  "Connections checked out of the pool")
 
 
 def _sqlite_foreign_keys(dbapi_connection, _record) -> None:

@@ -12,6 +12,7 @@ from services.signal_generator.emitting import generate_and_publish
 from services.signal_generator.generators import signals
 from services.signal_generator.publisher import SignalPublisher
 from tracing import setup_tracing, shutdown_tracing
+from tracing.metrics import setup_metrics, shutdown_metrics
 
 log = logging.getLogger("signal-generator")
 
@@ -20,6 +21,7 @@ def main() -> None:
     configure_logging()
     settings = get_settings()
     provider = setup_tracing("signal-generator")
+    meters = setup_metrics("signal-generator")
     ensure_topics(settings)
     publisher = SignalPublisher(settings.kafka_bootstrap_servers, settings.signals_topic)
     stream = signals(settings.generator, settings.tickers, settings.generator_seed)
@@ -38,6 +40,7 @@ def main() -> None:
         log.info("stopped: %d delivered, %d failed, %d undelivered", publisher.counts.delivered,
                  publisher.counts.failed, undelivered)
         shutdown_tracing(provider)  # after the flush: the send spans end on delivery reports
+        shutdown_metrics(meters)
 
 
 if __name__ == "__main__":

@@ -13,8 +13,10 @@ from services.shared.topics import ensure_topics
 from services.trigger_dispatcher.dispatcher import (
     Dispatcher, create_consumer, create_dlq_producer,
 )
+from services.trigger_dispatcher.gauges import observe_dispatcher
 from tracing import setup_tracing, shutdown_tracing
 from tracing.instrumentation import instrument_libraries
+from tracing.metrics import setup_metrics, shutdown_metrics
 
 log = logging.getLogger("trigger-dispatcher")
 
@@ -23,12 +25,14 @@ def main() -> None:
     configure_logging()
     settings = get_settings()
     provider = setup_tracing("trigger-dispatcher")
+    meters = setup_metrics("trigger-dispatcher")
     instrument_libraries(celery=True)   # the publish side: trace context into task headers
     ensure_topics(settings)
     consumer = create_consumer(settings)
     consumer.subscribe([settings.signals_topic])
     dlq = create_dlq_producer(settings)
     dispatcher = Dispatcher(settings, consumer, dlq, redis.Redis.from_url(settings.redis_url))
+    observe_dispatcher(dispatcher)
     stopping = StopRequested()
     while not dispatcher.refresh_index_if_due() and not stopping:
         time.sleep(1.0)
@@ -40,6 +44,7 @@ def main() -> None:
         consumer.close()  # leaves the group at once, so a restart rebalances quickly
         dlq.flush(10)
         shutdown_tracing(provider)
+        shutdown_metrics(meters)
         log.info("stopped")
 
 

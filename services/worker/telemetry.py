@@ -8,22 +8,28 @@ tasks before `worker_max_tasks_per_child` recycles a child are not lost.
 from __future__ import annotations
 
 from celery.signals import worker_process_init, worker_process_shutdown
+from opentelemetry.sdk.metrics import MeterProvider
 from opentelemetry.sdk.trace import TracerProvider
 
 from tracing import setup_tracing, shutdown_tracing
 from tracing.instrumentation import instrument_libraries
+from tracing.metrics import setup_metrics, shutdown_metrics
 
 _provider: TracerProvider | None = None
+_meters: MeterProvider | None = None
 
 
 @worker_process_init.connect(weak=False)
 def start_tracing_in_child(**_) -> None:
     """Must stay fast: Celery kills a child whose init exceeds worker_proc_alive_timeout (4 s)."""
     global _provider
+    global _meters
     _provider = setup_tracing("worker")
+    _meters = setup_metrics("worker")
     instrument_libraries(celery=True, sqlalchemy=True, redis=True)
 
 
 @worker_process_shutdown.connect(weak=False)
 def flush_tracing_in_child(**_) -> None:
     shutdown_tracing(_provider)
+    shutdown_metrics(_meters)

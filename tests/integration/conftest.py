@@ -118,6 +118,7 @@ def platform_env(stack: Stack, kafka_bootstrap: str) -> dict[str, str]:
         "TRADETRACE_PERIODIC_TICK_SECONDS": "1",
         "TRADETRACE_CONSUMER_SESSION_TIMEOUT_MS": "6000",
         "OTEL_BSP_SCHEDULE_DELAY": "200",   # spans reach Jaeger in well under a second
+        "OTEL_METRIC_EXPORT_INTERVAL": "2000",
     }
 
 

@@ -167,3 +167,46 @@ def test_duration_exemplars_resolve_to_their_span_in_jaeger(platform, api: httpx
         assert (span.service, span.name) == ("worker", "pipeline.execute")
         # The exemplar's value is that span's duration (ms), not some other one's.
         assert abs(float(exemplar["value"]) - span.duration_us / 1000) < 1.0
+
+
+STATE_METRICS = {
+    "db_pool_size": ["backend", "worker", "trigger-dispatcher"],
+    "db_active_connections": ["backend", "worker", "trigger-dispatcher"],
+    "cache_size_bytes": ["trigger-dispatcher"],
+    "kafka_consumer_offset": ["trigger-dispatcher"],
+    "celery_queue_depth": ["trigger-dispatcher"],
+    "http_server_active_requests": ["backend"],
+    "process_cpu_time_seconds_total": ["backend", "worker", "trigger-dispatcher"],
+    "process_memory_usage_bytes": ["backend", "worker", "trigger-dispatcher"],
+}
+
+
+def test_state_metrics_come_from_the_services_over_otlp(isolated, prometheus: httpx.Client,
+                                                        ticker: str) -> None:
+    services, env, namespace = isolated
+    with httpx.Client(base_url=services.backend_url, timeout=10) as api:
+        api.get("/pipelines").raise_for_status()   # the active-requests gauge needs a request
+        pipeline = create_pipeline(api, f"state-{ticker}", [ticker])
+        api.post(f"/pipelines/{pipeline['id']}/run").raise_for_status()
+    from services.signal_generator.publisher import SignalPublisher
+    from tests.integration.platform_helpers import signal_for
+
+    publisher = SignalPublisher(env["TRADETRACE_KAFKA_BOOTSTRAP_SERVERS"],
+                                env["TRADETRACE_SIGNALS_TOPIC"])
+    publisher.publish(signal_for(ticker))      # a consumed message gives the offset gauge a value
+    assert publisher.flush(10) == 0
+
+    for metric, emitters in STATE_METRICS.items():
+        def reported():
+            result = prometheus.get("/api/v1/query", params={
+                "query": f'{metric}{{job=~"{namespace}/.*"}}'}).json()["data"]["result"]
+            jobs = {r["metric"]["job"].split("/", 1)[1] for r in result}
+            return result if set(emitters) <= jobs else None
+
+        series = eventually(reported, f"{metric} from {emitters}", timeout=60)
+        if metric == "db_pool_size":
+            assert all(float(s["value"][1]) == 5 for s in series)   # SQLAlchemy's default
+        if metric == "process_memory_usage_bytes":
+            assert all(float(s["value"][1]) > 10 * 2**20 for s in series)
+        if metric == "kafka_consumer_offset":
+            assert all(s["metric"]["partition"].isdigit() for s in series)

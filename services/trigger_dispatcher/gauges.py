@@ -1,0 +1,31 @@
+"""The dispatcher's state, as gauges: its index's size, its consumer's offsets, the queue."""
+
+from __future__ import annotations
+
+import sys
+
+from services.trigger_dispatcher.dispatcher import Dispatcher
+from services.worker.app import PIPELINE_QUEUE
+from tracing.metrics import observe_gauge
+
+
+def index_size_bytes(dispatcher: Dispatcher) -> int:
+    """An estimate of the index's memory: the dict, its keys, and the tuples of references."""
+    by_ticker = dispatcher.index._by_ticker
+    return sys.getsizeof(by_ticker) + sum(sys.getsizeof(k) + sys.getsizeof(v)
+                                          for k, v in by_ticker.items())
+
+
+def consumer_offsets(dispatcher: Dispatcher) -> list[tuple[float, dict[str, str]]]:
+    positions = dispatcher.consumer.position(dispatcher.consumer.assignment())
+    return [(p.offset, {"partition": str(p.partition)}) for p in positions if p.offset >= 0]
+
+
+def observe_dispatcher(dispatcher: Dispatcher) -> None:
+    observe_gauge("cache.size", lambda: [(index_size_bytes(dispatcher), {})], "By",
+                  "Memory held by the pipeline index")
+    observe_gauge("kafka.consumer.offset", lambda: consumer_offsets(dispatcher), "{offset}",
+                  "The next offset the dispatcher reads, per partition")
+    observe_gauge("celery.queue.depth",
+                  lambda: [(dispatcher.redis.llen(PIPELINE_QUEUE), {"queue": PIPELINE_QUEUE})],
+                  "{task}", "Pipeline tasks waiting in the Celery queue")
