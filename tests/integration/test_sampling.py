@@ -1,0 +1,101 @@
+"""Derived metrics stay exact when traces are sampled: the connectors sit beside the sampling.
+
+A second collector, our binary and our config, runs on ports of its own with the sampling of
+the rest set to 0%: Jaeger receives only the error traces, the counters count every span.
+"""
+
+from __future__ import annotations
+
+import secrets
+import time
+from dataclasses import replace
+from pathlib import Path
+
+import httpx
+from opentelemetry.exporter.otlp.proto.grpc.trace_exporter import OTLPSpanExporter
+from opentelemetry.sdk.resources import Resource
+from opentelemetry.sdk.trace import TracerProvider
+from opentelemetry.sdk.trace.export import BatchSpanProcessor
+from opentelemetry.trace import Status, StatusCode
+
+from tests.integration.conftest import free_port
+from tests.integration.polling import eventually
+from tradetrace.stack import Stack
+from tradetrace.stack.components import Collector
+from tradetrace.stack.health import http_ok
+from tradetrace.stack.process import Launch
+from tradetrace.traces import Jaeger
+
+
+class SampledCollector(Collector):
+    def __init__(self, state: Path) -> None:
+        super().__init__(state)
+        self.grpc, self.http, self.exporter, self.health, self.self_metrics = (
+            free_port() for _ in range(5))
+
+    def ports(self) -> list[int]:
+        return [self.grpc, self.http, self.exporter, self.health, self.self_metrics]
+
+    def launch(self) -> Launch:
+        return replace(super().launch(), env={
+            "OTLP_GRPC_ENDPOINT": f"127.0.0.1:{self.grpc}",
+            "OTLP_HTTP_ENDPOINT": f"127.0.0.1:{self.http}",
+            "PROMETHEUS_EXPORTER_ENDPOINT": f"127.0.0.1:{self.exporter}",
+            "HEALTH_CHECK_ENDPOINT": f"127.0.0.1:{self.health}",
+            "SELF_METRICS_PORT": str(self.self_metrics),
+            "TRACE_SAMPLING_PERCENTAGE": "0",
+        })
+
+    def healthy(self) -> bool:
+        return http_ok(f"http://127.0.0.1:{self.health}/")
+
+
+def _counter(metrics_text: str, name: str, service: str, status: str) -> float:
+    total = 0.0
+    for line in metrics_text.splitlines():
+        if line.startswith(name + "{") and f'job="{service}"' in line and f'status="{status}"' in line:
+            total += float(line.rsplit(" ", 1)[1])
+    return total
+
+
+def test_counts_are_exact_while_jaeger_gets_only_sampled_traces(stack: Stack, tmp_path: Path,
+                                                                traces: Jaeger) -> None:
+    collector = SampledCollector(tmp_path)
+    sampled = Stack([collector])
+    sampled.up()
+    service = f"sampled-{secrets.token_hex(4)}"
+    try:
+        provider = TracerProvider(resource=Resource.create({"service.name": service}))
+        provider.add_span_processor(BatchSpanProcessor(OTLPSpanExporter(
+            endpoint=f"http://127.0.0.1:{collector.grpc}", insecure=True)))
+        tracer = provider.get_tracer("tests")
+        for i in range(20):
+            failed = i % 7 == 0                                   # 3 of 20
+            with tracer.start_as_current_span("pipeline.execute", attributes={
+                    "pipeline.id": 1, "trigger.mode": "signal",
+                    "execution.status": "failed" if failed else "succeeded"}) as span:
+                if failed:
+                    span.set_status(Status(StatusCode.ERROR, "agent failed"))
+        provider.shutdown()
+
+        scrape = f"http://127.0.0.1:{collector.exporter}/metrics"
+        eventually(lambda: _counter(httpx.get(scrape).text, "pipeline_executions_total",
+                                    service, "succeeded") == 17,
+                   "17 succeeded executions counted", timeout=60)
+        assert _counter(httpx.get(scrape).text, "pipeline_executions_total", service,
+                        "failed") == 3
+
+        def error_traces():
+            found = traces.http.get("/api/traces", params={"service": service, "limit": 100,
+                                                           "lookback": "1h"}).json()["data"]
+            return found if found and len(found) >= 3 else None
+
+        stored = eventually(error_traces, "the 3 error traces in Jaeger", timeout=60)
+        time.sleep(4)   # two decision waits: nothing else may follow
+        stored = traces.http.get("/api/traces", params={"service": service, "limit": 100,
+                                                        "lookback": "1h"}).json()["data"]
+        assert len(stored) == 3
+        assert all(any(t["key"] == "error" and t["value"] for t in s["tags"])
+                   for trace in stored for s in trace["spans"])
+    finally:
+        sampled.down()
