@@ -123,8 +123,9 @@ def test_jaeger_monitor_tab_reads_the_span_metrics(platform, traces, stack) -> N
     from tradetrace.stack.components.jaeger import query_url
 
     with httpx.Client(base_url=query_url(), timeout=10) as jaeger:
-        for service, kind in (("trigger-dispatcher", "consumer"), ("worker", "consumer"),
-                              ("worker", "internal")):
+        for service, kind in (("signal-generator", "internal"), ("signal-generator", "producer"),
+                              ("trigger-dispatcher", "consumer"), ("worker", "consumer"),
+                              ("worker", "internal"), ("backend", "server")):
             def calls():
                 body = jaeger.get("/api/metrics/calls", params={
                     "service": service, "spanKind": kind, "endTs": int(time.time() * 1000),
@@ -210,3 +211,70 @@ def test_state_metrics_come_from_the_services_over_otlp(isolated, prometheus: ht
             assert all(float(s["value"][1]) > 10 * 2**20 for s in series)
         if metric == "kafka_consumer_offset":
             assert all(s["metric"]["partition"].isdigit() for s in series)
+
+
+# The issue's table: every metric under its name, with its labels.
+SEED_METRICS = {
+    "pipeline_executions_total": {"status", "pipeline_id", "trigger_mode"},
+    "pipeline_execution_duration_seconds_bucket": {"status", "pipeline_id"},
+    "http_server_request_duration_seconds_bucket": {"method", "route", "status_code"},
+    "http_server_active_requests": {"method"},
+    "db_query_duration_seconds_bucket": {"query_type"},
+    "db_active_connections": set(),
+    "db_pool_size": set(),
+    "redis_command_duration_seconds_bucket": {"command"},
+    "signals_generated_total": {"signal_type", "source"},
+    "signal_generation_duration_seconds_bucket": {"signal_type"},
+    "kafka_publish_duration_seconds_bucket": set(),
+    "kafka_publish_success_total": set(),
+    "kafka_publish_failure_total": set(),
+    "signals_consumed_total": set(),
+    "batch_size_bucket": set(),
+    "batch_processing_duration_seconds_bucket": set(),
+    "pipelines_matched_total": {"ticker"},
+    "pipelines_enqueued_total": {"status"},
+    "pipelines_skipped_running_total": set(),
+    "cache_size_bytes": set(),
+    "cache_refresh_duration_seconds_bucket": set(),
+    "kafka_consumer_lag_seconds_bucket": set(),
+    "kafka_consumer_offset": {"partition"},
+}
+
+
+def _fail_one_delivery() -> None:
+    """A real publisher, traced, whose broker never answers: one failed delivery report."""
+    import subprocess
+    import sys
+
+    code = ("from tracing import setup_tracing, shutdown_tracing;"
+            "from services.signal_generator.publisher import SignalPublisher;"
+            "from services.signal_generator.emitting import generate_and_publish;"
+            "from services.shared.signals import Signal;"
+            "p = setup_tracing('delivery-probe');"
+            "pub = SignalPublisher('127.0.0.1:1', 'trading-signals',"
+            " {'message.timeout.ms': 300, 'enable.idempotence': False});"
+            "generate_and_publish(iter([Signal(signal_type='mock', source='probe', ticker='AAPL',"
+            " direction='buy', strength=0.5)]), pub); pub.flush(5);"
+            "assert pub.counts.failed == 1; shutdown_tracing(p)")
+    subprocess.run([sys.executable, "-c", code], check=True, timeout=60)
+
+
+def test_every_seed_metric_is_in_prometheus_with_its_labels(platform, api: httpx.Client,
+                                                            prometheus: httpx.Client, settings,
+                                                            ticker: str) -> None:
+    create_pipeline(api, f"seed-{ticker}", [ticker])
+    time.sleep(1.0)
+    from tests.integration.platform_helpers import publish_and_follow, signal_for
+
+    publish_and_follow(settings, signal_for(ticker))
+    api.get("/pipelines").raise_for_status()
+    _fail_one_delivery()
+    for metric, labels in SEED_METRICS.items():
+        def series():
+            found = prometheus.get("/api/v1/series", params={
+                "match[]": metric, "start": time.time() - 3600}).json()["data"]
+            return [s for s in found if labels <= set(s)] or None
+
+        eventually(series, f"{metric} with labels {sorted(labels)}", timeout=60)
+    failures = _sum(prometheus, 'sum(kafka_publish_failure_total{job="tradetrace/delivery-probe"})')
+    assert failures is not None and failures >= 1
