@@ -124,9 +124,9 @@ def platform_env(stack: Stack, kafka_bootstrap: str) -> dict[str, str]:
 
 @pytest.fixture(scope="session")
 def settings(platform_env: dict[str, str]):
-    from services.shared.settings import Settings
+    from tests.integration.platform_helpers import settings_from_env
 
-    return Settings(**{k.removeprefix("TRADETRACE_").lower(): v for k, v in platform_env.items()})
+    return settings_from_env(platform_env)
 
 
 @pytest.fixture(scope="session")

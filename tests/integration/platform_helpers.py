@@ -33,3 +33,27 @@ def publish_and_follow(settings: Settings, signal: Signal, timeout: float = 60.0
     executions = emit.wait_for_executions(settings, signal.signal_id, len(outcome["enqueued"]),
                                           timeout=timeout)
     return outcome, executions
+
+
+def settings_from_env(env: dict[str, str]) -> Settings:
+    """The settings a service started with these TRADETRACE_* variables reads."""
+    return Settings(**{k.removeprefix("TRADETRACE_").lower(): v for k, v in env.items()
+                       if k.startswith("TRADETRACE_")})
+
+
+def run_generator(env: dict[str, str], state, tickers: list[str], seconds: float,
+                  per_second: float, seed: int | None = None) -> None:
+    """Run the real signal-generator service on these tickers for a while, then stop it."""
+    import json
+    import time
+
+    from tradetrace.platform import Platform
+
+    extra = {"TRADETRACE_TICKERS": json.dumps(tickers),
+             "TRADETRACE_SIGNALS_PER_SECOND": str(per_second)}
+    if seed is not None:
+        extra["TRADETRACE_GENERATOR_SEED"] = str(seed)
+    generator = Platform(env={**env, **extra}, state=state)
+    generator.up(["signal-generator"])
+    time.sleep(seconds)
+    generator.down(["signal-generator"])

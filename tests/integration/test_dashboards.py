@@ -12,9 +12,8 @@ import time
 import httpx
 import pytest
 
-from tests.integration.platform_helpers import FAST, create_pipeline
+from tests.integration.platform_helpers import FAST, create_pipeline, run_generator
 from tests.integration.polling import eventually
-from tradetrace.platform import Platform
 from tradetrace.stack.paths import REPO_ROOT
 
 PANEL_QUERIES = [
@@ -35,13 +34,10 @@ def traffic(api: httpx.Client, platform, platform_env) -> None:
     failing = create_pipeline(api, f"dash-fail-{tickers[1]}", [tickers[1]], agents=[
         {"name": "market_data", "params": {**FAST, "fail": True}}])
     time.sleep(1.0)
-    generator = Platform(env={**platform_env, "TRADETRACE_TICKERS": json.dumps(tickers),
-                              "TRADETRACE_SIGNALS_PER_SECOND": "4"}, state=platform.state.parent)
-    generator.up(["signal-generator"])
     for _ in range(4):
         api.post(f"/pipelines/{failing['id']}/run")
-        time.sleep(1.0)
-    generator.down(["signal-generator"])
+        time.sleep(0.5)
+    run_generator(platform_env, platform.state.parent, tickers, seconds=2, per_second=4)
 
 
 @pytest.mark.parametrize("query", PANEL_QUERIES)

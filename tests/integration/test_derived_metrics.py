@@ -6,7 +6,6 @@ own (Prometheus' `job` label is namespace/service), so no other traffic can blur
 
 from __future__ import annotations
 
-import json
 import secrets
 import time
 
@@ -15,9 +14,8 @@ import pytest
 
 from services.shared.db import Execution, ExecutionStatus, session_scope
 from tests.integration.conftest import free_port, fresh_database
-from tests.integration.platform_helpers import create_pipeline
+from tests.integration.platform_helpers import create_pipeline, run_generator, settings_from_env
 from tests.integration.polling import eventually
-from tradetrace import emit
 from tradetrace.platform import Platform
 
 
@@ -45,22 +43,14 @@ def isolated(platform_env, tmp_path):
 def test_named_metrics_count_exactly_what_happened(isolated, settings, prometheus: httpx.Client,
                                                    ticker: str) -> None:
     services, env, namespace = isolated
-    from services.shared.settings import Settings
-
-    local = Settings(**{k.removeprefix("TRADETRACE_").lower(): v for k, v in env.items()
-                        if k.startswith("TRADETRACE_")})
+    local = settings_from_env(env)
     tickers = [ticker + "A", ticker + "B"]
     with httpx.Client(base_url=services.backend_url, timeout=10) as api:
         ids = [create_pipeline(api, f"m-{t}", [t])["id"] for t in tickers]
         create_pipeline(api, f"m-fail-{ticker}", [tickers[0]], agents=[
             {"name": "market_data", "params": {"duration_ms": 0, "fail": True}}])
     time.sleep(1.0)
-    generator = Platform(env={**env, "TRADETRACE_TICKERS": json.dumps(tickers),
-                              "TRADETRACE_SIGNALS_PER_SECOND": "5",
-                              "TRADETRACE_GENERATOR_SEED": "11"}, state=services.state.parent)
-    generator.up(["signal-generator"])
-    time.sleep(3)
-    generator.down(["signal-generator"])
+    run_generator(env, services.state.parent, tickers, seconds=3, per_second=5, seed=11)
 
     def published() -> int:
         log = (services.state / "signal-generator" / "signal-generator.log").read_text()

@@ -10,10 +10,11 @@ import httpx
 from confluent_kafka import Consumer, Producer
 
 from services.shared.db import Execution, session_scope
-from tests.integration.platform_helpers import FAST, create_pipeline, publish_and_follow, signal_for
+from tests.integration.platform_helpers import (
+    FAST, create_pipeline, publish_and_follow, run_generator, signal_for,
+)
 from tests.integration.polling import eventually
 from tradetrace import emit
-from tradetrace.platform import Platform
 from tradetrace.traces import Jaeger, Span, Trace
 
 CHAIN = ["signal.generate", "send {topic}", "process {topic}", "pipelines.match",
@@ -64,12 +65,7 @@ def test_each_generated_signal_is_one_unbroken_trace(api: httpx.Client, settings
     pipeline_ids = {t: {create_pipeline(api, f"{name}-{t}", [t])["id"] for name in ("x", "y")}
                     for t in tickers}
     time.sleep(1.0)
-    generator = Platform(env={**platform_env, "TRADETRACE_TICKERS": json.dumps(tickers),
-                              "TRADETRACE_SIGNALS_PER_SECOND": "4",
-                              "TRADETRACE_GENERATOR_SEED": "7"}, state=platform.state.parent)
-    generator.up(["signal-generator"])
-    time.sleep(1.5)
-    generator.down(["signal-generator"])
+    run_generator(platform_env, platform.state.parent, tickers, seconds=1.5, per_second=4, seed=7)
     signals = _generated_signals(settings, tickers, expected=5)
     assert len(signals) >= 5
 

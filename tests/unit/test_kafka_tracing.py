@@ -12,7 +12,7 @@ from services.signal_generator.emitting import generate_and_publish
 from services.signal_generator.publisher import SignalPublisher
 from tracing import signal_baggage, tracer
 from tracing.kafka import (
-    HEADERS, end_send_span, extract_context, process_span, receive_span, start_send_span,
+    end_send_span, extract_context, process_span, receive_span, start_send_span,
 )
 
 TRACE_ID = "4bf92f3577b34da6a3ce929d0e0e4736"
