@@ -2,18 +2,9 @@
 
 from __future__ import annotations
 
-import sys
-
 from services.trigger_dispatcher.dispatcher import Dispatcher
 from services.worker.app import PIPELINE_QUEUE
 from tracing.metrics import observe_gauge
-
-
-def index_size_bytes(dispatcher: Dispatcher) -> int:
-    """An estimate of the index's memory: the dict, its keys, and the tuples of references."""
-    by_ticker = dispatcher.index._by_ticker
-    return sys.getsizeof(by_ticker) + sum(sys.getsizeof(k) + sys.getsizeof(v)
-                                          for k, v in by_ticker.items())
 
 
 def consumer_offsets(dispatcher: Dispatcher) -> list[tuple[float, dict[str, str]]]:
@@ -22,7 +13,7 @@ def consumer_offsets(dispatcher: Dispatcher) -> list[tuple[float, dict[str, str]
 
 
 def observe_dispatcher(dispatcher: Dispatcher) -> None:
-    observe_gauge("cache.size", lambda: [(index_size_bytes(dispatcher), {})], "By",
+    observe_gauge("cache.size", lambda: [(dispatcher.index.size_bytes(), {})], "By",
                   "Memory held by the pipeline index")
     observe_gauge("kafka.consumer.offset", lambda: consumer_offsets(dispatcher), "{offset}",
                   "The next offset the dispatcher reads, per partition")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -42,6 +43,11 @@ class PipelineIndex:
 
     def __len__(self) -> int:
         return len(self._by_ticker)
+
+    def size_bytes(self) -> int:
+        """An estimate of the memory held: the dict, its keys, and the tuples of references."""
+        return sys.getsizeof(self._by_ticker) + sum(sys.getsizeof(k) + sys.getsizeof(v)
+                                                    for k, v in self._by_ticker.items())
 
 
 def load_index(database_url: str) -> PipelineIndex:

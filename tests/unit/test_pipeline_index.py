@@ -22,3 +22,9 @@ def test_lookup_is_a_dict_access_whatever_the_size() -> None:
     big = PipelineIndex.build((i, f"p{i}", [f"T{i % 1000}"]) for i in range(20000))
     assert len(big.match("T7")) == 20
     assert isinstance(big._by_ticker, dict)  # O(1): no scan of the pipelines per signal
+
+
+def test_size_grows_with_the_index() -> None:
+    small = PipelineIndex.build([(1, "a", ["AAPL"])])
+    big = PipelineIndex.build((i, f"p{i}", [f"T{i}"]) for i in range(1000))
+    assert 0 < PipelineIndex().size_bytes() < small.size_bytes() < big.size_bytes()
