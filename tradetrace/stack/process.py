@@ -54,15 +54,27 @@ def running_pid(pid_path: Path) -> int | None:
         return None
     if not _alive(pid):
         return None
-    try:
-        cmdline = Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")
-    except OSError:
-        return None
+    cmdline = _cmdline(pid)
     # Some servers rewrite their title ("redis-server 127.0.0.1:6379"): compare the name only.
     title = os.fsdecode(cmdline[0]).split(" ")[0] if cmdline else ""
     if Path(title).name != Path(program).name:
         return None
     return pid
+
+
+def _cmdline(pid: int) -> list[bytes]:
+    """The process's argv. Popen returns once the child's exec has closed its CLOEXEC pipe,
+    which the kernel does before it sets up the new program's arguments: for that moment the
+    command line reads empty. Wait it out (briefly) rather than take the process for another."""
+    for _ in range(200):
+        try:
+            raw = Path(f"/proc/{pid}/cmdline").read_bytes()
+        except OSError:
+            return []
+        if raw:
+            return raw.split(b"\0")
+        time.sleep(0.001)
+    return []
 
 
 def _alive(pid: int) -> bool:
