@@ -8,9 +8,14 @@ from opentelemetry.trace import Span, Status, StatusCode
 TRACER_NAME = "tradetrace"
 
 
+# Made once: the API's proxy tracer follows the global provider once setup_tracing sets it,
+# so the signal path does not look a tracer up for every span.
+_TRACER = trace.get_tracer(TRACER_NAME)
+
+
 def tracer() -> trace.Tracer:
     """The tracer of the global provider (a no-op one when tracing is disabled)."""
-    return trace.get_tracer(TRACER_NAME)
+    return _TRACER
 
 
 def record_failure(span: Span, error: BaseException, description: str | None = None) -> None:

@@ -36,7 +36,7 @@ def main() -> None:
             next_at += interval
             publisher.wait(next_at - time.monotonic())
     finally:
-        undelivered = publisher.close()
+        undelivered = publisher.flush()
         log.info("stopped: %d delivered, %d failed, %d undelivered", publisher.counts.delivered,
                  publisher.counts.failed, undelivered)
         shutdown_tracing(provider)  # after the flush: the send spans end on delivery reports

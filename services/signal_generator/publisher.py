@@ -79,6 +79,3 @@ class SignalPublisher:
         if remaining:
             log.error("%d signal(s) still undelivered after %.0fs", remaining, timeout)
         return remaining
-
-    def close(self, timeout: float = 30.0) -> int:
-        return self.flush(timeout)

@@ -123,6 +123,3 @@ class Stack:
                                         pid is not None and component.healthy(),
                                         component.log_path))
         return rows
-
-    def healthy(self) -> bool:
-        return all(row.healthy for row in self.status())

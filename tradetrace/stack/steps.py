@@ -6,7 +6,7 @@ import os
 import shutil
 import subprocess
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -54,11 +54,14 @@ def apt_install(packages: list[str], log_path: Path) -> None:
         log_path, env=env, timeout=1200)
 
 
-def publish_dir(staging: Path, final: Path) -> None:
-    """Move a finished build into the cache in one rename, so a half build is never used."""
-    if final.exists():
-        shutil.rmtree(final)
-    final.parent.mkdir(parents=True, exist_ok=True)
+def build_cached(final: Path, build: Callable[[Path], None]) -> None:
+    """Build into a fresh staging folder beside `final`, then move it in with one rename, so
+    an interrupted or failed build is never taken for a cached one."""
+    staging = final.with_name(final.name + ".partial")
+    shutil.rmtree(staging, ignore_errors=True)
+    staging.mkdir(parents=True)
+    build(staging)
+    shutil.rmtree(final, ignore_errors=True)
     staging.rename(final)
 
 

@@ -12,7 +12,7 @@ from tradetrace.stack.health import StackError, http_ok
 from tradetrace.stack.paths import REPO_ROOT, cache_dir, content_key
 from tradetrace.stack.ports import HOST, port
 from tradetrace.stack.process import Launch
-from tradetrace.stack.steps import publish_dir, require_program, run
+from tradetrace.stack.steps import build_cached, require_program, run
 
 COLLECTOR_DIR = REPO_ROOT / "collector"
 MANIFEST = COLLECTOR_DIR / "builder.yaml"
@@ -62,10 +62,10 @@ class Collector(Component):
     def install(self) -> None:
         if self.is_installed():
             return
+        build_cached(self.binary.parent, self._build)
+
+    def _build(self, staging: Path) -> None:
         builder = self._builder()
-        staging = self.binary.parent.with_name(self.binary.parent.name + ".partial")
-        shutil.rmtree(staging, ignore_errors=True)
-        staging.mkdir(parents=True)
         spec = yaml.safe_load(MANIFEST.read_text())
         spec["dist"]["output_path"] = str(staging / "src")
         (staging / "builder.yaml").write_text(yaml.safe_dump(spec, sort_keys=False))
@@ -75,7 +75,6 @@ class Collector(Component):
             env={"GONOSUMDB": ",".join(UNVERIFIED_MODULES), "CGO_ENABLED": "0"})
         (staging / "src" / BINARY_NAME).rename(staging / BINARY_NAME)
         shutil.rmtree(staging / "src")
-        publish_dir(staging, self.binary.parent)
 
     def _builder(self) -> Path:
         """The builder (ocb) at the collector's release, installed with `go install`."""
@@ -99,8 +98,3 @@ class Collector(Component):
 
     def healthy(self) -> bool:
         return http_ok(f"http://{HOST}:{port('collector', 'health')}/")
-
-    def validate(self, config: Path) -> None:
-        """Check a config file with the real binary, as `otelcol validate` does."""
-        run(f"collector: validate {config.name}",
-            [str(self.binary), "validate", f"--config={config}"], self.state / "validate.log")

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import re
-import shutil
 from pathlib import Path
 
 from tradetrace.stack.components.base import Component
@@ -11,7 +10,7 @@ from tradetrace.stack.health import StackError, http_ok
 from tradetrace.stack.paths import REPO_ROOT, cache_dir, content_key
 from tradetrace.stack.ports import HOST, port
 from tradetrace.stack.process import Launch
-from tradetrace.stack.steps import publish_dir, require_program, run
+from tradetrace.stack.steps import build_cached, require_program, run
 
 JAEGER_DIR = REPO_ROOT / "jaeger"
 CONFIG = JAEGER_DIR / "config.yaml"
@@ -47,12 +46,9 @@ class Jaeger(Component):
         if self.is_installed():
             return
         go = require_program(self.name, "go", "to build Jaeger")
-        staging = self.binary.parent.with_name(self.binary.parent.name + ".partial")
-        shutil.rmtree(staging, ignore_errors=True)
-        staging.mkdir(parents=True)
-        run("jaeger: go build", [go, "build", "-o", str(staging / "jaeger"), PACKAGE],
-            self.state / "install.log", cwd=JAEGER_DIR, env={"CGO_ENABLED": "0"})
-        publish_dir(staging, self.binary.parent)
+        build_cached(self.binary.parent, lambda staging: run(
+            "jaeger: go build", [go, "build", "-o", str(staging / "jaeger"), PACKAGE],
+            self.state / "install.log", cwd=JAEGER_DIR, env={"CGO_ENABLED": "0"}))
 
     def launch(self) -> Launch:
         # Jaeger's query service traces its own API calls to localhost:4317, our collector:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import re
-import shutil
 import uuid
 from pathlib import Path
 from string import Template
@@ -13,7 +12,7 @@ from tradetrace.stack.health import StackError
 from tradetrace.stack.paths import REPO_ROOT, cache_dir, content_key
 from tradetrace.stack.ports import HOST, port
 from tradetrace.stack.process import Launch
-from tradetrace.stack.steps import publish_dir, require_program, run
+from tradetrace.stack.steps import build_cached, require_program, run
 
 KAFKA_DIR = REPO_ROOT / "kafka"
 POM = KAFKA_DIR / "pom.xml"
@@ -46,13 +45,11 @@ class Kafka(Component):
         if self.is_installed():
             return
         mvn = require_program(self.name, "mvn", "to resolve the broker's jars")
-        staging = self.libs.parent.with_name(self.libs.parent.name + ".partial")
-        shutil.rmtree(staging, ignore_errors=True)
-        run("kafka: resolve jars with Maven",
+        build_cached(self.libs.parent, lambda staging: run(
+            "kafka: resolve jars with Maven",
             [mvn, "-q", "-B", "-f", str(POM), "dependency:copy-dependencies",
              "-DincludeScope=runtime", f"-DoutputDirectory={staging / 'libs'}"],
-            self.state / "install.log")
-        publish_dir(staging, self.libs.parent)
+            self.state / "install.log"))
 
     @property
     def properties(self) -> Path:
