@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import sys
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Annotated
 
 import typer
@@ -31,6 +33,15 @@ def _stack(names: list[str] | None) -> Stack:
     return stack.select(names) if names else stack
 
 
+@contextmanager
+def _reported() -> Iterator[None]:
+    """A StackError ends the command with its message (which names the component), no traceback."""
+    try:
+        yield
+    except StackError as error:
+        _fail(error)
+
+
 def _fail(error: StackError) -> None:
     typer.secho(f"error: {error}", fg=typer.colors.RED, err=True)
     raise typer.Exit(1)
@@ -39,39 +50,31 @@ def _fail(error: StackError) -> None:
 @stack_app.command()
 def install(names: Components = None) -> None:
     """Install or build what is missing, without starting anything (cached after the first run)."""
-    try:
+    with _reported():
         _stack(names).install()
-    except StackError as error:
-        _fail(error)
 
 
 @stack_app.command()
 def up(names: Components = None) -> None:
     """Install or build what is missing (cached), start every component, wait until healthy."""
-    try:
+    with _reported():
         _stack(names).up()
-    except StackError as error:
-        _fail(error)
     status(names)
 
 
 @stack_app.command()
 def down(names: Components = None) -> None:
     """Stop exactly the processes that `up` started."""
-    try:
+    with _reported():
         stopped = _stack(names).down()
-    except StackError as error:
-        _fail(error)
     typer.echo(f"stopped: {', '.join(stopped) if stopped else 'nothing was running'}")
 
 
 @stack_app.command()
 def status(names: Components = None) -> None:
     """Each component with its port, pid and health. Exits 1 if any is not healthy."""
-    try:
+    with _reported():
         rows = _stack(names).status()
-    except StackError as error:
-        _fail(error)
     typer.echo(f"{'component':<12}{'port':>6}  {'pid':>8}  {'state':<10} log")
     for row in rows:
         colour = typer.colors.GREEN if row.healthy else typer.colors.RED
@@ -89,10 +92,8 @@ def logs(
     follow: Annotated[bool, typer.Option("--follow", "-f", help="Keep printing new lines.")] = False,
 ) -> None:
     """The tail of each component's log file."""
-    try:
+    with _reported():
         selected = _stack(names).components
-    except StackError as error:
-        _fail(error)
     for component in selected:
         typer.secho(f"==> {component.name}: {component.log_path}", bold=True)
         typer.echo(tail(component.log_path, lines))
@@ -137,10 +138,8 @@ def services_up(names: ServiceNames = None) -> None:
     """Start the services that are not running and wait until each is ready."""
     from tradetrace.platform import Platform
 
-    try:
+    with _reported():
         started = Platform().up(names)
-    except StackError as error:
-        _fail(error)
     typer.echo(f"started: {', '.join(started) if started else 'all were already running'}")
 
 
@@ -149,7 +148,8 @@ def services_down(names: ServiceNames = None) -> None:
     """Stop the services started by `services up`."""
     from tradetrace.platform import Platform
 
-    stopped = Platform().down(names)
+    with _reported():
+        stopped = Platform().down(names)
     typer.echo(f"stopped: {', '.join(stopped) if stopped else 'nothing was running'}")
 
 
@@ -171,10 +171,8 @@ def _print_trace(signal_id: str, executions: int | None) -> None:
     from tradetrace.stack.components.jaeger import query_url
     from tradetrace.traces import Jaeger, render
 
-    try:
+    with _reported():
         typer.echo(render(Jaeger(query_url()).signal_trace(signal_id, executions)))
-    except StackError as error:
-        _fail(error)
 
 
 @app.command("trace")
@@ -198,7 +196,7 @@ def signal_emit(
         _fail(StackError(f"--type must be golden_cross or mock, not {signal_type!r}"))
     settings = _settings()
     provider = setup_tracing("tradetrace-cli")   # the CLI is this signal's source
-    try:
+    with _reported():
         signal = emit.make_signal(ticker.upper(), signal_type)
         emit.publish(settings, signal)
         shutdown_tracing(provider)
@@ -209,8 +207,6 @@ def signal_emit(
                    f"skipped (already running) {outcome['skipped_running']}")
         executions = emit.wait_for_executions(settings, signal.signal_id,
                                               len(outcome["enqueued"]), timeout)
-    except StackError as error:
-        _fail(error)
     for e in executions:
         typer.echo(f"  pipeline {e.pipeline_id:>4}  {e.status.value:<10} "
                    f"{(e.duration_seconds or 0):7.3f}s  ${(e.cost_usd or 0):.4f}  "
@@ -228,7 +224,7 @@ def demo(seconds: Annotated[float, typer.Option(help="How long to emit signals."
 
     platform = Platform()
     settings = _settings()
-    try:
+    with _reported():
         Stack().up()
         platform.up(["backend", "worker", "beat", "trigger-dispatcher"])
         ids = demo_run.seed_pipelines(platform.backend_url)
@@ -239,8 +235,6 @@ def demo(seconds: Annotated[float, typer.Option(help="How long to emit signals."
         time.sleep(seconds)
         platform.down(["signal-generator"])
         demo_run.wait_until_drained(settings, since)
-    except StackError as error:
-        _fail(error)
     typer.echo(demo_run.format_summary(demo_run.summarize(settings, since)))
     shown = demo_run.latest_traced_signal(settings, since)
     if shown:
