@@ -35,6 +35,9 @@ class Settings(BaseSettings):
     index_refresh_seconds: float = Field(5.0, gt=0)
     running_lock_seconds: int = Field(600, ge=1)
     dedup_ttl_seconds: int = Field(7 * 24 * 3600, ge=60)
+    # How long a commit waits for a restarting broker, and the pause before a failed batch retries.
+    commit_retry_seconds: float = Field(60.0, ge=0)
+    retry_backoff_seconds: float = Field(1.0, ge=0)
 
     # worker
     agent_failure_rate: float = Field(0.0, ge=0, le=1)

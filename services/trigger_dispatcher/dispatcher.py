@@ -2,7 +2,9 @@
 
 Offsets are committed only after every task of the batch is enqueued and every rejected
 message is in the DLQ: a crash replays the batch (at-least-once), and the per-signal
-dedup keys make the replay trigger nothing twice.
+dedup keys make the replay trigger nothing twice. A batch that fails (Redis or the broker
+away) is rewound and retried rather than ending the process, and a commit waits out a
+broker restart.
 """
 
 from __future__ import annotations
@@ -13,7 +15,9 @@ import time
 from dataclasses import dataclass, field
 
 import redis
-from confluent_kafka import Consumer, KafkaError, KafkaException, Message, Producer
+from confluent_kafka import (
+    Consumer, KafkaError, KafkaException, Message, Producer, TopicPartition,
+)
 from sqlalchemy.exc import SQLAlchemyError
 
 from services.shared.locks import acquire_running_lock
@@ -27,6 +31,13 @@ from tracing.kafka import extract_context, process_span, receive_span
 log = logging.getLogger(__name__)
 
 STATS_KEY = "tradetrace:stats:dispatcher"
+
+# Commit errors while the group coordinator is away (a broker restart): retried until it is back.
+COORDINATOR_AWAY = frozenset({
+    KafkaError._WAIT_COORD, KafkaError._TRANSPORT, KafkaError._ALL_BROKERS_DOWN,
+    KafkaError._TIMED_OUT, KafkaError.REQUEST_TIMED_OUT, KafkaError.COORDINATOR_NOT_AVAILABLE,
+    KafkaError.NOT_COORDINATOR, KafkaError.COORDINATOR_LOAD_IN_PROGRESS,
+})
 
 
 def dispatch_key(signal_id: str) -> str:
@@ -90,7 +101,12 @@ class Dispatcher:
                                          timeout=self.settings.batch_timeout_seconds)
         if not messages:
             return 0
-        self.handle_batch(messages)
+        try:
+            self.handle_batch(messages)
+        except Exception:  # noqa: BLE001 - whatever failed, the batch must not be skipped
+            log.exception("batch of %d message(s) failed; rewinding to retry it", len(messages))
+            self._rewind(messages)
+            time.sleep(self.settings.retry_backoff_seconds)
         return len(messages)
 
     def handle_batch(self, messages: list[Message]) -> None:
@@ -110,7 +126,8 @@ class Dispatcher:
                 with process_span(tracer(), message, parent, problem, batch, group) as span:
                     counts["signals_consumed" if self.handle_message(message, span) else "dlq"] += 1
             self._flush_dlq()
-            self._commit()
+            self._commit([TopicPartition(topic, partition, last + 1)  # the next to read
+                          for (topic, partition), (_, last) in _partition_ranges(messages).items()])
         self._count(counts)
 
     def handle_message(self, message: Message, span) -> bool:
@@ -176,13 +193,33 @@ class Dispatcher:
         self.dlq_producer.produce(self.settings.dlq_topic, key=message.key(),
                                   value=message.value(), headers=headers)
 
-    def _commit(self) -> None:
-        """Commit the batch's offsets; a batch of only error events has none, which is fine."""
-        try:
-            self.consumer.commit(asynchronous=False)
-        except KafkaException as error:
-            if error.args[0].code() != KafkaError._NO_OFFSET:
-                raise
+    def _commit(self, offsets: list[TopicPartition]) -> None:
+        """Commit the batch's offsets, retrying while the coordinator is away. Giving up (the
+        deadline passed, or the partitions moved to another consumer) loses nothing: the
+        uncommitted messages are replayed later and their dedup keys stop double triggers."""
+        deadline = time.monotonic() + self.settings.commit_retry_seconds
+        while offsets:
+            try:
+                self.consumer.commit(offsets=offsets, asynchronous=False)
+                return
+            except KafkaException as exception:
+                error = exception.args[0]
+                if error.code() not in COORDINATOR_AWAY or time.monotonic() > deadline:
+                    log.warning("offsets not committed (%s); the batch will be replayed and "
+                                "deduplicated", error.name())
+                    return
+                log.info("commit waits for the group coordinator (%s)", error.name())
+                time.sleep(self.settings.retry_backoff_seconds)
+
+    def _rewind(self, messages: list[Message]) -> None:
+        """Seek back to the batch's first messages so that the next consume() retries them."""
+        for (topic, partition), (first, _) in _partition_ranges(messages).items():
+            start = TopicPartition(topic, partition, first)
+            try:
+                self.consumer.seek(start)
+            except KafkaException as exception:  # reassigned: its new owner replays it
+                log.warning("cannot rewind %s[%d]: %s", start.topic, start.partition,
+                            exception.args[0].name())
 
     def _flush_dlq(self) -> None:
         """The batch is committed only once its rejected messages are safely in the DLQ."""
@@ -192,8 +229,9 @@ class Dispatcher:
 
     def _record(self, signal: Signal, outcome: SignalOutcome) -> None:
         pipe = self.redis.pipeline()
+        # The first handling is what `signal emit` reports; a redelivery only adds to the stats.
         pipe.set(dispatch_key(signal.signal_id), json.dumps(outcome.__dict__),
-                 ex=self.settings.dedup_ttl_seconds)
+                 ex=self.settings.dedup_ttl_seconds, nx=True)
         pipe.hincrby(STATS_KEY, "pipelines_matched", len(outcome.matched))
         pipe.hincrby(STATS_KEY, "pipelines_enqueued", len(outcome.enqueued))
         pipe.hincrby(STATS_KEY, "pipelines_skipped_running", len(outcome.skipped_running))
@@ -205,6 +243,17 @@ class Dispatcher:
         for name, value in counts.items():
             pipe.hincrby(STATS_KEY, name, value)
         pipe.execute()
+
+
+def _partition_ranges(messages: list[Message]) -> dict[tuple[str, int], tuple[int, int]]:
+    """Per (topic, partition), the batch's first and last offsets (error events carry none)."""
+    ranges: dict[tuple[str, int], tuple[int, int]] = {}
+    for message in messages:
+        if message.error() is None:
+            key, offset = (message.topic(), message.partition()), message.offset()
+            first, last = ranges.get(key, (offset, offset))
+            ranges[key] = (min(first, offset), max(last, offset))
+    return ranges
 
 
 def create_consumer(settings: Settings) -> Consumer:
