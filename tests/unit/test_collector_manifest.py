@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import yaml
 
-from tradetrace.stack.components.collector import MANIFEST, collector_release
+from tradetrace.stack.components.collector import HELD_BACK, MANIFEST, collector_release
 
 
 def _modules() -> dict[str, str]:
@@ -18,8 +18,16 @@ def test_every_module_is_on_the_core_release() -> None:
     stable = {version for module, version in _modules().items() if version.startswith("v1.")}
     # Core 0.N.0 ships with stable 1.(N-94).0 (0.158.0 <-> 1.64.0, 0.165.0 <-> 1.71.0).
     assert stable == {f"v1.{int(release.split('.')[1]) - 94}.0"}
-    others = {m: v for m, v in _modules().items() if not v.startswith("v1.")}
+    others = {m: v for m, v in _modules().items()
+              if not v.startswith("v1.") and m not in HELD_BACK}
     assert set(others.values()) == {f"v{release}"}, others
+
+
+def test_held_back_modules_are_in_the_manifest_at_the_listed_older_release() -> None:
+    release = tuple(int(part) for part in collector_release().split("."))
+    for module, version in HELD_BACK.items():
+        assert _modules()[module] == version
+        assert tuple(int(part) for part in version[1:].split(".")) < release
 
 
 def test_manifest_has_the_components_the_configs_use() -> None:
@@ -27,6 +35,7 @@ def test_manifest_has_the_components_the_configs_use() -> None:
     assert {"otlpreceiver", "batchprocessor", "memorylimiterprocessor", "tailsamplingprocessor",
             "transformprocessor", "redactionprocessor", "deltatocumulativeprocessor",
             "otlpexporter", "debugexporter", "prometheusexporter",
-            "prometheusremotewriteexporter", "loadbalancingexporter", "spanmetricsconnector",
+            "prometheusremotewriteexporter", "loadbalancingexporter", "awsxrayexporter",
+            "spanmetricsconnector",
             "servicegraphconnector", "signaltometricsconnector", "healthcheckextension",
             "sigv4authextension"} <= names

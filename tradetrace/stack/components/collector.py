@@ -17,13 +17,21 @@ from tradetrace.stack.steps import build_cached, require_program, run
 COLLECTOR_DIR = REPO_ROOT / "collector"
 MANIFEST = COLLECTOR_DIR / "builder.yaml"
 CONFIG = COLLECTOR_DIR / "spanmetrics.yaml"
+AWS_OVERLAY = COLLECTOR_DIR / "aws.yaml"   # with CONFIG: the AWS profile's exporters
 BINARY_NAME = "otelcol-tradetrace"
 
 # Modules the Go module proxy serves but whose checksum-database entry it does not, at our
 # release. Go refuses such a module unless told not to look it up; we exempt only these.
 UNVERIFIED_MODULES = (
-    "github.com/open-telemetry/opentelemetry-collector-contrib/extension/sigv4authextension",
+    "github.com/open-telemetry/opentelemetry-collector-contrib/connector/servicegraphconnector",
 )
+
+# Modules of the manifest held on an older release than core, each because the proxy here
+# serves no build of it at the core's release (the README explains the choice of release).
+HELD_BACK = {
+    "github.com/open-telemetry/opentelemetry-collector-contrib/connector/signaltometricsconnector":
+        "v0.158.0",
+}
 
 
 def collector_release(manifest: Path = MANIFEST) -> str:
@@ -47,9 +55,9 @@ class Collector(Component):
     name = "collector"
     startup_timeout = 30.0
 
-    def __init__(self, state: Path | None = None, config: Path = CONFIG) -> None:
+    def __init__(self, state: Path | None = None, configs: tuple[Path, ...] = (CONFIG,)) -> None:
         super().__init__(state)
-        self.config = config
+        self.configs = configs   # merged in order: a later file overrides an earlier one
 
     @property
     def binary(self) -> Path:
@@ -90,7 +98,7 @@ class Collector(Component):
 
     def launch(self) -> Launch:
         return Launch([
-            str(self.binary), f"--config={self.config}",
+            str(self.binary), *(f"--config={config}" for config in self.configs),
             # One collector: a fresh collector.instance.id label on every restart would only
             # split every span-metrics series in two.
             "--feature-gates=-connector.spanmetrics.includeCollectorInstanceID",
