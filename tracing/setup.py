@@ -3,8 +3,9 @@
 Honoured: OTEL_SDK_DISABLED, OTEL_SERVICE_NAME, OTEL_RESOURCE_ATTRIBUTES, OTEL_TRACES_SAMPLER(_ARG)
 (parent-based always-on by default), OTEL_TRACES_EXPORTER (otlp, console or none),
 OTEL_EXPORTER_OTLP_(TRACES_)ENDPOINT/PROTOCOL/TIMEOUT/HEADERS/INSECURE, OTEL_BSP_*, OTEL_PROPAGATORS
-(tracecontext,baggage by default) and the span limits. An argument never overrides a variable
-the user set.
+(tracecontext,baggage by default), OTEL_PYTHON_ID_GENERATOR and the span limits. An argument
+never overrides a variable the user set. TRADETRACE_PROFILE=aws changes the defaults for AWS
+(tracing/profile.py).
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from opentelemetry.sdk.trace import TracerProvider
 from opentelemetry.sdk.trace.export import BatchSpanProcessor, ConsoleSpanExporter, SpanExporter
 
 from tracing.attributes import SIGNAL_ID
+from tracing.profile import current_profile, id_generator, install_propagator, profile_resource
 
 log = logging.getLogger(__name__)
 
@@ -34,9 +36,11 @@ def tracing_disabled() -> bool:
 
 
 def build_resource(service_name: str) -> Resource:
-    """service.name/version/namespace/instance.id and the deployment environment; any of them
-    set through OTEL_SERVICE_NAME or OTEL_RESOURCE_ATTRIBUTES wins."""
+    """service.name/version/namespace/instance.id, the deployment environment and the
+    profile's (cloud) attributes; any of them set through OTEL_SERVICE_NAME or
+    OTEL_RESOURCE_ATTRIBUTES wins."""
     defaults = {
+        **profile_resource(current_profile()).attributes,
         "service.name": service_name,
         "service.namespace": NAMESPACE,
         "service.version": _package_version(),
@@ -88,7 +92,10 @@ def setup_tracing(service_name: str) -> TracerProvider | None:
     # Current HTTP conventions (http.request.method, http.response.status_code): the contrib
     # instrumentations still default to the old names. A value the user set is kept.
     os.environ.setdefault("OTEL_SEMCONV_STABILITY_OPT_IN", "http")
-    provider = TracerProvider(resource=build_resource(service_name))
+    profile = current_profile()
+    install_propagator(profile)
+    provider = TracerProvider(resource=build_resource(service_name),
+                              id_generator=id_generator(profile))
     provider.add_span_processor(BaggageSpanProcessor(lambda key: key == SIGNAL_ID))
     exporter = _exporter()
     if exporter is not None:

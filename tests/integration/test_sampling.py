@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import secrets
 import time
-from dataclasses import replace
 from pathlib import Path
 
 import httpx
@@ -18,36 +17,10 @@ from opentelemetry.sdk.trace import TracerProvider
 from opentelemetry.sdk.trace.export import BatchSpanProcessor
 from opentelemetry.trace import Status, StatusCode
 
-from tests.integration.conftest import free_port
+from tests.integration.collectors import CollectorOnOwnPorts
 from tests.integration.polling import eventually
 from tradetrace.stack import Stack
-from tradetrace.stack.components import Collector
-from tradetrace.stack.health import http_ok
-from tradetrace.stack.process import Launch
 from tradetrace.traces import Jaeger
-
-
-class SampledCollector(Collector):
-    def __init__(self, state: Path) -> None:
-        super().__init__(state)
-        self.grpc, self.http, self.exporter, self.health, self.self_metrics = (
-            free_port() for _ in range(5))
-
-    def ports(self) -> list[int]:
-        return [self.grpc, self.http, self.exporter, self.health, self.self_metrics]
-
-    def launch(self) -> Launch:
-        return replace(super().launch(), env={
-            "OTLP_GRPC_ENDPOINT": f"127.0.0.1:{self.grpc}",
-            "OTLP_HTTP_ENDPOINT": f"127.0.0.1:{self.http}",
-            "PROMETHEUS_EXPORTER_ENDPOINT": f"127.0.0.1:{self.exporter}",
-            "HEALTH_CHECK_ENDPOINT": f"127.0.0.1:{self.health}",
-            "SELF_METRICS_PORT": str(self.self_metrics),
-            "TRACE_SAMPLING_PERCENTAGE": "0",
-        })
-
-    def healthy(self) -> bool:
-        return http_ok(f"http://127.0.0.1:{self.health}/")
 
 
 def _counter(metrics_text: str, name: str, service: str, status: str) -> float:
@@ -60,14 +33,14 @@ def _counter(metrics_text: str, name: str, service: str, status: str) -> float:
 
 def test_counts_are_exact_while_jaeger_gets_only_sampled_traces(stack: Stack, tmp_path: Path,
                                                                 traces: Jaeger) -> None:
-    collector = SampledCollector(tmp_path)
+    collector = CollectorOnOwnPorts(tmp_path, env={"TRACE_SAMPLING_PERCENTAGE": "0"})
     sampled = Stack([collector])
     sampled.up()
     service = f"sampled-{secrets.token_hex(4)}"
     try:
         provider = TracerProvider(resource=Resource.create({"service.name": service}))
         provider.add_span_processor(BatchSpanProcessor(OTLPSpanExporter(
-            endpoint=f"http://127.0.0.1:{collector.grpc}", insecure=True)))
+            endpoint=collector.otlp_grpc_endpoint, insecure=True)))
         tracer = provider.get_tracer("tests")
         for i in range(20):
             failed = i % 7 == 0                                   # 3 of 20

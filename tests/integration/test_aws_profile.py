@@ -1,0 +1,232 @@
+"""The AWS profile on the real local stack: the same service processes, other variables.
+
+The services run with TRADETRACE_PROFILE=aws against a second collector of our binary started
+with collector/spanmetrics.yaml + collector/aws.yaml. Its awsxray exporter posts to a local
+endpoint standing in for the X-Ray API; its remote write goes to the stack's Prometheus
+(started with its remote-write receiver), labelled with a cluster of this run's own.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+import redis
+from confluent_kafka import Consumer, Producer
+
+from services.worker.app import PIPELINE_QUEUE
+from tests.integration.collectors import CollectorOnOwnPorts
+from tests.integration.conftest import free_port
+from tests.integration.platform_helpers import create_pipeline, run_generator, settings_from_env
+from tests.integration.polling import eventually
+from tests.integration.xray_api import XRayApi
+from tradetrace import emit
+from tradetrace.platform import Platform
+from tradetrace.stack import Stack
+from tradetrace.stack.components.collector import AWS_OVERLAY, CONFIG
+from tradetrace.stack.ports import HOST, port
+
+XRAY_HEADER = "x-amzn-trace-id"
+
+
+def xray_id(trace_id: str) -> str:
+    return f"1-{trace_id[:8]}-{trace_id[8:]}"
+
+
+@pytest.fixture(scope="module")
+def xray_api() -> Iterator[XRayApi]:
+    api = XRayApi()
+    yield api
+    api.close()
+
+
+@pytest.fixture(scope="module")
+def cluster() -> str:
+    return f"aws-test-{uuid.uuid4().hex[:8]}"
+
+
+@pytest.fixture(scope="module")
+def aws_collector(stack: Stack, xray_api: XRayApi, cluster: str,
+                  tmp_path_factory: pytest.TempPathFactory) -> Iterator[CollectorOnOwnPorts]:
+    collector = CollectorOnOwnPorts(tmp_path_factory.mktemp("aws-collector"),
+                                    configs=(CONFIG, AWS_OVERLAY), env={
+        "AWS_REGION": "us-east-1",
+        "AWS_ACCESS_KEY_ID": "AKIDLOCALTEST", "AWS_SECRET_ACCESS_KEY": "local-test-secret",
+        "XRAY_ENDPOINT": xray_api.url,
+        "AMP_REMOTE_WRITE_ENDPOINT": f"http://{HOST}:{port('prometheus')}/api/v1/write",
+        "TRADETRACE_CLUSTER": cluster,
+    })
+    collector.install()
+    own = Stack([collector])
+    own.up()
+    yield collector
+    own.down()
+
+
+@pytest.fixture(scope="module")
+def aws_env(platform_env: dict[str, str], aws_collector: CollectorOnOwnPorts) -> dict[str, str]:
+    """The test session's platform variables, plus the profile switch and its collector."""
+    run = uuid.uuid4().hex[:8]
+    return {
+        **platform_env,
+        "TRADETRACE_PROFILE": "aws",
+        "AWS_REGION": "us-east-1",
+        "OTEL_EXPORTER_OTLP_ENDPOINT": aws_collector.otlp_grpc_endpoint,
+        "TRADETRACE_SIGNALS_TOPIC": f"aws-signals-{run}",
+        "TRADETRACE_DLQ_TOPIC": f"aws-signals-{run}.dlq",
+        "TRADETRACE_CONSUMER_GROUP": f"aws-dispatcher-{run}",
+        "TRADETRACE_REDIS_URL": platform_env["TRADETRACE_REDIS_URL"].rsplit("/", 1)[0] + "/5",
+    }
+
+
+@pytest.fixture(scope="module")
+def aws_platform(aws_env: dict[str, str], tmp_path_factory) -> Iterator[Platform]:
+    """Backend and dispatcher; the worker is started by the tests once they have looked at
+    the queued Celery messages."""
+    redis.Redis.from_url(aws_env["TRADETRACE_REDIS_URL"]).flushdb()
+    services = Platform(env=aws_env, state=tmp_path_factory.mktemp("aws-platform"),
+                        backend_port=free_port())
+    services.up(["backend", "trigger-dispatcher"])
+    yield services
+    services.down()
+
+
+@pytest.fixture(scope="module")
+def aws_api(aws_platform: Platform) -> Iterator[httpx.Client]:
+    with httpx.Client(base_url=aws_platform.backend_url, timeout=10) as client:
+        yield client
+
+
+def _signal_messages(settings, count: int) -> list:
+    consumer = Consumer({"bootstrap.servers": settings.kafka_bootstrap_servers,
+                         "group.id": f"inspect-{uuid.uuid4().hex[:8]}",
+                         "auto.offset.reset": "earliest"})
+    consumer.subscribe([settings.signals_topic])
+    messages, deadline = [], time.monotonic() + 30
+    while len(messages) < count and time.monotonic() < deadline:
+        messages += [m for m in consumer.consume(count, 1.0) if m.error() is None]
+    consumer.close()
+    return messages
+
+
+def _queued_task_headers(redis_url: str) -> list[dict]:
+    raw = redis.Redis.from_url(redis_url).lrange(PIPELINE_QUEUE, 0, -1)
+    return [json.loads(message)["headers"] for message in raw]
+
+
+def _header(headers: dict | list, name: str) -> str | None:
+    items = headers.items() if isinstance(headers, dict) else headers
+    for key, value in items:
+        if key.lower() == name:
+            return value.decode() if isinstance(value, bytes) else value
+    return None
+
+
+def _root(xray_header: str) -> str:
+    return dict(part.split("=", 1) for part in xray_header.split(";"))["Root"]
+
+
+def test_signals_flow_in_the_aws_profile_as_one_xray_trace_each(
+        aws_platform: Platform, aws_api: httpx.Client, aws_env: dict[str, str],
+        xray_api: XRayApi, prometheus: httpx.Client, cluster: str, ticker: str,
+        tmp_path: Path) -> None:
+    settings = settings_from_env(aws_env)
+    pipelines = [create_pipeline(aws_api, f"aws-{ticker}-{i}", [ticker])["id"] for i in (1, 2)]
+    time.sleep(1.0)
+    run_generator(aws_env, tmp_path, [ticker], seconds=2.5, per_second=2)
+
+    # Kafka: every signal carries the X-Ray header beside traceparent, for the same trace.
+    messages = _signal_messages(settings, 3)
+    assert len(messages) >= 3
+    traces = {}
+    for message in messages:
+        signal_id = json.loads(message.value())["signal_id"]
+        xray_header = _header(message.headers(), XRAY_HEADER)
+        trace_id = _header(message.headers(), "traceparent").split("-")[1]
+        assert xray_header and _root(xray_header) == xray_id(trace_id)
+        assert abs(int(trace_id[:8], 16) - time.time()) < 600      # an X-Ray epoch prefix
+        traces[signal_id] = trace_id
+
+    # Celery: the queued tasks carry the X-Ray header of their signal's trace. With the worker
+    # off, the first signal holds both pipelines' running locks and the later ones skip them.
+    outcomes = {signal_id: emit.wait_for_dispatch(settings, signal_id) for signal_id in traces}
+    enqueuing = [s for s, outcome in outcomes.items() if outcome["enqueued"]]
+    assert len(enqueuing) == 1 and outcomes[enqueuing[0]]["enqueued"] == pipelines
+    queued = _queued_task_headers(aws_env["TRADETRACE_REDIS_URL"])
+    assert [_root(h["X-Amzn-Trace-Id"]) for h in queued] == [xray_id(traces[enqueuing[0]])] * 2
+
+    aws_platform.up(["worker"])
+    executions = emit.wait_for_executions(settings, enqueuing[0], 2)
+    assert {e.trace_id for e in executions} == {traces[enqueuing[0]]}
+
+    # X-Ray: one trace per signal, from generation to the executions, searchable by signal.id.
+    def segments_of(signal_id: str, expected: set[str]) -> list[dict] | None:
+        found = [s for s in xray_api.received()
+                 if s.get("annotations", {}).get("signal.id") == signal_id]
+        return found if expected <= {s["name"] for s in found} else None
+
+    for signal_id, trace_id in traces.items():
+        expected = {"signal.generate", "pipelines.match"}
+        if signal_id in enqueuing:
+            expected.add("pipeline.execute")
+        found = eventually(lambda: segments_of(signal_id, expected),
+                           f"X-Ray segments {sorted(expected)} of {signal_id}", timeout=60)
+        assert {s["trace_id"] for s in found} == {xray_id(trace_id)}
+        assert [s["annotations"]["ticker"] for s in found if s["name"] == "pipelines.match"] \
+            == [ticker]
+        if signal_id in enqueuing:
+            executes = [s for s in found if s["name"] == "pipeline.execute"]
+            assert sorted(int(s["annotations"]["pipeline.id"]) for s in executes) == pipelines
+
+    # Amazon Managed Prometheus's stand-in: the same span-derived metrics, by remote write.
+    def remote_written(query: str) -> float | None:
+        result = prometheus.get("/api/v1/query", params={"query": query}).json()["data"]["result"]
+        return float(result[0]["value"][1]) if result else None
+
+    executions = f'sum(pipeline_executions_total{{cluster="{cluster}",status="succeeded"}})'
+    eventually(lambda: remote_written(executions) == 2,
+               "the executions counted in the remote-written series", timeout=60)
+    for name in ("traces_span_metrics_calls_total", "traces_service_graph_request_total",
+                 "agent_runs_total", "signals_generated_total",
+                 "pipeline_execution_duration_seconds_count", "celery_queue_depth"):
+        assert eventually(lambda: remote_written(f'count({name}{{cluster="{cluster}"}})'),
+                          f"{name} remote-written", timeout=30)
+
+
+def test_xray_only_w3c_only_and_headerless_messages_each_keep_their_own_trace(
+        aws_platform: Platform, aws_api: httpx.Client, aws_env: dict[str, str],
+        ticker: str) -> None:
+    from tests.integration.platform_helpers import signal_for
+
+    settings = settings_from_env(aws_env)
+    tickers = {kind: f"{ticker}{kind[0].upper()}" for kind in ("xray", "w3c", "none")}
+    for kind, symbol in tickers.items():
+        create_pipeline(aws_api, f"mixed-{symbol}", [symbol])
+    time.sleep(1.0)
+    aws_platform.up(["worker"])
+
+    xray_trace, w3c_trace = f"{int(time.time()):08x}{uuid.uuid4().hex[:24]}", uuid.uuid4().hex
+    headers = {
+        "xray": [("x-amzn-trace-id",
+                  f"Root={xray_id(xray_trace)};Parent=53995c3f42cd8ad8;Sampled=1".encode())],
+        "w3c": [("traceparent", f"00-{w3c_trace}-53995c3f42cd8ad8-01".encode())],
+        "none": [],
+    }
+    signals = {kind: signal_for(symbol) for kind, symbol in tickers.items()}
+    producer = Producer({"bootstrap.servers": settings.kafka_bootstrap_servers})
+    for kind, signal in signals.items():        # one batch: produced together, keyed alike
+        producer.produce(settings.signals_topic, key=b"mixed", headers=headers[kind],
+                         value=signal.model_dump_json().encode())
+    assert producer.flush(10) == 0
+
+    traced = {kind: emit.wait_for_executions(settings, signal.signal_id, 1)[0].trace_id
+              for kind, signal in signals.items()}
+    assert traced["xray"] == xray_trace
+    assert traced["w3c"] == w3c_trace
+    assert traced["none"] not in (xray_trace, w3c_trace)
+    assert abs(int(traced["none"][:8], 16) - time.time()) < 600   # a new X-Ray-form root
