@@ -26,6 +26,12 @@ def jaeger_version() -> str:
     return match.group(1).removeprefix("v")
 
 
+def jaeger_release() -> str:
+    """The Jaeger v2 release of that module version: each v2.N is tagged with v1.(N+63)."""
+    major, minor, patch = jaeger_version().split(".")
+    return f"2.{int(minor) - 63}.{patch}"
+
+
 def query_url() -> str:
     return f"http://{HOST}:{port('jaeger', 'query HTTP')}"
 

@@ -1,0 +1,21 @@
+"""The version of every component the native stack runs, read from where each is pinned.
+
+docker-compose.yml runs the same versions (tests/unit/test_compose.py compares its images to
+these), so a bump in the POM, the collector manifest or Jaeger's go.mod fails that test until
+the compose file follows.
+"""
+
+from __future__ import annotations
+
+from tradetrace.stack.components.collector import collector_release
+from tradetrace.stack.components.jaeger import jaeger_release
+from tradetrace.stack.components.kafka import kafka_version
+
+# Debian 12's packages, which the native stack installs (checked against the installed
+# programs by tests/integration/test_stack_components.py).
+DEBIAN_RELEASES = {"prometheus": "2.42", "redis": "7.0", "postgres": "15"}
+
+
+def native_versions() -> dict[str, str]:
+    return {"kafka": kafka_version(), "collector": collector_release(),
+            "jaeger": jaeger_release(), **DEBIAN_RELEASES}
