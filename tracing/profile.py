@@ -8,7 +8,6 @@ OTEL_RESOURCE_ATTRIBUTES.
 
 from __future__ import annotations
 
-import logging
 import os
 from functools import lru_cache
 from pathlib import Path
@@ -23,8 +22,6 @@ from opentelemetry.trace.propagation.tracecontext import TraceContextTextMapProp
 from opentelemetry.util._importlib_metadata import entry_points
 from pydantic import ValidationError
 from pydantic_settings import BaseSettings, SettingsConfigDict
-
-log = logging.getLogger(__name__)
 
 Profile = Literal["local", "aws"]
 # A detector asks a metadata endpoint; a Celery child must not wait on one for long.
