@@ -25,10 +25,19 @@ def _header(carrier: CarrierT, getter: Getter[CarrierT]) -> str | None:
         if values := getter.get(carrier, key):
             return values[0] if len(values) == 1 else None
     wanted = TRACE_HEADER_KEY.lower()
-    for key in getter.keys(carrier):
+    for key in _names(carrier, getter):
         if key.lower() == wanted and (values := getter.get(carrier, key)):
             return values[0] if len(values) == 1 else None
     return None
+
+
+def _names(carrier: CarrierT, getter: Getter[CarrierT]) -> list[str]:
+    """The carrier's header names. Celery's getter lists none: its carrier is the task's
+    request, whose attributes are the message headers."""
+    names = list(getter.keys(carrier))
+    if not names and not isinstance(carrier, dict) and hasattr(carrier, "__dict__"):
+        names = [name for name in vars(carrier) if isinstance(name, str)]
+    return names
 
 
 def _with_receiver_decision(header: str) -> str:

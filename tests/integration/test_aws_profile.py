@@ -230,3 +230,34 @@ def test_xray_only_w3c_only_and_headerless_messages_each_keep_their_own_trace(
     assert traced["w3c"] == w3c_trace
     assert traced["none"] not in (xray_trace, w3c_trace)
     assert abs(int(traced["none"][:8], 16) - time.time()) < 600   # a new X-Ray-form root
+
+
+def test_a_celery_task_with_only_an_upper_case_xray_header_runs_in_that_trace(
+        aws_platform: Platform, aws_api: httpx.Client, aws_env: dict[str, str],
+        ticker: str) -> None:
+    """Published by a client with no tracing of its own (a subprocess that only sets the
+    header), as another team's service might: the worker continues the X-Ray trace."""
+    import subprocess
+    import sys
+
+    from tests.integration.platform_helpers import signal_for
+    from tradetrace.stack.paths import REPO_ROOT
+
+    settings = settings_from_env(aws_env)
+    pipeline = create_pipeline(aws_api, f"celery-xray-{ticker}", [ticker])["id"]
+    aws_platform.up(["worker"])
+    signal = signal_for(ticker)
+    xray_trace = f"{int(time.time()):08x}{uuid.uuid4().hex[:24]}"
+    header = f"Root={xray_id(xray_trace)};Parent=53995c3f42cd8ad8;Sampled=1"
+    publish = ("import json, sys\n"
+               "from services.worker.tasks import execute_pipeline\n"
+               "execute_pipeline.apply_async(kwargs=json.loads(sys.argv[1]),\n"
+               "                             headers={'X-AMZN-TRACE-ID': sys.argv[2]})\n")
+    kwargs = {"pipeline_id": pipeline, "trigger_mode": "signal",
+              "signal": signal.model_dump(mode="json")}
+    subprocess.run([sys.executable, "-c", publish, json.dumps(kwargs), header], check=True,
+                   cwd=REPO_ROOT, env={**aws_env, "PATH": "/usr/bin:/bin"}, timeout=60)
+
+    [execution] = emit.wait_for_executions(settings, signal.signal_id, 1)
+    assert execution.status.value == "succeeded"
+    assert execution.trace_id == xray_trace

@@ -128,3 +128,14 @@ def test_the_propagator_reads_any_carrier_with_a_plain_dict() -> None:
     """Celery's getter reads attributes, HTTP's lower-cases: the lookup tries each spelling."""
     context = XRayPropagator().extract({"x-amzn-trace-id": f"Root={ROOT};Parent={PARENT}"})
     assert trace.get_current_span(context).get_span_context().is_valid
+
+
+def test_a_celery_request_with_only_an_xray_header_in_any_case_continues_it() -> None:
+    from celery.app.task import Context
+    from opentelemetry.instrumentation.celery import celery_getter
+
+    for name in ("X-Amzn-Trace-Id", "x-amzn-trace-id", "X-AMZN-TRACE-ID"):
+        request = Context({name: f"Root={ROOT};Parent={PARENT};Sampled=1", "retries": 0})
+        context = XRayPropagator().extract(request, getter=celery_getter)
+        span_context = trace.get_current_span(context).get_span_context()
+        assert format(span_context.trace_id, "032x") == ROOT[2:].replace("-", ""), name
