@@ -131,6 +131,13 @@ def test_images_are_the_versions_the_native_stack_pins() -> None:
     assert "COPY builder.yaml" in dockerfile           # the manifest the native build uses
 
 
+def test_the_kraft_cluster_id_is_a_uuid_in_kafka_s_base64_form() -> None:
+    import base64
+
+    cluster_id = SERVICES["kafka"]["environment"]["CLUSTER_ID"]
+    assert len(base64.urlsafe_b64decode(cluster_id + "==")) == 16
+
+
 def test_every_dependency_waited_on_as_healthy_has_a_healthcheck() -> None:
     for name, service in SERVICES.items():
         for dependency, condition in (service.get("depends_on") or {}).items():
