@@ -8,7 +8,8 @@ enqueued as a Celery task. Spans are exported to the real collector by the batch
 
     .venv/bin/python benchmarks/signal_path.py [--signals 2000]
 
-Prints microseconds of CPU and wall time per signal in each mode, and the on/off ratios.
+Prints microseconds of CPU and wall time per signal in each mode, and the ratios: tracing on
+against off, and the aws profile (X-Ray ids, the X-Ray header beside W3C's) against local.
 """
 
 from __future__ import annotations
@@ -21,6 +22,14 @@ import subprocess
 import sys
 import time
 import uuid
+
+
+# Each mode is a process started with these variables (a process has one tracer provider).
+MODES = {
+    "off": {"OTEL_SDK_DISABLED": "true"},
+    "on": {"OTEL_SDK_DISABLED": "false", "TRADETRACE_PROFILE": "local"},
+    "aws": {"OTEL_SDK_DISABLED": "false", "TRADETRACE_PROFILE": "aws"},
+}
 
 
 def run_mode(signals: int) -> dict[str, float]:
@@ -88,24 +97,23 @@ def run_mode(signals: int) -> dict[str, float]:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--signals", type=int, default=2000)
-    parser.add_argument("--mode", choices=["on", "off"], help=argparse.SUPPRESS)
+    parser.add_argument("--mode", choices=list(MODES), help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.mode:
         print(json.dumps(run_mode(args.signals)))
         return
     results = {}
-    for mode in ("off", "on"):
-        env = {**os.environ, "OTEL_SDK_DISABLED": "true" if mode == "off" else "false"}
+    for mode, variables in MODES.items():
         output = subprocess.run([sys.executable, __file__, "--signals", str(args.signals),
-                                 "--mode", mode], env=env, capture_output=True, text=True,
-                                check=True, timeout=600).stdout
+                                 "--mode", mode], env={**os.environ, **variables},
+                                capture_output=True, text=True, check=True, timeout=600).stdout
         results[mode] = json.loads(output.strip().splitlines()[-1])
     print(f"signal path, {args.signals} signals, one Celery task each (per signal):")
-    print(f"{'':18}{'tracing off':>14}{'tracing on':>14}{'on/off':>9}")
+    print(f"{'':18}{'tracing off':>13}{'tracing on':>12}{'on/off':>8}{'aws':>10}{'aws/on':>8}")
     for key in ("publish_wall_us", "publish_cpu_us", "dispatch_wall_us", "dispatch_cpu_us",
                 "max_rss_mib"):
-        off, on = results["off"][key], results["on"][key]
-        print(f"{key:18}{off:14.1f}{on:14.1f}{on / off:9.2f}")
+        off, on, aws = (results[mode][key] for mode in MODES)
+        print(f"{key:18}{off:13.1f}{on:12.1f}{on / off:8.2f}{aws:10.1f}{aws / on:8.2f}")
 
 
 if __name__ == "__main__":

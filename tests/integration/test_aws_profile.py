@@ -25,14 +25,12 @@ from tests.integration.conftest import free_port
 from tests.integration.platform_helpers import create_pipeline, run_generator, settings_from_env
 from tests.integration.polling import eventually
 from tests.integration.xray_api import XRayApi
+from tracing.kafka import HEADERS
 from tradetrace import emit
 from tradetrace.platform import Platform
 from tradetrace.stack import Stack
 from tradetrace.stack.components.collector import AWS_OVERLAY, CONFIG
 from tradetrace.stack.ports import HOST, port
-
-XRAY_HEADER = "x-amzn-trace-id"
-
 
 def xray_id(trace_id: str) -> str:
     return f"1-{trace_id[:8]}-{trace_id[8:]}"
@@ -119,12 +117,9 @@ def _queued_task_headers(redis_url: str) -> list[dict]:
     return [json.loads(message)["headers"] for message in raw]
 
 
-def _header(headers: dict | list, name: str) -> str | None:
-    items = headers.items() if isinstance(headers, dict) else headers
-    for key, value in items:
-        if key.lower() == name:
-            return value.decode() if isinstance(value, bytes) else value
-    return None
+def _header(message, name: str) -> str | None:
+    values = HEADERS.get(message.headers(), name)     # the services' own carrier
+    return values[0] if values else None
 
 
 def _root(xray_header: str) -> str:
@@ -146,8 +141,8 @@ def test_signals_flow_in_the_aws_profile_as_one_xray_trace_each(
     traces = {}
     for message in messages:
         signal_id = json.loads(message.value())["signal_id"]
-        xray_header = _header(message.headers(), XRAY_HEADER)
-        trace_id = _header(message.headers(), "traceparent").split("-")[1]
+        xray_header = _header(message, "X-Amzn-Trace-Id")
+        trace_id = _header(message, "traceparent").split("-")[1]
         assert xray_header and _root(xray_header) == xray_id(trace_id)
         assert abs(int(trace_id[:8], 16) - time.time()) < 600      # an X-Ray epoch prefix
         traces[signal_id] = trace_id
