@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import time
 import uuid
+from collections import Counter
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -84,8 +85,7 @@ def aws_env(platform_env: dict[str, str], aws_collector: CollectorOnOwnPorts) ->
 
 @pytest.fixture(scope="module")
 def aws_platform(aws_env: dict[str, str], tmp_path_factory) -> Iterator[Platform]:
-    """Backend and dispatcher; the worker is started by the tests once they have looked at
-    the queued Celery messages."""
+    """Backend and dispatcher; each test starts (or stops) the worker as it needs."""
     redis.Redis.from_url(aws_env["TRADETRACE_REDIS_URL"]).flushdb()
     services = Platform(env=aws_env, state=tmp_path_factory.mktemp("aws-platform"),
                         backend_port=free_port())
@@ -100,14 +100,16 @@ def aws_api(aws_platform: Platform) -> Iterator[httpx.Client]:
         yield client
 
 
-def _signal_messages(settings, count: int) -> list:
+def _signal_messages(settings, ticker: str, count: int) -> list:
+    """The topic's messages for this ticker (other tests publish to the same topic)."""
     consumer = Consumer({"bootstrap.servers": settings.kafka_bootstrap_servers,
                          "group.id": f"inspect-{uuid.uuid4().hex[:8]}",
                          "auto.offset.reset": "earliest"})
     consumer.subscribe([settings.signals_topic])
     messages, deadline = [], time.monotonic() + 30
     while len(messages) < count and time.monotonic() < deadline:
-        messages += [m for m in consumer.consume(count, 1.0) if m.error() is None]
+        messages += [m for m in consumer.consume(100, 1.0)
+                     if m.error() is None and json.loads(m.value())["ticker"] == ticker]
     consumer.close()
     return messages
 
@@ -131,12 +133,13 @@ def test_signals_flow_in_the_aws_profile_as_one_xray_trace_each(
         xray_api: XRayApi, prometheus: httpx.Client, cluster: str, ticker: str,
         tmp_path: Path) -> None:
     settings = settings_from_env(aws_env)
+    aws_platform.down(["worker"])          # the queued tasks are looked at before they run
     pipelines = [create_pipeline(aws_api, f"aws-{ticker}-{i}", [ticker])["id"] for i in (1, 2)]
     time.sleep(1.0)
     run_generator(aws_env, tmp_path, [ticker], seconds=2.5, per_second=2)
 
     # Kafka: every signal carries the X-Ray header beside traceparent, for the same trace.
-    messages = _signal_messages(settings, 3)
+    messages = _signal_messages(settings, ticker, 3)
     assert len(messages) >= 3
     traces = {}
     for message in messages:
@@ -160,17 +163,17 @@ def test_signals_flow_in_the_aws_profile_as_one_xray_trace_each(
     assert {e.trace_id for e in executions} == {traces[enqueuing[0]]}
 
     # X-Ray: one trace per signal, from generation to the executions, searchable by signal.id.
-    def segments_of(signal_id: str, expected: set[str]) -> list[dict] | None:
+    def segments_of(signal_id: str, expected: Counter) -> list[dict] | None:
         found = [s for s in xray_api.received()
                  if s.get("annotations", {}).get("signal.id") == signal_id]
-        return found if expected <= {s["name"] for s in found} else None
+        return found if not expected - Counter(s["name"] for s in found) else None
 
     for signal_id, trace_id in traces.items():
-        expected = {"signal.generate", "pipelines.match"}
+        expected = Counter(["signal.generate", "pipelines.match"])
         if signal_id in enqueuing:
-            expected.add("pipeline.execute")
+            expected["pipeline.execute"] = len(pipelines)
         found = eventually(lambda: segments_of(signal_id, expected),
-                           f"X-Ray segments {sorted(expected)} of {signal_id}", timeout=60)
+                           f"X-Ray segments {dict(expected)} of {signal_id}", timeout=60)
         assert {s["trace_id"] for s in found} == {xray_id(trace_id)}
         assert [s["annotations"]["ticker"] for s in found if s["name"] == "pipelines.match"] \
             == [ticker]
@@ -183,7 +186,9 @@ def test_signals_flow_in_the_aws_profile_as_one_xray_trace_each(
         result = prometheus.get("/api/v1/query", params={"query": query}).json()["data"]["result"]
         return float(result[0]["value"][1]) if result else None
 
-    executions = f'sum(pipeline_executions_total{{cluster="{cluster}",status="succeeded"}})'
+    ids = "|".join(str(pipeline) for pipeline in pipelines)
+    executions = (f'sum(pipeline_executions_total{{cluster="{cluster}",status="succeeded",'
+                  f'pipeline_id=~"{ids}"}})')
     eventually(lambda: remote_written(executions) == 2,
                "the executions counted in the remote-written series", timeout=60)
     for name in ("traces_span_metrics_calls_total", "traces_service_graph_request_total",
