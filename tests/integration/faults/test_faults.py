@@ -93,3 +93,66 @@ def test_services_run_normally_with_tracing_disabled(platform_env, tmp_path, tic
         assert execution["trace_id"] is None and execution["trace_url"] is None
     finally:
         untraced.down()
+
+
+def test_a_commit_caught_by_a_broker_restart_waits_for_it_and_lands(
+        settings, stack: Stack, kafka_bootstrap: str, unique_name: str, restore) -> None:
+    """The dispatcher's batch, committed while the broker is away: the commit waits for the
+    group coordinator instead of ending the dispatcher (CI once saw it die), and the batch
+    ends up committed: by that commit, or, when the restart cost the consumer its group
+    membership, by the replay after it rejoins (deduplicated, triggering nothing twice)."""
+    import threading
+
+    import redis
+    from confluent_kafka import TopicPartition
+
+    from services.trigger_dispatcher.dispatcher import (
+        Dispatcher, create_consumer, create_dlq_producer,
+    )
+
+    own = settings.model_copy(update={"signals_topic": unique_name,
+                                      "consumer_group": unique_name,
+                                      "retry_backoff_seconds": 0.5})
+    publisher = SignalPublisher(kafka_bootstrap, own.signals_topic)
+    for _ in range(5):
+        publisher.publish(signal_for("NOPIPELINE"))
+    assert publisher.flush(30) == 0
+    consumer = create_consumer(own)
+    consumer.subscribe([own.signals_topic])
+    dispatcher = Dispatcher(own, consumer, create_dlq_producer(own),
+                            redis.Redis.from_url(own.redis_url))
+    dispatcher._index_loaded_at = time.monotonic()          # the empty index: matches nothing
+    batch = []
+    deadline = time.monotonic() + 30
+    while len(batch) < 5 and time.monotonic() < deadline:
+        batch += [m for m in consumer.consume(5, 1.0) if m.error() is None]
+    assert len(batch) == 5
+
+    stack.select(["kafka"]).down()
+    failures: list[BaseException] = []
+
+    def handle() -> None:
+        try:
+            dispatcher.handle_batch(batch)
+        except BaseException as error:  # noqa: BLE001 - reported by the test
+            failures.append(error)
+
+    handling = threading.Thread(target=handle)
+    handling.start()
+    time.sleep(3)
+    assert handling.is_alive() and not failures, "the commit should wait for the broker"
+    stack.select(["kafka"]).up()
+    handling.join(90)
+    assert not handling.is_alive() and not failures, failures
+
+    partitions = [TopicPartition(t, p) for t, p in {(m.topic(), m.partition()) for m in batch}]
+    ends = {p.partition: max(m.offset() for m in batch if m.partition() == p.partition) + 1
+            for p in partitions}
+
+    def batch_committed() -> bool:
+        dispatcher.run_once()           # a consumer that lost its membership rejoins here
+        committed = consumer.committed(partitions, timeout=10)
+        return all(tp.offset == ends[tp.partition] for tp in committed)
+
+    eventually(batch_committed, "the batch committed after the restart", timeout=90)
+    consumer.close()
