@@ -21,14 +21,12 @@ SAMPLED = "Sampled"
 
 def _header(carrier: CarrierT, getter: Getter[CarrierT]) -> str | None:
     """The header's one value under any spelling of its name (proxies lower-case names)."""
-    for key in (TRACE_HEADER_KEY, TRACE_HEADER_KEY.lower()):
-        if values := getter.get(carrier, key):
-            return values[0] if len(values) == 1 else None
-    wanted = TRACE_HEADER_KEY.lower()
-    for key in _names(carrier, getter):
-        if key.lower() == wanted and (values := getter.get(carrier, key)):
-            return values[0] if len(values) == 1 else None
-    return None
+    values = getter.get(carrier, TRACE_HEADER_KEY)
+    if not values:
+        wanted = TRACE_HEADER_KEY.lower()
+        spelled = next((key for key in _names(carrier, getter) if key.lower() == wanted), None)
+        values = getter.get(carrier, spelled) if spelled else None
+    return values[0] if values and len(values) == 1 else None
 
 
 def _names(carrier: CarrierT, getter: Getter[CarrierT]) -> list[str]:

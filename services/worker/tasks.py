@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from functools import lru_cache
 from typing import Any
 
 import redis
@@ -20,7 +21,10 @@ from services.worker.execution import (
 log = logging.getLogger(__name__)
 
 
+@lru_cache
 def _redis() -> redis.Redis:
+    """One client (and connection pool) per process, not a new connection per task; redis-py
+    resets a pool inherited across a fork."""
     return redis.Redis.from_url(get_settings().redis_url)
 
 

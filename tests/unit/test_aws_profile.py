@@ -62,17 +62,24 @@ def test_otel_python_id_generator_wins_over_the_profile(monkeypatch) -> None:
 
 def test_the_aws_resource_names_the_cloud_and_region_without_probing_elsewhere(
         monkeypatch) -> None:
+    from opentelemetry.sdk.extension.aws.resource import AwsEcsResourceDetector
+
+    from tracing import profile
+
     monkeypatch.setenv("AWS_REGION", "eu-west-1")
     for name in ("ECS_CONTAINER_METADATA_URI_V4", "ECS_CONTAINER_METADATA_URI",
                  "KUBERNETES_SERVICE_HOST"):
         monkeypatch.delenv(name, raising=False)
+    monkeypatch.setattr(profile, "_on_ec2", lambda: False)
+    assert profile._aws_detectors() == []          # no metadata endpoint to wait on
     profile_resource.cache_clear()
-    started = time.monotonic()
     attributes = profile_resource("aws").attributes
     profile_resource.cache_clear()
     assert attributes["cloud.provider"] == "aws" and attributes["cloud.region"] == "eu-west-1"
-    assert time.monotonic() - started < 1.0     # no metadata endpoint was waited on
     assert dict(profile_resource("local").attributes) == {}
+
+    monkeypatch.setenv("ECS_CONTAINER_METADATA_URI_V4", "http://169.254.170.2/v4/task")
+    assert [type(d) for d in profile._aws_detectors()] == [AwsEcsResourceDetector]
 
 
 def test_otel_propagators_wins_over_the_profile(monkeypatch) -> None:

@@ -8,8 +8,9 @@ from abc import ABC, abstractmethod
 from pathlib import Path
 
 from tradetrace.stack.paths import state_dir
-from tradetrace.stack.process import Launch
 from tradetrace.stack.ports import PORTS
+from tradetrace.stack.process import Launch
+from tradetrace.stack.steps import build_cached
 
 
 class Component(ABC):
@@ -50,12 +51,24 @@ class Component(ABC):
             return self.debian_package
         return None
 
+    @property
+    def artifact(self) -> Path | None:
+        """What `build` makes, in the cache (a binary or a folder); None for Debian packages."""
+        return None
+
+    def build(self, staging: Path) -> None:
+        """Build the artifact into `staging` (moved into the cache once it is complete)."""
+
     def is_installed(self) -> bool:
-        """True when the binaries are already built or cached (a warm start)."""
+        """True when the artifact is already built or cached (a warm start)."""
+        if self.artifact is not None:
+            return self.artifact.exists()
         return self.missing_debian_package() is None
 
     def install(self) -> None:
-        """Download or build what the component runs; Debian packages are installed in bulk."""
+        """Build what the component runs, once; Debian packages are installed in bulk."""
+        if self.artifact is not None and not self.artifact.exists():
+            build_cached(self.artifact.parent, self.build)
 
     def prepare(self) -> None:
         """Create state before the first start: config files, formatted storage, initdb."""

@@ -12,7 +12,7 @@ from tradetrace.stack.health import StackError, http_ok
 from tradetrace.stack.paths import REPO_ROOT, cache_dir, content_key
 from tradetrace.stack.ports import HOST, port
 from tradetrace.stack.process import Launch
-from tradetrace.stack.steps import build_cached, require_program, run
+from tradetrace.stack.steps import require_program, run
 
 COLLECTOR_DIR = REPO_ROOT / "collector"
 MANIFEST = COLLECTOR_DIR / "builder.yaml"
@@ -60,19 +60,11 @@ class Collector(Component):
         self.configs = configs   # merged in order: a later file overrides an earlier one
 
     @property
-    def binary(self) -> Path:
+    def artifact(self) -> Path:
         key = content_key(MANIFEST)
         return cache_dir() / f"otelcol-{collector_release()}-{key}" / BINARY_NAME
 
-    def is_installed(self) -> bool:
-        return self.binary.is_file()
-
-    def install(self) -> None:
-        if self.is_installed():
-            return
-        build_cached(self.binary.parent, self._build)
-
-    def _build(self, staging: Path) -> None:
+    def build(self, staging: Path) -> None:
         builder = self._builder()
         spec = yaml.safe_load(MANIFEST.read_text())
         spec["dist"]["output_path"] = str(staging / "src")
@@ -98,7 +90,7 @@ class Collector(Component):
 
     def launch(self) -> Launch:
         return Launch([
-            str(self.binary), *(f"--config={config}" for config in self.configs),
+            str(self.artifact), *(f"--config={config}" for config in self.configs),
             # One collector: a fresh collector.instance.id label on every restart would only
             # split every span-metrics series in two.
             "--feature-gates=-connector.spanmetrics.includeCollectorInstanceID",

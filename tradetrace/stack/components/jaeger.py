@@ -10,7 +10,7 @@ from tradetrace.stack.health import StackError, http_ok
 from tradetrace.stack.paths import REPO_ROOT, cache_dir, content_key
 from tradetrace.stack.ports import HOST, port
 from tradetrace.stack.process import Launch
-from tradetrace.stack.steps import build_cached, require_program, run
+from tradetrace.stack.steps import require_program, run
 
 JAEGER_DIR = REPO_ROOT / "jaeger"
 CONFIG = JAEGER_DIR / "config.yaml"
@@ -41,25 +41,19 @@ class Jaeger(Component):
     startup_timeout = 30.0
 
     @property
-    def binary(self) -> Path:
+    def artifact(self) -> Path:
         key = content_key(JAEGER_DIR / "go.mod", JAEGER_DIR / "go.sum")
         return cache_dir() / f"jaeger-{jaeger_version()}-{key}" / "jaeger"
 
-    def is_installed(self) -> bool:
-        return self.binary.is_file()
-
-    def install(self) -> None:
-        if self.is_installed():
-            return
+    def build(self, staging: Path) -> None:
         go = require_program(self.name, "go", "to build Jaeger")
-        build_cached(self.binary.parent, lambda staging: run(
-            "jaeger: go build", [go, "build", "-o", str(staging / "jaeger"), PACKAGE],
-            self.state / "install.log", cwd=JAEGER_DIR, env={"CGO_ENABLED": "0"}))
+        run("jaeger: go build", [go, "build", "-o", str(staging / "jaeger"), PACKAGE],
+            self.state / "install.log", cwd=JAEGER_DIR, env={"CGO_ENABLED": "0"})
 
     def launch(self) -> Launch:
         # Jaeger's query service traces its own API calls to localhost:4317, our collector:
         # they would show up as a "jaeger" service in the RED metrics and dashboards.
-        return Launch([str(self.binary), f"--config={CONFIG}"],
+        return Launch([str(self.artifact), f"--config={CONFIG}"],
                       env={"OTEL_TRACES_SAMPLER": "always_off"})
 
     def healthy(self) -> bool:

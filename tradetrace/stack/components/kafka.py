@@ -12,7 +12,7 @@ from tradetrace.stack.health import StackError
 from tradetrace.stack.paths import REPO_ROOT, cache_dir, content_key
 from tradetrace.stack.ports import HOST, port
 from tradetrace.stack.process import Launch
-from tradetrace.stack.steps import build_cached, require_program, run
+from tradetrace.stack.steps import require_program, run
 
 KAFKA_DIR = REPO_ROOT / "kafka"
 POM = KAFKA_DIR / "pom.xml"
@@ -35,21 +35,16 @@ class Kafka(Component):
     startup_timeout = 90.0
 
     @property
-    def libs(self) -> Path:
+    def artifact(self) -> Path:
+        """The broker's jars."""
         return cache_dir() / f"kafka-{kafka_version()}-{content_key(POM)}" / "libs"
 
-    def is_installed(self) -> bool:
-        return self.libs.is_dir()
-
-    def install(self) -> None:
-        if self.is_installed():
-            return
+    def build(self, staging: Path) -> None:
         mvn = require_program(self.name, "mvn", "to resolve the broker's jars")
-        build_cached(self.libs.parent, lambda staging: run(
-            "kafka: resolve jars with Maven",
+        run("kafka: resolve jars with Maven",
             [mvn, "-q", "-B", "-f", str(POM), "dependency:copy-dependencies",
              "-DincludeScope=runtime", f"-DoutputDirectory={staging / 'libs'}"],
-            self.state / "install.log"))
+            self.state / "install.log")
 
     @property
     def properties(self) -> Path:
@@ -71,7 +66,7 @@ class Kafka(Component):
     def _java(self) -> list[str]:
         java = require_program(self.name, "java", "(Java 17+) to run the broker")
         return [java, f"-Dlog4j2.configurationFile={KAFKA_DIR / 'log4j2.yaml'}",
-                "-cp", f"{self.libs}/*"]
+                "-cp", f"{self.artifact}/*"]
 
     def launch(self) -> Launch:
         java, *rest = self._java()
