@@ -155,15 +155,17 @@ def services_down(names: ServiceNames = None) -> None:
 
 @services_app.command("status")
 def services_status() -> None:
-    """Each service with its pid and log. Exits 1 if any is not running."""
+    """Each service with its pid, liveness (its heartbeat's age) and log. Exits 1 if any is
+    stopped or not beating."""
     from tradetrace.platform import Platform
 
     rows = Platform().status()
-    for name, pid, log in rows:
-        state = typer.style("running" if pid else "stopped",
-                            fg=typer.colors.GREEN if pid else typer.colors.RED)
-        typer.echo(f"{name:<20} {str(pid or '-'):>8}  {state:<8} {log}")
-    if not all(pid for _, pid, _ in rows):
+    for row in rows:
+        word = "alive" if row.alive else ("stuck" if row.pid else "stopped")
+        state = typer.style(word, fg=typer.colors.GREEN if row.alive else typer.colors.RED)
+        beat = "-" if row.heartbeat_age is None else f"{row.heartbeat_age:.1f}s ago"
+        typer.echo(f"{row.name:<20} {str(row.pid or '-'):>8}  {state:<8} {beat:>12}  {row.log}")
+    if not all(row.alive for row in rows):
         raise typer.Exit(1)
 
 

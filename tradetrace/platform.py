@@ -1,7 +1,9 @@
 """The platform's services as local processes: backend, worker, beat, dispatcher, generator.
 
 They reuse the stack's process handling (pid files, logs, bounded waits). Their settings go
-to them as `TRADETRACE_*` environment variables; by default they use the native stack.
+to them as `TRADETRACE_*` environment variables; by default they use the native stack. Each
+service but the backend (which answers `/ready`) keeps a heartbeat file next to its log: it is
+ready once it beats, and alive while the beat is fresh.
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
+from services.shared.heartbeat import MAX_AGE_SECONDS, alive, heartbeat_age
 from tradetrace.stack import process
 from tradetrace.stack.components.postgres import database_url
 from tradetrace.stack.health import StackError, http_ok
@@ -24,20 +27,29 @@ from tradetrace.stack.ports import port
 class Service:
     name: str
     argv: list[str]
-    ready: Callable[[Path], bool]   # given the service's log file
+    ready: Callable[[Path], bool] | None = None   # given its heartbeat file; None: a fresh beat
     timeout: float = 60.0
+
+
+@dataclass(frozen=True)
+class ServiceState:
+    name: str
+    pid: int | None
+    log: Path
+    heartbeat_age: float | None     # seconds; None: no heartbeat (yet)
+
+    @property
+    def alive(self) -> bool:
+        if self.pid is None:
+            return False
+        return self.name == "backend" or (self.heartbeat_age is not None
+                                          and self.heartbeat_age < MAX_AGE_SECONDS)
 
 
 def default_env() -> dict[str, str]:
     """The services' settings on the native stack; variables already set win."""
     defaults = {"TRADETRACE_DATABASE_URL": database_url(port("postgres"))}
     return {k: os.environ.get(k, v) for k, v in defaults.items()}
-
-
-def _log_says(text: str) -> Callable[[Path], bool]:
-    def ready(log: Path) -> bool:
-        return text in process.tail(log, 200)
-    return ready
 
 
 class Platform:
@@ -52,20 +64,24 @@ class Platform:
         celery = [python, "-m", "celery", "-A", "services.worker.app"]
         return [
             Service("backend", [python, "-m", "services.backend"],
-                    lambda _log: http_ok(f"{self.backend_url}/ready")),
+                    lambda _beat: http_ok(f"{self.backend_url}/ready")),
             Service("worker", [*celery, "worker", "--pool=prefork", "--concurrency=2",
-                               "--loglevel=INFO", "--hostname=worker@%h"], _log_says(" ready.")),
+                               "--loglevel=INFO", "--hostname=worker@%h"]),
             Service("beat", [*celery, "beat", "--loglevel=INFO",
-                             f"--schedule={self.state / 'beat' / 'schedule'}"],
-                    _log_says("beat: Starting")),
-            Service("trigger-dispatcher", [python, "-m", "services.trigger_dispatcher"],
-                    _log_says("consuming")),
-            Service("signal-generator", [python, "-m", "services.signal_generator"],
-                    _log_says("signals at")),
+                             f"--schedule={self.state / 'beat' / 'schedule'}"]),
+            Service("trigger-dispatcher", [python, "-m", "services.trigger_dispatcher"]),
+            Service("signal-generator", [python, "-m", "services.signal_generator"]),
         ]
 
     def _paths(self, name: str) -> tuple[Path, Path]:
         return self.state / name / f"{name}.log", self.state / name / f"{name}.pid"
+
+    def heartbeat_path(self, name: str) -> Path:
+        return self.state / name / "heartbeat"
+
+    def pid(self, name: str) -> int | None:
+        """The running service's pid (for tests that kill it), None when it is not running."""
+        return process.running_pid(self._paths(name)[1])
 
     def _select(self, names: list[str] | None) -> list[Service]:
         known = {s.name: s for s in self.services()}
@@ -83,7 +99,10 @@ class Platform:
         for service in self._select(names):
             log, pid = self._paths(service.name)
             if process.running_pid(pid) is None:
-                process.start(process.Launch(service.argv, env=self.env, cwd=REPO_ROOT), log, pid)
+                beat = self.heartbeat_path(service.name)
+                beat.unlink(missing_ok=True)     # ready means a beat from this process
+                env = {**self.env, "TRADETRACE_HEARTBEAT_FILE": str(beat)}
+                process.start(process.Launch(service.argv, env=env, cwd=REPO_ROOT), log, pid)
                 started.append(service)
         for service in started:
             self._wait_ready(service)
@@ -91,8 +110,10 @@ class Platform:
 
     def _wait_ready(self, service: Service) -> None:
         log, pid = self._paths(service.name)
+        beat = self.heartbeat_path(service.name)
+        ready = service.ready or alive
         deadline = time.monotonic() + service.timeout
-        while not service.ready(log):
+        while not ready(beat):
             if process.running_pid(pid) is None:
                 raise StackError(f"{service.name} exited during start-up; last lines of {log}:\n"
                                  f"{process.tail(log)}")
@@ -108,6 +129,7 @@ class Platform:
                 stopped.append(service.name)
         return stopped
 
-    def status(self) -> list[tuple[str, int | None, Path]]:
-        return [(s.name, process.running_pid(self._paths(s.name)[1]), self._paths(s.name)[0])
+    def status(self) -> list[ServiceState]:
+        return [ServiceState(s.name, self.pid(s.name), self._paths(s.name)[0],
+                             heartbeat_age(self.heartbeat_path(s.name)))
                 for s in self.services()]

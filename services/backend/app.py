@@ -4,12 +4,13 @@ from __future__ import annotations
 
 from contextlib import asynccontextmanager
 
-import redis
-from fastapi import Depends, FastAPI
+from fastapi import Depends, FastAPI, Request
+from fastapi.responses import JSONResponse
 from opentelemetry.metrics import NoOpMeterProvider
 
 from services.backend.active_requests import track_active_request
 from services.backend.api import executions, health, pipelines
+from services.shared.clients import INFRASTRUCTURE_ERRORS, redis_client
 from services.shared.settings import Settings, get_settings
 from tracing import tracing_disabled
 
@@ -19,7 +20,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     @asynccontextmanager
     async def lifespan(app: FastAPI):
-        app.state.redis = redis.Redis.from_url(settings.redis_url)
+        app.state.redis = redis_client(settings)
         yield
         app.state.redis.close()
 
@@ -30,6 +31,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(pipelines.router)
     app.include_router(executions.router)
     app.include_router(health.router)
+    for error_class in INFRASTRUCTURE_ERRORS:
+        app.add_exception_handler(error_class, _unavailable)
     if not tracing_disabled():
         from opentelemetry.instrumentation.fastapi import FastAPIInstrumentor
 
@@ -40,3 +43,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                                            exclude_spans=["receive", "send"],
                                            meter_provider=NoOpMeterProvider())
     return app
+
+
+async def _unavailable(_request: Request, error: Exception) -> JSONResponse:
+    """The database or Redis is away: say so (503, retry later), not a bare 500."""
+    return JSONResponse(status_code=503, headers={"Retry-After": "5"}, content={
+        "detail": f"a service the platform depends on is unavailable "
+                  f"({error.__class__.__name__}); retry shortly"})

@@ -7,21 +7,24 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from services.shared.agent_params import AGENT_NAMES, AgentParams, check_params
 from services.shared.db import ExecutionStatus, TriggerMode
 from services.shared.signals import TICKER_PATTERN
-from services.worker.agents import AGENTS
 
 
 class AgentConfig(BaseModel):
-    name: str = Field(description=f"One of: {', '.join(AGENTS)}")
-    params: dict[str, Any] = Field(default_factory=dict)
+    name: str = Field(description=f"One of: {', '.join(AGENT_NAMES)}")
+    params: dict[str, Any] = Field(default_factory=dict,
+                                   json_schema_extra=AgentParams.model_json_schema())
 
     @field_validator("name")
     @classmethod
     def known_agent(cls, name: str) -> str:
-        if name not in AGENTS:
-            raise ValueError(f"unknown agent {name!r}; known agents: {', '.join(AGENTS)}")
+        if name not in AGENT_NAMES:
+            raise ValueError(f"unknown agent {name!r}; known agents: {', '.join(AGENT_NAMES)}")
         return name
+
+    _params = field_validator("params")(lambda cls, v: check_params(v))
 
 
 Tickers = list[str]

@@ -23,6 +23,11 @@ def utcnow() -> datetime:
     return datetime.now(UTC)
 
 
+def aware(moment: datetime) -> datetime:
+    """SQLite returns naive datetimes even for timezone-aware columns (they hold UTC)."""
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+
+
 class Base(DeclarativeBase):
     pass
 
@@ -38,6 +43,11 @@ class ExecutionStatus(str, enum.Enum):
     RUNNING = "running"
     SUCCEEDED = "succeeded"
     FAILED = "failed"
+    # Its worker died mid-run (the lease ran out): published again, or failed by rule.
+    ABANDONED = "abandoned"
+
+
+FINISHED = (ExecutionStatus.SUCCEEDED, ExecutionStatus.FAILED)
 
 
 class Pipeline(Base):
@@ -81,6 +91,15 @@ class Execution(Base):
     result: Mapped[dict[str, Any] | None] = mapped_column(JSON, nullable=True)
     error: Mapped[str | None] = mapped_column(Text, nullable=True)
     trace_id: Mapped[str | None] = mapped_column(String(32), nullable=True, index=True)
+    # What it takes to run it again (the reaper republishes from these): the signal as
+    # dispatched and the running lock's token.
+    signal: Mapped[dict[str, Any] | None] = mapped_column(JSON, nullable=True)
+    lock_token: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    # The Celery task (message) running it: a redelivery of the same message takes over.
+    task_id: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    # Owned by a worker (running) or by the queue (queued) until then; past it, the reaper acts.
+    lease_expires_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True),
+                                                              nullable=True, index=True)
 
 
 @lru_cache
@@ -90,11 +109,22 @@ def engine_for(url: str) -> Engine:
     Looked up as `sqlalchemy.create_engine` at call time on purpose: the SQLAlchemy
     instrumentation wraps that attribute, and a name imported earlier would bypass it.
     """
-    engine = sqlalchemy.create_engine(url, pool_pre_ping=True)
+    engine = sqlalchemy.create_engine(url, pool_pre_ping=True, connect_args=_timeouts(url))
     if engine.dialect.name == "sqlite":
         event.listen(engine, "connect", _sqlite_foreign_keys)
     _observe_pool(engine)
     return engine
+
+
+def _timeouts(url: str) -> dict[str, Any]:
+    """A hung PostgreSQL fails a call instead of hanging the service (the process's settings)."""
+    if not url.startswith("postgresql"):
+        return {}
+    from services.shared.settings import get_settings
+
+    settings = get_settings()
+    return {"connect_timeout": settings.database_connect_timeout_seconds,
+            "options": f"-c statement_timeout={settings.database_statement_timeout_seconds * 1000}"}
 
 
 def _observe_pool(engine: Engine) -> None:

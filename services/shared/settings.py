@@ -6,8 +6,9 @@ Defaults point at the native stack on 127.0.0.1; SQLite is the embedded default 
 from __future__ import annotations
 
 from functools import lru_cache
+from pathlib import Path
 
-from pydantic import Field
+from pydantic import Field, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -20,6 +21,18 @@ class Settings(BaseSettings):
     signals_topic: str = "trading-signals"
     dlq_topic: str = "trading-signals.dlq"
     jaeger_ui_url: str = "http://127.0.0.1:16686"
+
+    # Every client of Redis and the database gives up on a hung server after this long, so a
+    # service reports the fault instead of hanging with it.
+    redis_timeout_seconds: float = Field(5.0, gt=0)
+    database_connect_timeout_seconds: int = Field(5, ge=1)
+    database_statement_timeout_seconds: int = Field(30, ge=1)
+    # Backoff between retries after an infrastructure error (database, Redis, broker): doubling
+    # from retry_backoff_seconds up to this cap.
+    max_retry_backoff_seconds: float = Field(30.0, gt=0)
+    # A long-running service touches this file while its loop lives (liveness for
+    # `services status` and compose healthchecks); unset, it keeps none.
+    heartbeat_file: Path | None = None
 
     # backend
     backend_host: str = "127.0.0.1"
@@ -34,7 +47,12 @@ class Settings(BaseSettings):
     batch_timeout_seconds: float = Field(0.1, gt=0)
     index_refresh_seconds: float = Field(5.0, gt=0)
     running_lock_seconds: int = Field(600, ge=1)
-    dedup_ttl_seconds: int = Field(7 * 24 * 3600, ge=60)
+    # How long Redis keeps what the dispatcher made of a signal (read by `signal emit`). Only a
+    # convenience: the executions table is the record of what ran, and the dedup source.
+    dispatch_record_seconds: int = Field(3600, ge=60)
+    # A DLQ copy larger than this keeps its headers and the first bytes of its value
+    # (the original stays in the source topic, which the DLQ headers point to).
+    dlq_max_value_bytes: int = Field(512 * 1024, ge=1024)
     # How long a commit waits for a restarting broker, and the pause before a failed batch retries.
     commit_retry_seconds: float = Field(60.0, ge=0)
     retry_backoff_seconds: float = Field(1.0, ge=0)
@@ -42,14 +60,39 @@ class Settings(BaseSettings):
     # worker
     agent_failure_rate: float = Field(0.0, ge=0, le=1)
     agent_time_scale: float = Field(1.0, ge=0)
+    # Starts of one execution beyond the first: retries after a transient failure, and
+    # take-overs after its worker died. Then it fails.
     task_max_retries: int = Field(3, ge=0)
     periodic_tick_seconds: float = Field(5.0, gt=0)
+    # A running execution is owned by its worker while its lease lasts; the worker renews it
+    # every third of it. A lease that runs out means the worker died: the reaper takes over.
+    execution_lease_seconds: float = Field(30.0, ge=3)
+    # A queued execution not started after this long is published again (its task may have
+    # been lost with Redis); a task delivered twice still runs once.
+    queue_lease_seconds: float = Field(300.0, ge=1)
+    reaper_interval_seconds: float = Field(5.0, gt=0)
+    # Celery's limits per task: the soft one fails the execution, the hard one kills the child.
+    # Both stay below the Redis visibility timeout, which would otherwise redeliver a live task.
+    task_soft_time_limit_seconds: int = Field(600, ge=1, le=3000)
+    task_time_limit_seconds: int = Field(660, ge=1, le=3300)
+    # How long the worker keeps retrying a task whose database or Redis is away before it
+    # leaves the execution to the reaper (which republishes it when the database is back).
+    outage_retry_seconds: float = Field(600.0, ge=0)
 
     # signal-generator
     generator: str = Field("mock", pattern="^(mock|golden_cross)$")
     signals_per_second: float = Field(1.0, gt=0)
     tickers: list[str] = ["AAPL", "MSFT", "NVDA", "AMZN", "GOOGL"]
     generator_seed: int | None = None
+    # Signals the generator holds for a retry (failed deliveries, a full local queue) before it
+    # pauses generating: backpressure, not loss.
+    generator_max_pending: int = Field(10000, ge=1)
+
+    @model_validator(mode="after")
+    def soft_limit_first(self) -> Settings:
+        if self.task_soft_time_limit_seconds >= self.task_time_limit_seconds:
+            raise ValueError("task_soft_time_limit_seconds must be below task_time_limit_seconds")
+        return self
 
 
 @lru_cache

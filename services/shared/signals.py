@@ -13,6 +13,10 @@ SCHEMA_VERSION = 1
 SignalType = Literal["mock", "golden_cross"]
 Direction = Literal["buy", "sell"]
 TICKER_PATTERN = r"^[A-Z][A-Z0-9.\-]{0,9}$"
+# Ids and sources are stored, logged and put in headers: printable ASCII only (a NUL byte or a
+# control character in a signal id once failed the database insert after the signal was taken).
+SIGNAL_ID_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._:\-]{0,63}$"
+SOURCE_PATTERN = r"^[\x20-\x7e]{1,64}$"
 
 
 class Signal(BaseModel):
@@ -21,10 +25,9 @@ class Signal(BaseModel):
     model_config = ConfigDict(extra="ignore", frozen=True)
 
     schema_version: Literal[1] = SCHEMA_VERSION
-    signal_id: str = Field(default_factory=lambda: str(uuid.uuid4()), min_length=1,
-                           max_length=64)
+    signal_id: str = Field(default_factory=lambda: str(uuid.uuid4()), pattern=SIGNAL_ID_PATTERN)
     signal_type: SignalType
-    source: str = Field(min_length=1, max_length=64)
+    source: str = Field(pattern=SOURCE_PATTERN)
     ticker: str = Field(pattern=TICKER_PATTERN)
     direction: Direction
     strength: float = Field(ge=0.0, le=1.0)

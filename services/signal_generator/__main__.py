@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import time
 
+from services.shared.heartbeat import Heartbeat
 from services.shared.lifecycle import StopRequested, configure_logging
 from services.shared.settings import get_settings
 from services.shared.topics import ensure_topics
@@ -29,16 +30,22 @@ def main() -> None:
     interval = 1.0 / settings.signals_per_second
     log.info("%s signals at %.2f/s to %s", settings.generator, settings.signals_per_second,
              settings.signals_topic)
+    heartbeat = Heartbeat(settings.heartbeat_file)
     next_at = time.monotonic()
     try:
         while not stopping:
-            generate_and_publish(stream, publisher)
-            next_at += interval
+            heartbeat.beat()
+            publisher.retry_pending()
+            if publisher.backlog() < settings.generator_max_pending:
+                generate_and_publish(stream, publisher)
+            else:   # Kafka is away for long: hold generation rather than drop signals
+                log.warning("paused: %d signal(s) wait for Kafka", publisher.backlog())
+            next_at = max(next_at + interval, time.monotonic() - 1.0)
             publisher.wait(next_at - time.monotonic())
     finally:
+        publisher.retry_pending()
         undelivered = publisher.flush()
-        log.info("stopped: %d delivered, %d failed, %d undelivered", publisher.counts.delivered,
-                 publisher.counts.failed, undelivered)
+        log.info("stopped: %s, %d undelivered", publisher.counts, undelivered + len(publisher.pending))
         shutdown_tracing(provider)  # after the flush: the send spans end on delivery reports
         shutdown_metrics(meters)
 

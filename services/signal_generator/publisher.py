@@ -1,7 +1,9 @@
 """Publishing signals to Kafka with every delivery report checked.
 
-A failed delivery is logged and counted, never silently dropped; `close()` flushes, so a
-clean shutdown loses nothing that was handed over.
+A failed delivery is logged, counted and kept for a retry, never silently dropped; so is a
+signal refused because the producer's local queue is full (a broker outage longer than the
+queue). `retry_pending()` publishes them again, each in its own signal's trace; `flush()`
+waits for what was handed over, so a clean shutdown loses nothing.
 """
 
 from __future__ import annotations
@@ -10,7 +12,11 @@ import logging
 import time
 from dataclasses import dataclass
 
+from collections import deque
+
 from confluent_kafka import KafkaError, Message, Producer
+from opentelemetry import context as otel_context
+from opentelemetry.context import Context
 from opentelemetry.trace import Span
 
 from services.shared.signals import Signal
@@ -23,7 +29,9 @@ log = logging.getLogger(__name__)
 @dataclass
 class DeliveryCounts:
     delivered: int = 0
-    failed: int = 0
+    failed: int = 0        # delivery reports with an error (each kept for a retry)
+    queue_full: int = 0    # produce() refused: the local queue was full (kept for a retry)
+    retried: int = 0
 
 
 class SignalPublisher:
@@ -32,6 +40,8 @@ class SignalPublisher:
         self.topic = topic
         self.bootstrap_servers = bootstrap_servers
         self.counts = DeliveryCounts()
+        # Signals to publish again, with the context they were first published in.
+        self.pending: deque[tuple[Signal, Context]] = deque()
         self.producer = Producer({
             "bootstrap.servers": bootstrap_servers,
             "enable.idempotence": True,     # retries never duplicate or reorder a ticker's signals
@@ -43,26 +53,55 @@ class SignalPublisher:
         """Hand a signal to the producer; the delivery report arrives via poll() or flush().
 
         The `send` span (child of the current span) carries the delivery outcome and its
-        context rides in the message headers.
+        context rides in the message headers. A full local queue keeps the signal for
+        `retry_pending()` instead of raising.
         """
         span, headers = start_send_span(tracer(), self.topic, signal.ticker,
                                         self.bootstrap_servers)
         try:
             self.producer.produce(self.topic, key=signal.ticker.encode(), value=signal.to_json(),
                                   headers=headers, on_delivery=self._on_delivery(signal, span))
-        except Exception as error:  # BufferError (queue full) or KafkaException
+        except BufferError as error:
+            end_send_span(span, error, None)
+            self.counts.queue_full += 1
+            self.pending.append((signal, otel_context.get_current()))
+        except Exception as error:  # KafkaException: refused by the client, not retriable
             end_send_span(span, error, None)
             self.counts.failed += 1
             raise
         self.producer.poll(0)
 
+    def retry_pending(self) -> int:
+        """Publish the kept signals again, in their own traces; returns how many were sent."""
+        sent = 0
+        for _ in range(len(self.pending)):
+            signal, parent = self.pending.popleft()
+            token = otel_context.attach(parent)
+            try:
+                before = len(self.pending)
+                self.publish(signal)
+            finally:
+                otel_context.detach(token)
+            if len(self.pending) > before:   # still refused: try again later
+                break
+            sent += 1
+            self.counts.retried += 1
+        return sent
+
+    def backlog(self) -> int:
+        """Signals not yet delivered: in the producer's queue or kept for a retry."""
+        return len(self.producer) + len(self.pending)
+
     def _on_delivery(self, signal: Signal, span: Span):
+        parent = otel_context.get_current()
+
         def report(error: KafkaError | None, message: Message) -> None:
             end_send_span(span, error, message)
             if error is not None:
                 self.counts.failed += 1
-                log.error("signal %s (%s) not delivered: %s", signal.signal_id, signal.ticker,
-                          error)
+                self.pending.append((signal, parent))
+                log.error("signal %s (%s) not delivered: %s; kept for a retry",
+                          signal.signal_id, signal.ticker, error)
             else:
                 self.counts.delivered += 1
         return report

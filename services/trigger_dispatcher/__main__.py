@@ -5,8 +5,8 @@ from __future__ import annotations
 import logging
 import time
 
-import redis
-
+from services.shared.clients import redis_client
+from services.shared.heartbeat import Heartbeat
 from services.shared.lifecycle import StopRequested, configure_logging
 from services.shared.settings import get_settings
 from services.shared.topics import ensure_topics
@@ -31,14 +31,16 @@ def main() -> None:
     consumer = create_consumer(settings)
     consumer.subscribe([settings.signals_topic])
     dlq = create_dlq_producer(settings)
-    dispatcher = Dispatcher(settings, consumer, dlq, redis.Redis.from_url(settings.redis_url))
+    dispatcher = Dispatcher(settings, consumer, dlq, redis_client(settings))
     observe_dispatcher(dispatcher)
     stopping = StopRequested()
+    heartbeat = Heartbeat(settings.heartbeat_file)
     while not dispatcher.refresh_index_if_due() and not stopping:
         time.sleep(1.0)
     log.info("consuming %s as group %s", settings.signals_topic, settings.consumer_group)
     try:
         while not stopping:
+            heartbeat.beat()
             dispatcher.run_once()
     finally:
         consumer.close()  # leaves the group at once, so a restart rebalances quickly

@@ -1,10 +1,12 @@
-"""The dispatcher's batch loop: consume, validate, match, lock, enqueue, then commit.
+"""The dispatcher's batch loop: consume, validate, match, queue, lock, publish, then commit.
 
-Offsets are committed only after every task of the batch is enqueued and every rejected
-message is in the DLQ: a crash replays the batch (at-least-once), and the per-signal
-dedup keys make the replay trigger nothing twice. A batch that fails (Redis or the broker
-away) is rewound and retried rather than ending the process, and a commit waits out a
-broker restart.
+Offsets are committed only after every task of the batch is published and every rejected
+message is confirmed in the DLQ: a crash replays the batch (at-least-once), and the execution
+rows (unique per pipeline and signal, see `services.shared.executions`) make the replay
+trigger nothing twice. A batch that fails because the database, Redis or the broker is away
+is rewound and retried with backoff rather than ending the process, and a commit waits out a
+broker restart. A message that cannot be handled (not a signal, unreadable headers, a
+failure that is not an outage) is parked in the DLQ with the reason, never retried for ever.
 """
 
 from __future__ import annotations
@@ -18,15 +20,20 @@ import redis
 from confluent_kafka import (
     Consumer, KafkaError, KafkaException, Message, Producer, TopicPartition,
 )
-from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy import delete
+from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 
+from services.shared.clients import INFRASTRUCTURE_ERRORS, backoff_seconds
+from services.shared.db import Execution, ExecutionStatus, session_scope
+from services.shared.executions import queue_signal_runs
 from services.shared.locks import acquire_running_lock
 from services.shared.settings import Settings
 from services.shared.signals import InvalidSignal, Signal, parse_signal
+from services.shared.tasks import PipelineRun, send_pipeline_run
 from services.trigger_dispatcher.index import PipelineIndex, load_index
 from tracing import attributes as attr
-from tracing import record_failure, signal_baggage, tracer
-from tracing.kafka import extract_context, process_span, receive_span
+from tracing import current_trace_id, record_failure, signal_baggage, tracer
+from tracing.kafka import Headers, extract_context, process_span, receive_span
 
 log = logging.getLogger(__name__)
 
@@ -45,8 +52,8 @@ def dispatch_key(signal_id: str) -> str:
     return f"tradetrace:signal-dispatch:{signal_id}"
 
 
-def _dedup_key(signal_id: str, pipeline_id: int) -> str:
-    return f"tradetrace:dispatched:{signal_id}:{pipeline_id}"
+class StaleIndex(Exception):
+    """The index names a pipeline the database no longer has: reload it, replay the batch."""
 
 
 @dataclass
@@ -60,15 +67,14 @@ class SignalOutcome:
 class Dispatcher:
     def __init__(self, settings: Settings, consumer: Consumer, dlq_producer: Producer,
                  client: redis.Redis) -> None:
-        from services.worker.tasks import execute_pipeline  # publishing only
-
         self.settings = settings
         self.consumer = consumer
         self.dlq_producer = dlq_producer
         self.redis = client
-        self.execute_pipeline = execute_pipeline
         self.index = PipelineIndex()
         self._index_loaded_at = float("-inf")
+        self._failed_batches = 0            # in a row: the backoff grows with them
+        self._dlq_failures: list[str] = []  # delivery reports of this batch's DLQ messages
 
     def refresh_index_if_due(self) -> bool:
         """Reload the index when due; True once an index is loaded. A database error keeps the
@@ -103,10 +109,20 @@ class Dispatcher:
             return 0
         try:
             self.handle_batch(messages)
-        except Exception:  # noqa: BLE001 - whatever failed, the batch must not be skipped
-            log.exception("batch of %d message(s) failed; rewinding to retry it", len(messages))
+        except Exception as error:  # noqa: BLE001 - whatever failed, the batch must not be skipped
+            pause = min(self.settings.max_retry_backoff_seconds,
+                        self.settings.retry_backoff_seconds * backoff_seconds(self._failed_batches))
+            self._failed_batches += 1
+            if isinstance(error, INFRASTRUCTURE_ERRORS):
+                log.error("batch of %d message(s) failed (%s: %s); rewinding, retry in %.1fs",
+                          len(messages), error.__class__.__name__, error, pause)
+            else:
+                log.exception("batch of %d message(s) failed; rewinding, retry in %.1fs",
+                              len(messages), pause)
             self._rewind(messages)
-            time.sleep(self.settings.retry_backoff_seconds)
+            time.sleep(pause)
+            return len(messages)
+        self._failed_batches = 0
         return len(messages)
 
     def handle_batch(self, messages: list[Message]) -> None:
@@ -118,33 +134,50 @@ class Dispatcher:
                 received.append(message)
             elif message.error().code() != KafkaError._PARTITION_EOF:
                 log.error("consume error: %s", message.error())
-        contexts = [extract_context(message.headers()) for message in received]
+        self._dlq_failures = []
+        contexts = [_context_of(message) for message in received]
         group, topic = self.settings.consumer_group, self.settings.signals_topic
         with receive_span(tracer(), topic, group, [c for c, _ in contexts],
                           self.settings.kafka_bootstrap_servers) as batch:
             for message, (parent, problem) in zip(received, contexts):
                 with process_span(tracer(), message, parent, problem, batch, group) as span:
-                    counts["signals_consumed" if self.handle_message(message, span) else "dlq"] += 1
+                    handled = self.handle_message(message, span, problem)
+                    counts["signals_consumed" if handled else "dlq"] += 1
             self._flush_dlq()
             self._commit([TopicPartition(topic, partition, last + 1)  # the next to read
                           for (topic, partition), (_, last) in _partition_ranges(messages).items()])
         self._count(counts)
 
-    def handle_message(self, message: Message, span) -> bool:
-        """Dispatch one message; False when it is not a valid signal and went to the DLQ."""
+    def handle_message(self, message: Message, span, header_problem: str | None = None) -> bool:
+        """Dispatch one message; False when it was parked in the DLQ. An outage (database,
+        Redis, broker) propagates, so the batch is rewound and retried; anything else this
+        message causes parks it, so it cannot stall its partition."""
         try:
             signal = parse_signal(message.value())
         except InvalidSignal as invalid:
-            span.set_attribute(attr.DLQ_REASON, invalid.reason)
-            span.set_attribute("error.type", "invalid_signal")
-            record_failure(span, invalid, f"not a valid signal: {invalid.reason}")
-            self.send_to_dlq(message, invalid.reason)
+            self._park(message, span, invalid, "invalid_signal", invalid.reason)
             return False
         span.set_attributes({attr.SIGNAL_ID: signal.signal_id, attr.TICKER: signal.ticker,
                              attr.MESSAGING_MESSAGE_ID: signal.signal_id})
-        with signal_baggage(signal.signal_id):  # also for messages from clients that set none
-            self.dispatch(signal)
+        try:
+            with signal_baggage(signal.signal_id):  # also for messages from clients that set none
+                self.dispatch(signal)
+        except (*INFRASTRUCTURE_ERRORS, StaleIndex):
+            raise
+        except Exception as error:  # noqa: BLE001 - a poison message, not an outage
+            log.exception("signal %s cannot be dispatched", signal.signal_id)
+            self._park(message, span, error, "dispatch_error",
+                       f"dispatch failed: {error.__class__.__name__}: {error}"[:500])
+            return False
         return True
+
+    def _park(self, message: Message, span, error: Exception, error_type: str,
+              reason: str) -> None:
+        span.set_attribute(attr.DLQ_REASON, reason)
+        span.set_attribute("error.type", error_type)
+        record_failure(span, error, reason if error_type != "invalid_signal"
+                       else f"not a valid signal: {reason}")
+        self.send_to_dlq(message, reason)
 
     def dispatch(self, signal: Signal) -> SignalOutcome:
         with tracer().start_as_current_span("pipelines.match",
@@ -158,40 +191,73 @@ class Dispatcher:
         return outcome
 
     def _dispatch(self, signal: Signal) -> SignalOutcome:
-        outcome = SignalOutcome()
-        for ref in self.index.match(signal.ticker):
-            outcome.matched.append(ref.id)
-            dedup = _dedup_key(signal.signal_id, ref.id)
-            if self.redis.exists(dedup):
-                outcome.duplicates.append(ref.id)
-                continue
-            token = acquire_running_lock(self.redis, ref.id, self.settings.running_lock_seconds,
-                                         owner=signal.signal_id)
-            if token is None:
-                outcome.skipped_running.append(ref.id)
-                continue
-            # The Celery instrumentation's publish span (child of the match span) puts the
-            # trace context into the task's headers: the worker continues this trace.
-            self.execute_pipeline.apply_async(kwargs={
-                "pipeline_id": ref.id, "trigger_mode": "signal",
-                "signal": signal.model_dump(mode="json"), "lock_token": token})
-            # Marked only once enqueued: a crash in between replays the signal, and the
-            # worker's unique (pipeline, signal) row stops a second run.
-            self.redis.set(dedup, 1, ex=self.settings.dedup_ttl_seconds)
-            outcome.enqueued.append(ref.id)
+        """Queue a row per matched pipeline (the dedup), lock the new ones, publish their tasks.
+
+        A pipeline whose lock another trigger holds is skipped (its new row dropped). A replay
+        finds the rows already there: it publishes again those still queued (the dispatcher may
+        have died before publishing them; a task delivered twice still runs once)."""
+        outcome = SignalOutcome(matched=[ref.id for ref in self.index.match(signal.ticker)])
+        if not outcome.matched:
+            return outcome
+        payload = signal.model_dump(mode="json")
+        to_publish: list[PipelineRun] = []
+        with session_scope(self.settings.database_url) as session:
+            try:
+                runs = queue_signal_runs(session, payload, outcome.matched, self.settings,
+                                         trace_id=current_trace_id())
+            except IntegrityError as error:   # a matched pipeline was deleted meanwhile
+                self._index_loaded_at = float("-inf")
+                raise StaleIndex(str(error.orig)) from error
+            skipped = []
+            for run in runs.new:
+                if acquire_running_lock(self.redis, run.pipeline_id,
+                                        self.settings.running_lock_seconds,
+                                        owner=signal.signal_id) is None:
+                    outcome.skipped_running.append(run.pipeline_id)
+                    skipped.append(run.execution_id)
+                else:
+                    outcome.enqueued.append(run.pipeline_id)
+                    to_publish.append(run)
+            if skipped:
+                session.execute(delete(Execution).where(Execution.id.in_(skipped)))
+            for pipeline_id, (status, run) in runs.existing.items():
+                outcome.duplicates.append(pipeline_id)
+                if status == ExecutionStatus.QUEUED:
+                    to_publish.append(run)
+        # Published after the commit: the worker must find the row. Under the match span, so
+        # each publish span is its child and the worker continues this trace.
+        for run in to_publish:
+            send_pipeline_run(self.settings, run)
         return outcome
 
     def send_to_dlq(self, message: Message, reason: str) -> None:
+        """Park the message with its reason and where it came from. Its original headers and
+        value go along unless they are unreadable or too large; then the copy says so and the
+        source topic, partition and offset point to the original."""
         log.warning("to %s (partition %s offset %s): %s", self.settings.dlq_topic,
                     message.partition(), message.offset(), reason)
-        headers = list(message.headers() or []) + [
-            ("dlq.reason", reason.encode()),
+        value, headers, note = _dlq_body(message, self.settings.dlq_max_value_bytes)
+        headers = headers + [
+            ("dlq.reason", reason.encode("utf-8", "replace")),
             ("dlq.source.topic", message.topic().encode()),
             ("dlq.source.partition", str(message.partition()).encode()),
             ("dlq.source.offset", str(message.offset()).encode()),
-        ]
-        self.dlq_producer.produce(self.settings.dlq_topic, key=message.key(),
-                                  value=message.value(), headers=headers)
+        ] + ([("dlq.note", note.encode())] if note else [])
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                self.dlq_producer.produce(self.settings.dlq_topic, key=message.key(),
+                                          value=value, headers=headers,
+                                          on_delivery=self._on_dlq_delivery)
+                return
+            except BufferError:    # the local queue is full: serve reports, then try again
+                if time.monotonic() > deadline:
+                    raise
+                self.dlq_producer.poll(0.5)
+
+    def _on_dlq_delivery(self, error: KafkaError | None, _message: Message) -> None:
+        if error is not None:
+            self._dlq_failures.append(error.name())
 
     def _commit(self, offsets: list[TopicPartition]) -> None:
         """Commit the batch's offsets, retrying while the coordinator is away. Giving up (the
@@ -222,16 +288,17 @@ class Dispatcher:
                             exception.args[0].name())
 
     def _flush_dlq(self) -> None:
-        """The batch is committed only once its rejected messages are safely in the DLQ."""
+        """The batch is committed only once its rejected messages are confirmed in the DLQ."""
         remaining = self.dlq_producer.flush(30)
-        if remaining:
-            raise RuntimeError(f"{remaining} DLQ message(s) not delivered; batch not committed")
+        if remaining or self._dlq_failures:
+            raise RuntimeError(f"DLQ: {remaining} message(s) unconfirmed, failed deliveries "
+                               f"{self._dlq_failures}; batch not committed")
 
     def _record(self, signal: Signal, outcome: SignalOutcome) -> None:
         pipe = self.redis.pipeline()
         # The first handling is what `signal emit` reports; a redelivery only adds to the stats.
         pipe.set(dispatch_key(signal.signal_id), json.dumps(outcome.__dict__),
-                 ex=self.settings.dedup_ttl_seconds, nx=True)
+                 ex=self.settings.dispatch_record_seconds, nx=True)
         pipe.hincrby(STATS_KEY, "pipelines_matched", len(outcome.matched))
         pipe.hincrby(STATS_KEY, "pipelines_enqueued", len(outcome.enqueued))
         pipe.hincrby(STATS_KEY, "pipelines_skipped_running", len(outcome.skipped_running))
@@ -243,6 +310,38 @@ class Dispatcher:
         for name, value in counts.items():
             pipe.hincrby(STATS_KEY, name, value)
         pipe.execute()
+
+
+def _context_of(message: Message):
+    """The message's trace context; headers that cannot be read (a header name that is not
+    UTF-8 makes confluent-kafka raise) give a new root, marked, instead of failing the batch."""
+    try:
+        return extract_context(message.headers())
+    except Exception:  # noqa: BLE001 - whatever a foreign producer put in its headers
+        context, _ = extract_context(None)
+        return context, "unreadable"
+
+
+def _readable_headers(message: Message) -> Headers | None:
+    try:
+        return list(message.headers() or [])
+    except Exception:  # noqa: BLE001 - see _context_of
+        return None
+
+
+def _dlq_body(message: Message, max_bytes: int) -> tuple[bytes | None, Headers, str | None]:
+    """The value and headers to park, bounded by `max_bytes`, and a note on what was left out."""
+    headers = _readable_headers(message)
+    value = message.value()
+    notes = []
+    if headers is None:
+        headers, notes = [], ["original headers unreadable, dropped"]
+    size = len(value or b"") + sum(len(k) + len(v or b"") for k, v in headers)
+    if size > max_bytes:
+        notes.append(f"{size} bytes over {max_bytes}: original headers dropped, value cut")
+        headers = []
+        value = value[:max_bytes] if value else value
+    return value, headers, "; ".join(notes) or None
 
 
 def _partition_ranges(messages: list[Message]) -> dict[tuple[str, int], tuple[int, int]]:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from services.trigger_dispatcher.dispatcher import Dispatcher
-from services.worker.app import PIPELINE_QUEUE
+from services.shared.tasks import PIPELINE_QUEUE
 from tracing.metrics import observe_gauge
 
 

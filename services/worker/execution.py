@@ -1,18 +1,26 @@
-"""One pipeline execution: the execution row, the agents in order, the outcome recorded."""
+"""One pipeline execution: claim the row, run the agents in order, record the outcome.
+
+Who runs a row, and when a delivery is a duplicate, is decided in
+`services.shared.executions.claim`; this module runs what it is given, renewing its lease and
+the pipeline's running lock while it works, and releasing the lock when it is done.
+"""
 
 from __future__ import annotations
 
 import logging
+import threading
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import select
-from sqlalchemy.exc import IntegrityError
+import redis
+from opentelemetry.instrumentation.utils import suppress_instrumentation
 
-from services.shared.db import (
-    Execution, ExecutionStatus, Pipeline, TriggerMode, session_scope, utcnow,
-)
+from services.shared.clients import INFRASTRUCTURE_ERRORS, backoff_seconds
+from services.shared.db import ExecutionStatus, Pipeline, session_scope
+from services.shared.executions import Verdict, claim, finish, renew_lease
+from services.shared.locks import acquire_running_lock, release_running_lock
 from services.shared.settings import Settings
+from services.shared.tasks import PipelineRun
 from services.worker.agents import AgentError, AgentResult, TransientAgentError, run_agent
 from tracing import attributes as attr
 from tracing import current_trace_id, record_failure, tracer
@@ -20,125 +28,159 @@ from tracing import current_trace_id, record_failure, tracer
 log = logging.getLogger(__name__)
 
 
-class DuplicateExecution(Exception):
-    """This pipeline already has an execution for this signal (a redelivered signal)."""
+class LockHeldElsewhere(Exception):
+    """Another run of the pipeline holds its running lock; this one starts after it."""
 
-    def __init__(self, message: str, original_finished: bool) -> None:
+
+class RetryLater(Exception):
+    """A transient agent failure: the same execution runs again after `seconds`."""
+
+    def __init__(self, message: str, seconds: float) -> None:
         super().__init__(message)
-        self.original_finished = original_finished
-
-
-class PipelineGone(Exception):
-    """The pipeline was deleted between enqueueing and running."""
+        self.seconds = seconds
 
 
 @dataclass(frozen=True)
-class ExecutionRequest:
-    pipeline_id: int
-    trigger_mode: TriggerMode
-    signal: dict[str, Any] | None = None
-    execution_id: str | None = None
-    attempt: int = 0
-    final_attempt: bool = True
+class Claimed:
+    pipeline: Pipeline
+    attempt: int          # 1 for the first start
+    final_attempt: bool
 
 
-def start_execution(request: ExecutionRequest, settings: Settings) -> tuple[str, Pipeline]:
-    """Create (or, for a manual run or a retry, reuse) the execution row, marked running."""
-    signal = request.signal or {}
+def execute(run: PipelineRun, task_id: str, settings: Settings,
+            client: redis.Redis) -> dict[str, Any] | None:
+    """Run the execution if this delivery should; None when it should not (a duplicate, a
+    deleted pipeline). The lock is released whenever the execution is over."""
+    verdict, claimed = _claim(run, task_id, settings, client)
+    if verdict is not Verdict.RUN:
+        log.info("execution %s not run: %s", run.execution_id, verdict.value)
+        if verdict is not Verdict.HELD:   # a live worker holds the lock for this same run
+            release_running_lock(client, run.pipeline_id, run.lock_token)
+        return None
+    with Lease(run, task_id, settings, client):
+        outcome = _run(run, claimed, task_id, settings)
+    if not outcome["recorded"]:   # taken over: the lock (same token) is the new run's now
+        return outcome
+    if outcome["status"] != ExecutionStatus.RUNNING.value:
+        release_running_lock(client, run.pipeline_id, run.lock_token)
+        return outcome
+    raise RetryLater(outcome["error"] or "transient failure", backoff_seconds(claimed.attempt - 1))
+
+
+def _claim(run: PipelineRun, task_id: str, settings: Settings,
+           client: redis.Redis) -> tuple[Verdict, Claimed | None]:
     with session_scope(settings.database_url) as session:
-        pipeline = session.get(Pipeline, request.pipeline_id)
+        verdict, execution = claim(session, run.execution_id, task_id, settings)
+        if verdict is not Verdict.RUN:
+            return verdict, None
+        pipeline = session.get(Pipeline, run.pipeline_id)
         if pipeline is None:
-            raise PipelineGone(f"pipeline {request.pipeline_id} no longer exists")
-        execution = _find_execution(session, request)
-        if execution is None:
-            execution = Execution(pipeline_id=pipeline.id, trigger_mode=request.trigger_mode,
-                                  status=ExecutionStatus.RUNNING, attempts=0,
-                                  signal_id=signal.get("signal_id"), ticker=signal.get("ticker"))
-            session.add(execution)
-        if execution.started_at is None:
-            execution.started_at = utcnow()
-        execution.status = ExecutionStatus.RUNNING
-        execution.attempts += 1
-        execution.trace_id = execution.trace_id or current_trace_id()
-        try:
-            session.flush()
-        except IntegrityError:
-            raise DuplicateExecution(
-                f"pipeline {pipeline.id} already ran for signal {signal.get('signal_id')}",
-                _original_finished(settings, pipeline.id, signal.get("signal_id"))) from None
+            return Verdict.GONE, None
+        if acquire_running_lock(client, run.pipeline_id, settings.running_lock_seconds,
+                                owner=run.lock_token) is None:
+            raise LockHeldElsewhere(f"pipeline {run.pipeline_id} is running for another trigger")
+        if execution.trace_id is None:
+            execution.trace_id = current_trace_id()
+        session.flush()
         session.expunge(pipeline)
-        return execution.id, pipeline
+        return verdict, Claimed(pipeline, execution.attempts,
+                                final_attempt=execution.attempts > settings.task_max_retries)
 
 
-def _original_finished(settings: Settings, pipeline_id: int, signal_id: str) -> bool:
-    with session_scope(settings.database_url) as session:
-        status = session.scalar(select(Execution.status).where(
-            Execution.pipeline_id == pipeline_id, Execution.signal_id == signal_id))
-    return status in (ExecutionStatus.SUCCEEDED, ExecutionStatus.FAILED)
+class Lease:
+    """While the run lives, renew its row's lease and the pipeline's running lock every third
+    of the lease, from a thread, so that only a dead worker's run is ever taken over.
+
+    The renewals are not traced (they would be a trace of their own every few seconds)."""
+
+    def __init__(self, run: PipelineRun, task_id: str, settings: Settings,
+                 client: redis.Redis) -> None:
+        self.run, self.task_id, self.settings, self.client = run, task_id, settings, client
+        self.stopped = threading.Event()
+        self.thread = threading.Thread(target=self._renew, name="lease", daemon=True)
+
+    def __enter__(self) -> Lease:
+        self.thread.start()
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self.stopped.set()
+        self.thread.join(5)
+
+    def _renew(self) -> None:
+        interval = self.settings.execution_lease_seconds / 3
+        while not self.stopped.wait(interval):
+            with suppress_instrumentation():
+                try:
+                    self._renew_once()
+                except INFRASTRUCTURE_ERRORS as error:  # the next renewal may get through
+                    log.warning("lease of %s not renewed: %s", self.run.execution_id, error)
+
+    def _renew_once(self) -> None:
+        with session_scope(self.settings.database_url) as session:
+            owned = renew_lease(session, self.run.execution_id, self.task_id,
+                                self.settings.execution_lease_seconds)
+        if owned:
+            acquire_running_lock(self.client, self.run.pipeline_id,
+                                 self.settings.running_lock_seconds, owner=self.run.lock_token)
+        else:
+            log.warning("execution %s was taken over; this run's outcome will not be recorded",
+                        self.run.execution_id)
 
 
-def _find_execution(session, request: ExecutionRequest) -> Execution | None:
-    if request.execution_id:
-        return session.get(Execution, request.execution_id)
-    signal_id = (request.signal or {}).get("signal_id")
-    if request.attempt > 0 and signal_id:  # a retry continues its own row
-        return session.scalars(select(Execution).where(
-            Execution.pipeline_id == request.pipeline_id,
-            Execution.signal_id == signal_id)).first()
-    return None
-
-
-def run_pipeline(request: ExecutionRequest, settings: Settings) -> dict[str, Any]:
+def _run(run: PipelineRun, claimed: Claimed, task_id: str, settings: Settings) -> dict[str, Any]:
     """Run the agents in order and record the outcome, in a `pipeline.execute` span. A
-    transient error that will be retried propagates with the row left running; any other
-    failure is recorded (and on the span) and not raised."""
+    transient error with attempts left records the row as still running (a retry follows);
+    any other failure is recorded (and on the span) and not raised."""
     with tracer().start_as_current_span("pipeline.execute", attributes={
-            attr.PIPELINE_ID: request.pipeline_id,
-            attr.TRIGGER_MODE: request.trigger_mode.value}) as span:
-        outcome = _run_agents(request, settings, span)
-        span.set_attributes({attr.EXECUTION_STATUS: outcome["status"],
-                             attr.COST_USD: outcome["cost_usd"]})
+            attr.PIPELINE_ID: run.pipeline_id,
+            attr.TRIGGER_MODE: run.trigger_mode.value,
+            "execution.id": run.execution_id}) as span:
+        outcome = _run_agents(run, claimed, task_id, settings, span)
+        if outcome["status"] != ExecutionStatus.RUNNING.value:
+            span.set_attributes({attr.EXECUTION_STATUS: outcome["status"],
+                                 attr.COST_USD: outcome["cost_usd"]})
         return outcome
 
 
-def _run_agents(request: ExecutionRequest, settings: Settings, span) -> dict[str, Any]:
-    execution_id, pipeline = start_execution(request, settings)
-    span.set_attribute("execution.id", execution_id)
-    signal = request.signal or {}
+def _run_agents(run: PipelineRun, claimed: Claimed, task_id: str, settings: Settings,
+                span) -> dict[str, Any]:
+    signal = run.signal or {}
     context: dict[str, Any] = {k: signal[k] for k in ("ticker", "direction", "strength")
                                if signal.get(k) is not None}
+    record = _Recorder(run, task_id, settings)
     cost = 0.0
     try:
-        for agent in pipeline.agents:
-            result = _run_agent_span(agent, context, request, settings)
+        for agent in claimed.pipeline.agents:
+            result = _run_agent_span(agent, context, claimed.attempt - 1, settings)
             context[result.name] = result.output
             cost += result.cost_usd
     except TransientAgentError as error:
-        if not request.final_attempt:
+        if not claimed.final_attempt:
             span.set_attribute("execution.retrying", True)
-            _record(settings, execution_id, ExecutionStatus.RUNNING, cost, None, str(error),
-                    finished=False)
-            raise
+            return record(ExecutionStatus.RUNNING, cost, None, str(error),
+                          retry_in=backoff_seconds(claimed.attempt - 1))
         record_failure(span, error)
-        return _record(settings, execution_id, ExecutionStatus.FAILED, cost, None, str(error))
+        return record(ExecutionStatus.FAILED, cost, None, str(error))
     except AgentError as error:
         record_failure(span, error)
-        return _record(settings, execution_id, ExecutionStatus.FAILED, cost, None, str(error))
-    except Exception as error:  # a bug in an agent still ends the execution, as failed
-        log.exception("execution %s crashed", execution_id)
+        return record(ExecutionStatus.FAILED, cost, None, str(error))
+    except INFRASTRUCTURE_ERRORS:
+        raise                      # retried by the task; the row stays leased to this task
+    except Exception as error:     # a bug in an agent, a time limit: failed, not lost
+        log.exception("execution %s crashed", run.execution_id)
         record_failure(span, error)
-        return _record(settings, execution_id, ExecutionStatus.FAILED, cost, None,
-                       f"{error.__class__.__name__}: {error}")
-    outputs = {agent["name"]: context[agent["name"]] for agent in pipeline.agents}
-    return _record(settings, execution_id, ExecutionStatus.SUCCEEDED, cost, outputs, None)
+        return record(ExecutionStatus.FAILED, cost, None, f"{error.__class__.__name__}: {error}")
+    outputs = {agent["name"]: context[agent["name"]] for agent in claimed.pipeline.agents}
+    return record(ExecutionStatus.SUCCEEDED, cost, outputs, None)
 
 
-def _run_agent_span(agent: dict[str, Any], context: dict[str, Any], request: ExecutionRequest,
+def _run_agent_span(agent: dict[str, Any], context: dict[str, Any], attempt: int,
                     settings: Settings) -> AgentResult:
     with tracer().start_as_current_span("agent.run",
                                         attributes={attr.AGENT_NAME: agent["name"]}) as span:
         try:
-            result = run_agent(agent["name"], agent.get("params", {}), context, request.attempt,
+            result = run_agent(agent["name"], agent.get("params", {}), context, attempt,
                                settings.agent_failure_rate, settings.agent_time_scale)
         except TransientAgentError as error:
             span.set_attribute(attr.AGENT_OUTCOME, "transient_failure")
@@ -152,23 +194,19 @@ def _run_agent_span(agent: dict[str, Any], context: dict[str, Any], request: Exe
         return result
 
 
-def _record(settings: Settings, execution_id: str, status: ExecutionStatus, cost: float,
-            result: dict[str, Any] | None, error: str | None, finished: bool = True) -> dict[str, Any]:
-    with session_scope(settings.database_url) as session:
-        execution = session.get(Execution, execution_id)
-        execution.status = status
-        execution.cost_usd = round(cost, 6)
-        execution.result = result
-        execution.error = error
-        if finished:
-            execution.finished_at = utcnow()
-            execution.duration_seconds = (execution.finished_at
-                                          - _aware(execution.started_at)).total_seconds()
-    log.info("execution %s of pipeline %s: %s", execution_id, execution.pipeline_id, status.value)
-    return {"execution_id": execution_id, "status": status.value, "cost_usd": round(cost, 6),
-            "error": error}
+@dataclass(frozen=True)
+class _Recorder:
+    run: PipelineRun
+    task_id: str
+    settings: Settings
 
-
-def _aware(moment):
-    """SQLite returns naive datetimes even for timezone-aware columns."""
-    return moment if moment.tzinfo else moment.replace(tzinfo=utcnow().tzinfo)
+    def __call__(self, status: ExecutionStatus, cost: float, result: dict[str, Any] | None,
+                 error: str | None, retry_in: float | None = None) -> dict[str, Any]:
+        with session_scope(self.settings.database_url) as session:
+            recorded = finish(session, self.run.execution_id, self.task_id, status, cost,
+                              result, error, retry_in=retry_in, settings=self.settings)
+        log.info("execution %s of pipeline %s: %s%s", self.run.execution_id,
+                 self.run.pipeline_id, status.value, "" if recorded else " (not recorded: "
+                 "another worker took it over)")
+        return {"execution_id": self.run.execution_id, "status": status.value,
+                "cost_usd": round(cost, 6), "error": error, "recorded": recorded}

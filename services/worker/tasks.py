@@ -1,4 +1,5 @@
-"""Celery tasks: run one pipeline; and beat's tick that enqueues the periodic pipelines due."""
+"""Celery tasks: run one pipeline; beat's tick that queues the periodic pipelines due; and the
+reaper that republishes executions whose worker died or whose task was lost."""
 
 from __future__ import annotations
 
@@ -9,14 +10,16 @@ from typing import Any
 import redis
 from sqlalchemy import select
 
+from services.shared.clients import INFRASTRUCTURE_ERRORS, backoff_seconds, redis_client
 from services.shared.db import Pipeline, TriggerMode, session_scope
+from services.shared.executions import queue_run, reap, run_of
 from services.shared.locks import acquire_running_lock, release_running_lock
 from services.shared.settings import get_settings
-from services.worker.agents import TransientAgentError
-from services.worker.app import app
-from services.worker.execution import (
-    DuplicateExecution, ExecutionRequest, PipelineGone, run_pipeline,
+from services.shared.tasks import (
+    PERIODIC_TICK_TASK, PIPELINE_TASK, REAPER_TASK, PipelineRun, send_pipeline_run,
 )
+from services.worker.app import app
+from services.worker.execution import LockHeldElsewhere, RetryLater, execute
 
 log = logging.getLogger(__name__)
 
@@ -25,57 +28,56 @@ log = logging.getLogger(__name__)
 def _redis() -> redis.Redis:
     """One client (and connection pool) per process, not a new connection per task; redis-py
     resets a pool inherited across a fork."""
-    return redis.Redis.from_url(get_settings().redis_url)
+    return redis_client(get_settings())
 
 
-def retry_delay(retries: int) -> float:
-    """Exponential backoff between attempts: 1 s, 2 s, 4 s, ... capped at 30 s."""
-    return min(30.0, 2.0 ** retries)
-
-
-@app.task(name="tradetrace.execute_pipeline", bind=True)
-def execute_pipeline(self, pipeline_id: int, trigger_mode: str,
-                     signal: dict[str, Any] | None = None, execution_id: str | None = None,
-                     lock_token: str | None = None) -> dict[str, Any] | None:
-    """Run a pipeline. The running lock is released whatever happens, except while a retry
-    of this same execution is pending (the pipeline is still running then)."""
+def _outage_budget_left(retries: int) -> bool:
+    """Whether the backoffs so far stay within `outage_retry_seconds`."""
     settings = get_settings()
+    spent = sum(backoff_seconds(i, settings.max_retry_backoff_seconds) for i in range(retries))
+    return spent < settings.outage_retry_seconds
+
+
+@app.task(name=PIPELINE_TASK, bind=True)
+def execute_pipeline(self, **payload: Any) -> dict[str, Any] | None:
+    """Run a pipeline's execution (its row is already queued). Nothing is lost whatever
+    fails: a transient agent error and an infrastructure outage retry with backoff, and a
+    task given up on leaves its row to the reaper."""
+    settings = get_settings()
+    run = PipelineRun.model_validate(payload)
     retries = self.request.retries
-    request = ExecutionRequest(pipeline_id, TriggerMode(trigger_mode), signal, execution_id,
-                               attempt=retries, final_attempt=retries >= settings.task_max_retries)
-    keep_lock = False
     try:
-        return run_pipeline(request, settings)
-    except TransientAgentError as error:
-        keep_lock = True          # the retry of this same execution still holds it
-        raise self.retry(exc=error, countdown=retry_delay(retries),
-                         max_retries=settings.task_max_retries)
-    except DuplicateExecution as duplicate:
-        # The same signal's lock token: while the original still runs, the lock is its own.
-        keep_lock = not duplicate.original_finished
-        log.warning("skipped: %s", duplicate)
-        return None
-    except PipelineGone as gone:
-        log.warning("skipped: %s", gone)
-        return None
-    finally:
-        if lock_token and not keep_lock:
-            release_running_lock(_redis(), pipeline_id, lock_token)
+        return execute(run, self.request.id, settings, _redis())
+    except RetryLater as later:
+        raise self.retry(exc=later, countdown=later.seconds, max_retries=None)
+    except LockHeldElsewhere as held:
+        # Another run of this pipeline holds the lock (this task waited in a backlog past its
+        # lock's timeout): run after it rather than beside it.
+        log.info("execution %s waits: %s", run.execution_id, held)
+        raise self.retry(exc=held, countdown=settings.retry_backoff_seconds * 2, max_retries=None)
+    except INFRASTRUCTURE_ERRORS as error:
+        if not _outage_budget_left(retries):
+            log.error("execution %s: %s for %.0fs; left to the reaper", run.execution_id,
+                      error.__class__.__name__, settings.outage_retry_seconds)
+            raise
+        log.warning("execution %s: %s; retrying", run.execution_id, error.__class__.__name__)
+        raise self.retry(exc=error, max_retries=None,
+                         countdown=backoff_seconds(retries, settings.max_retry_backoff_seconds))
 
 
 def _due_key(pipeline_id: int) -> str:
     return f"tradetrace:periodic-due:{pipeline_id}"
 
 
-@app.task(name="tradetrace.schedule_periodic_pipelines")
+@app.task(name=PERIODIC_TICK_TASK)
 def schedule_periodic_pipelines() -> int:
-    """Beat's tick: enqueue each enabled periodic pipeline at most once per its interval."""
+    """Beat's tick: queue each enabled periodic pipeline at most once per its interval."""
     settings = get_settings()
     client = _redis()
     with session_scope(settings.database_url) as session:
         due = session.execute(select(Pipeline.id, Pipeline.interval_seconds).where(
             Pipeline.enabled.is_(True), Pipeline.trigger_mode == TriggerMode.PERIODIC)).all()
-    enqueued = 0
+    queued = 0
     for pipeline_id, interval in due:
         # The key lives for one interval: while it exists the pipeline is not due again.
         if not client.set(_due_key(pipeline_id), 1, nx=True, ex=max(1, interval or 60)):
@@ -83,8 +85,29 @@ def schedule_periodic_pipelines() -> int:
         token = acquire_running_lock(client, pipeline_id, settings.running_lock_seconds)
         if token is None:
             continue
-        execute_pipeline.apply_async(kwargs={"pipeline_id": pipeline_id,
-                                             "trigger_mode": TriggerMode.PERIODIC.value,
-                                             "lock_token": token})
-        enqueued += 1
-    return enqueued
+        try:
+            with session_scope(settings.database_url) as session:
+                execution = queue_run(session, pipeline_id, TriggerMode.PERIODIC, token, settings)
+                run = run_of(execution)
+        except Exception:
+            release_running_lock(client, pipeline_id, token)
+            raise
+        send_pipeline_run(settings, run, app=app)   # if this fails, the reaper publishes it
+        queued += 1
+    return queued
+
+
+@app.task(name=REAPER_TASK)
+def reap_executions() -> int:
+    """Republish the executions whose lease ran out; fail those out of attempts."""
+    settings = get_settings()
+    with session_scope(settings.database_url) as session:
+        reaped = reap(session, settings)
+        for run in reaped.republish:   # published before the commit: a failure republishes
+            send_pipeline_run(settings, run, app=app)
+    for pipeline_id, token in reaped.failed_locks:
+        release_running_lock(_redis(), pipeline_id, token)
+    if reaped.republish or reaped.failed_locks:
+        log.warning("reaper: %d execution(s) published again, %d failed after every attempt",
+                    len(reaped.republish), len(reaped.failed_locks))
+    return len(reaped.republish)

@@ -13,7 +13,9 @@ from confluent_kafka import Consumer, Producer
 from sqlalchemy import func, select
 
 from services.shared.db import Execution, ExecutionStatus, session_scope
+from services.shared.executions import run_of
 from services.shared.locks import running_key
+from services.shared.tasks import send_pipeline_run
 from services.trigger_dispatcher.dispatcher import STATS_KEY, dispatch_key
 from services.worker.agents import AGENTS
 from tests.integration.platform_helpers import FAST, create_pipeline, publish_and_follow, signal_for
@@ -125,13 +127,17 @@ def test_duplicate_signal_id_runs_each_pipeline_once(api: httpx.Client, settings
     outcome, _ = publish_and_follow(settings, signal)          # the same message again
     assert outcome["duplicates"] == [pipeline["id"]] and outcome["enqueued"] == []
 
-    # Even if the dispatcher's dedup record is lost, the worker refuses a second run.
-    client.delete(dispatch_key(signal.signal_id),
-                  f"tradetrace:dispatched:{signal.signal_id}:{pipeline['id']}")
-    outcome, _ = publish_and_follow(settings, signal)
-    assert outcome["enqueued"] == [pipeline["id"]]
-    time.sleep(2)
-    assert len(_executions(settings, pipeline_id=pipeline["id"])) == 1
+    # The same task delivered again (a reaper's or a replay's republish): the worker runs the
+    # row once. A probe task queued after it tells when the worker has taken the duplicate.
+    [execution] = _executions(settings, pipeline_id=pipeline["id"])
+    send_pipeline_run(settings, run_of(execution))
+    probe = create_pipeline(api, f"dup-probe-{ticker}", [ticker + "P"], trigger_mode="periodic",
+                            interval_seconds=3600)
+    eventually(lambda: _executions(settings, pipeline_id=probe["id"], status=ExecutionStatus.SUCCEEDED),
+               "a task queued after the duplicate")
+    api.post(f"/pipelines/{probe['id']}/disable").raise_for_status()
+    [again] = _executions(settings, pipeline_id=pipeline["id"])
+    assert (again.id, again.attempts, again.status) == (execution.id, 1, ExecutionStatus.SUCCEEDED)
     assert eventually(lambda: not client.exists(running_key(pipeline["id"])),
                       "the running lock released after the refused duplicate")
 
@@ -221,7 +227,7 @@ def test_dispatcher_killed_mid_batch_loses_no_signal(api: httpx.Client, settings
     client = redis.Redis.from_url(settings.redis_url)
     eventually(lambda: any(client.exists(dispatch_key(s.signal_id)) for s in signals),
                "the dispatcher to start on the batch", timeout=60, interval=0.005)
-    pid = running_pid(platform._paths("trigger-dispatcher")[1])
+    pid = platform.pid("trigger-dispatcher")
     os.kill(pid, os_signal.SIGKILL)
     handled_before_kill = sum(client.exists(dispatch_key(s.signal_id)) for s in signals)
     assert 0 < handled_before_kill < count, "the kill must land inside the batch"

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import logging
+
 from fastapi import APIRouter, HTTPException, Query, Response, status
 from fastapi.exceptions import RequestValidationError
 from pydantic import ValidationError
@@ -11,10 +13,15 @@ from sqlalchemy.exc import IntegrityError
 from services.backend.deps import RedisDep, SessionDep, SettingsDep
 from services.backend.executions_view import execution_out
 from services.backend.schemas import ExecutionOut, PipelineIn, PipelineOut, PipelineUpdate
-from services.shared.db import Execution, ExecutionStatus, Pipeline, TriggerMode
-from services.shared.locks import acquire_running_lock
+from services.shared.clients import INFRASTRUCTURE_ERRORS
+from services.shared.db import Pipeline, TriggerMode
+from services.shared.executions import queue_run, run_of
+from services.shared.locks import acquire_running_lock, release_running_lock
+from services.shared.signals import TICKER_PATTERN
+from services.shared.tasks import send_pipeline_run
 from tracing import current_trace_id
 
+log = logging.getLogger(__name__)
 router = APIRouter(prefix="/pipelines", tags=["pipelines"])
 
 
@@ -100,21 +107,24 @@ def delete_pipeline(pipeline_id: int, session: SessionDep) -> Response:
              response_model=ExecutionOut)
 def run_pipeline(pipeline_id: int, session: SessionDep, redis_client: RedisDep,
                  settings: SettingsDep,
-                 ticker: str | None = Query(None, description="Defaults to the first ticker")):
-    """Queue a manual run; 409 if the pipeline is already running."""
-    from services.worker.tasks import execute_pipeline
-
+                 ticker: str | None = Query(None, pattern=TICKER_PATTERN,
+                                            description="Defaults to the first ticker")):
+    """Queue a manual run; 409 if the pipeline is already running. The lock is released if
+    the run cannot be queued; once its row is committed it runs (the reaper republishes a
+    task whose publishing failed)."""
     pipeline = _get(session, pipeline_id)
     token = acquire_running_lock(redis_client, pipeline.id, settings.running_lock_seconds)
     if token is None:
         raise HTTPException(status.HTTP_409_CONFLICT, f"pipeline {pipeline_id} is already running")
-    execution = Execution(pipeline_id=pipeline.id, status=ExecutionStatus.QUEUED,
-                          trigger_mode=TriggerMode.MANUAL, ticker=ticker or pipeline.tickers[0],
-                          attempts=0, trace_id=current_trace_id())
-    session.add(execution)
-    session.commit()  # the worker must find the row
-    execute_pipeline.apply_async(kwargs={
-        "pipeline_id": pipeline.id, "trigger_mode": TriggerMode.MANUAL.value,
-        "execution_id": execution.id, "lock_token": token,
-        "signal": {"ticker": execution.ticker}})
+    try:
+        execution = queue_run(session, pipeline.id, TriggerMode.MANUAL, token, settings,
+                              ticker=ticker or pipeline.tickers[0], trace_id=current_trace_id())
+        session.commit()  # the worker must find the row
+    except BaseException:
+        release_running_lock(redis_client, pipeline.id, token)
+        raise
+    try:
+        send_pipeline_run(settings, run_of(execution))
+    except INFRASTRUCTURE_ERRORS as error:  # queued all the same: the reaper publishes it
+        log.warning("run %s queued, not yet published (%s)", execution.id, error)
     return execution_out(execution, settings)

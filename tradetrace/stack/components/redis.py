@@ -1,4 +1,9 @@
-"""Redis from Debian's package: the Celery broker and the pipelines' running locks."""
+"""Redis from Debian's package: the Celery broker and the pipelines' running locks.
+
+The Celery queue lives here, so Redis keeps it on disk (append-only file, fsync every second:
+a crash loses at most the last second, which the executions table's reaper republishes) and
+never evicts a key to make room (a full Redis refuses writes, and the services retry).
+"""
 
 from __future__ import annotations
 
@@ -7,6 +12,9 @@ import socket
 from tradetrace.stack.components.base import Component
 from tradetrace.stack.ports import HOST
 from tradetrace.stack.process import Launch
+
+
+MAXMEMORY = "512mb"
 
 
 class Redis(Component):
@@ -20,6 +28,8 @@ class Redis(Component):
             "redis-server", "--bind", HOST, "--port", str(self.port),
             "--dir", str(self.data_dir), "--daemonize", "no", "--logfile", "",
             "--protected-mode", "yes",
+            "--appendonly", "yes", "--appendfsync", "everysec",
+            "--maxmemory", MAXMEMORY, "--maxmemory-policy", "noeviction",
         ])
 
     def healthy(self) -> bool:

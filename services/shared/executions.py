@@ -1,0 +1,207 @@
+"""Run once per (pipeline, signal): the execution row's life, whoever touches it.
+
+The row is written before its task is published, so the database, not Redis, is the record of
+what must run: a task lost with Redis, a worker killed mid-run, a signal replayed from Kafka
+all end in exactly one finished execution.
+
+- A publisher (dispatcher, beat's tick, the backend) inserts the row `queued`, leased to the
+  queue for `queue_lease_seconds`; for a signal the insert is the dedup (unique pipeline+signal).
+- A worker claims it (`claim`): it runs a `queued` or `abandoned` row, takes over a `running`
+  row that its own message left (a redelivery after the worker was lost, or a retry) or whose
+  lease ran out, and leaves alone a finished row or one another live worker holds.
+- While running, the worker renews the lease every third of `execution_lease_seconds`.
+- The reaper (`reap`) republishes rows whose lease ran out: `running` ones are `abandoned`
+  first, and failed instead once they used every attempt.
+"""
+
+from __future__ import annotations
+
+import enum
+import uuid
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import select, update
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.orm import Session
+
+from services.shared.db import (
+    FINISHED, Execution, ExecutionStatus, TriggerMode, aware, utcnow,
+)
+from services.shared.settings import Settings
+from services.shared.tasks import PipelineRun
+
+
+def lease(seconds: float, now: datetime | None = None) -> datetime:
+    return (now or utcnow()) + timedelta(seconds=seconds)
+
+
+def run_of(execution: Execution) -> PipelineRun:
+    """The task that runs this row (published again by the reaper from the row alone)."""
+    return PipelineRun(execution_id=execution.id, pipeline_id=execution.pipeline_id,
+                       trigger_mode=execution.trigger_mode, signal=execution.signal,
+                       lock_token=execution.lock_token or execution.id)
+
+
+@dataclass
+class SignalRuns:
+    """What inserting a signal's rows found: rows to publish, and the pipelines that already
+    had a row for this signal (a replay), with that row's status."""
+
+    new: list[PipelineRun]
+    existing: dict[int, tuple[ExecutionStatus, PipelineRun]]
+
+
+def queue_signal_runs(session: Session, signal: dict[str, Any], pipeline_ids: list[int],
+                      settings: Settings, trace_id: str | None = None) -> SignalRuns:
+    """Insert a queued row per pipeline for this signal, in one statement; the unique
+    (pipeline, signal) key turns a replay into `existing` instead of a second run."""
+    if not pipeline_ids:
+        return SignalRuns([], {})
+    now = utcnow()
+    rows = [{"id": str(uuid.uuid4()), "pipeline_id": pipeline_id, "status": ExecutionStatus.QUEUED,
+             "trigger_mode": TriggerMode.SIGNAL, "signal_id": signal["signal_id"],
+             "ticker": signal.get("ticker"), "signal": signal, "lock_token": signal["signal_id"],
+             "queued_at": now, "attempts": 0, "trace_id": trace_id,
+             "lease_expires_at": lease(settings.queue_lease_seconds, now)}
+            for pipeline_id in pipeline_ids]
+    dialect = postgresql if session.get_bind().dialect.name == "postgresql" else sqlite
+    inserted = session.execute(
+        dialect.insert(Execution).values(rows)
+        .on_conflict_do_nothing(index_elements=["pipeline_id", "signal_id"])
+        .returning(Execution.id)).scalars().all()
+    created = set(inserted)
+    new = [_signal_run(row) for row in rows if row["id"] in created]
+    replayed = [row["pipeline_id"] for row in rows if row["id"] not in created]
+    existing = {}
+    if replayed:
+        for execution in session.scalars(select(Execution).where(
+                Execution.signal_id == signal["signal_id"],
+                Execution.pipeline_id.in_(replayed))):
+            existing[execution.pipeline_id] = (execution.status, run_of(execution))
+    return SignalRuns(new, existing)
+
+
+def _signal_run(row: dict[str, Any]) -> PipelineRun:
+    return PipelineRun(execution_id=row["id"], pipeline_id=row["pipeline_id"],
+                       trigger_mode=TriggerMode.SIGNAL, signal=row["signal"],
+                       lock_token=row["lock_token"])
+
+
+def queue_run(session: Session, pipeline_id: int, trigger_mode: TriggerMode, lock_token: str,
+              settings: Settings, ticker: str | None = None,
+              trace_id: str | None = None) -> Execution:
+    """A queued row for a periodic or manual run (flushed, not committed)."""
+    signal = {"ticker": ticker} if ticker else None
+    execution = Execution(pipeline_id=pipeline_id, status=ExecutionStatus.QUEUED,
+                          trigger_mode=trigger_mode, ticker=ticker, signal=signal,
+                          lock_token=lock_token, attempts=0, trace_id=trace_id,
+                          lease_expires_at=lease(settings.queue_lease_seconds))
+    session.add(execution)
+    session.flush()
+    return execution
+
+
+class Verdict(str, enum.Enum):
+    RUN = "run"                # this delivery runs it now
+    FINISHED = "finished"      # it already ran: a duplicate delivery
+    HELD = "held"              # another live worker is running it
+    GONE = "gone"              # the row (or its pipeline) was deleted
+    EXHAUSTED = "exhausted"    # every attempt was used: failed now
+
+
+def claim(session: Session, execution_id: str, task_id: str, settings: Settings) -> tuple[
+        Verdict, Execution | None]:
+    """Decide whether this delivery (Celery task `task_id`) runs the execution, and if so mark
+    it running with a fresh lease. The row is locked until the caller's transaction ends."""
+    execution = session.get(Execution, execution_id, with_for_update=True)
+    if execution is None:
+        return Verdict.GONE, None
+    if execution.status in FINISHED:
+        return Verdict.FINISHED, execution
+    now = utcnow()
+    if (execution.status == ExecutionStatus.RUNNING and execution.task_id != task_id
+            and execution.lease_expires_at is not None
+            and aware(execution.lease_expires_at) > now):
+        return Verdict.HELD, execution
+    if execution.attempts > settings.task_max_retries:
+        _give_up(execution, now)
+        return Verdict.EXHAUSTED, execution
+    execution.status = ExecutionStatus.RUNNING
+    execution.attempts += 1
+    execution.task_id = task_id
+    execution.started_at = execution.started_at or now
+    execution.lease_expires_at = lease(settings.execution_lease_seconds, now)
+    return Verdict.RUN, execution
+
+
+def _give_up(execution: Execution, now: datetime) -> None:
+    execution.status = ExecutionStatus.FAILED
+    execution.error = (f"abandoned after {execution.attempts} attempt(s): the worker running it "
+                       f"died or was killed each time")
+    _finish_times(execution, now)
+
+
+def _finish_times(execution: Execution, now: datetime) -> None:
+    execution.finished_at = now
+    execution.lease_expires_at = None
+    started = execution.started_at or execution.queued_at
+    execution.duration_seconds = (now - aware(started)).total_seconds() if started else None
+
+
+def renew_lease(session: Session, execution_id: str, task_id: str, seconds: float) -> bool:
+    """Extend a running row's lease; False when this task no longer owns it."""
+    result = session.execute(update(Execution).where(
+        Execution.id == execution_id, Execution.task_id == task_id,
+        Execution.status == ExecutionStatus.RUNNING).values(lease_expires_at=lease(seconds)))
+    return result.rowcount == 1
+
+
+def finish(session: Session, execution_id: str, task_id: str, status: ExecutionStatus,
+           cost: float, result: dict[str, Any] | None, error: str | None,
+           retry_in: float | None = None, settings: Settings | None = None) -> bool:
+    """Record the outcome, if this task still owns the row (else another took it over after
+    its lease ran out, and that one records). `retry_in`: the row stays running, leased until
+    the retry should have started."""
+    execution = session.get(Execution, execution_id, with_for_update=True)
+    if execution is None or execution.task_id != task_id or execution.status in FINISHED:
+        return False
+    execution.status = status
+    execution.cost_usd = round(cost, 6)
+    execution.result = result
+    execution.error = error
+    if retry_in is not None and settings is not None:
+        execution.lease_expires_at = lease(retry_in + settings.execution_lease_seconds)
+    else:
+        _finish_times(execution, utcnow())
+    return True
+
+
+@dataclass
+class Reaped:
+    republish: list[PipelineRun]
+    failed_locks: list[tuple[int, str]]   # (pipeline id, lock token) to release
+
+
+def reap(session: Session, settings: Settings, limit: int = 500) -> Reaped:
+    """Rows whose lease ran out: a running one lost its worker (abandoned, or failed when it
+    used every attempt); a queued or abandoned one may have lost its task. Both are published
+    again; a task delivered twice still runs once (`claim`)."""
+    now = utcnow()
+    expired = session.scalars(select(Execution).where(
+        Execution.status.in_([ExecutionStatus.RUNNING, ExecutionStatus.QUEUED,
+                              ExecutionStatus.ABANDONED]),
+        Execution.lease_expires_at < now).order_by(Execution.lease_expires_at)
+        .limit(limit).with_for_update(skip_locked=True)).all()
+    reaped = Reaped([], [])
+    for execution in expired:
+        if execution.status == ExecutionStatus.RUNNING:
+            if execution.attempts > settings.task_max_retries:
+                _give_up(execution, now)
+                reaped.failed_locks.append((execution.pipeline_id, execution.lock_token or ""))
+                continue
+            execution.status = ExecutionStatus.ABANDONED
+        execution.lease_expires_at = lease(settings.queue_lease_seconds, now)
+        reaped.republish.append(run_of(execution))
+    return reaped
