@@ -26,7 +26,8 @@ def main() -> None:
     settings = get_settings()
     provider = setup_tracing("trigger-dispatcher")
     meters = setup_metrics("trigger-dispatcher")
-    instrument_libraries(celery=True)   # the publish side: trace context into task headers
+    # The publish side (trace context into task headers) and the execution rows it queues.
+    instrument_libraries(celery=True, sqlalchemy=True)
     ensure_topics(settings)
     consumer = create_consumer(settings)
     consumer.subscribe([settings.signals_topic])

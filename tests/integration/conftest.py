@@ -117,6 +117,11 @@ def platform_env(stack: Stack, kafka_bootstrap: str) -> dict[str, str]:
         "TRADETRACE_BATCH_TIMEOUT_SECONDS": "0.2",
         "TRADETRACE_PERIODIC_TICK_SECONDS": "1",
         "TRADETRACE_CONSUMER_SESSION_TIMEOUT_MS": "6000",
+        # A dead worker's run is taken over within seconds, a lost task republished within
+        # half a minute (the defaults, 30 s and 5 min, suit production, not a test's bound).
+        "TRADETRACE_EXECUTION_LEASE_SECONDS": "6",
+        "TRADETRACE_QUEUE_LEASE_SECONDS": "20",
+        "TRADETRACE_REAPER_INTERVAL_SECONDS": "1",
         "OTEL_BSP_SCHEDULE_DELAY": "200",   # spans reach Jaeger in well under a second
         "OTEL_METRIC_EXPORT_INTERVAL": "2000",
     }

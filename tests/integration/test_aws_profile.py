@@ -20,7 +20,7 @@ import pytest
 import redis
 from confluent_kafka import Consumer, Producer
 
-from services.worker.app import PIPELINE_QUEUE
+from services.shared.tasks import PIPELINE_QUEUE
 from tests.integration.collectors import CollectorOnOwnPorts
 from tests.integration.conftest import free_port
 from tests.integration.platform_helpers import create_pipeline, run_generator, settings_from_env
@@ -249,12 +249,21 @@ def test_a_celery_task_with_only_an_upper_case_xray_header_runs_in_that_trace(
     signal = signal_for(ticker)
     xray_trace = f"{int(time.time()):08x}{uuid.uuid4().hex[:24]}"
     header = f"Root={xray_id(xray_trace)};Parent=53995c3f42cd8ad8;Sampled=1"
+    from services.shared.db import session_scope
+    from services.shared.executions import queue_signal_runs
+
+    with session_scope(settings.database_url) as session:
+        [run] = queue_signal_runs(session, signal.model_dump(mode="json"), [pipeline],
+                                  settings).new
     publish = ("import json, sys\n"
-               "from services.worker.tasks import execute_pipeline\n"
-               "execute_pipeline.apply_async(kwargs=json.loads(sys.argv[1]),\n"
-               "                             headers={'X-AMZN-TRACE-ID': sys.argv[2]})\n")
-    kwargs = {"pipeline_id": pipeline, "trigger_mode": "signal",
-              "signal": signal.model_dump(mode="json")}
+               "from celery import Celery\n"
+               "from services.shared.settings import get_settings\n"
+               "from services.shared.tasks import PIPELINE_TASK, celery_config\n"
+               "app = Celery(set_as_current=False)\n"
+               "app.conf.update(celery_config(get_settings()))\n"
+               "app.send_task(PIPELINE_TASK, kwargs=json.loads(sys.argv[1]),\n"
+               "              headers={'X-AMZN-TRACE-ID': sys.argv[2]})\n")
+    kwargs = run.model_dump(mode="json")
     subprocess.run([sys.executable, "-c", publish, json.dumps(kwargs), header], check=True,
                    cwd=REPO_ROOT, env={**aws_env, "PATH": "/usr/bin:/bin"}, timeout=60)
 
