@@ -47,14 +47,26 @@ def run_mode(signals: int) -> dict[str, float]:
     from tracing import setup_tracing, shutdown_tracing
     from tracing.instrumentation import instrument_libraries
 
+    import tempfile
+
+    from services.backend.migrate import upgrade
+    from services.shared.db import Pipeline, TriggerMode, session_scope
+
     run = uuid.uuid4().hex[:8]
+    # The dispatcher queues an execution row per matched pipeline: a database of its own.
+    database = f"sqlite:///{tempfile.mkdtemp()}/bench-{run}.db"
+    upgrade(database)
     settings = Settings(signals_topic=f"bench-{run}", dlq_topic=f"bench-{run}.dlq",
                         consumer_group=f"bench-{run}", redis_url="redis://127.0.0.1:6379/9",
-                        batch_size=500, index_refresh_seconds=3600)
+                        database_url=database, batch_size=500, index_refresh_seconds=3600)
     provider = setup_tracing("benchmark")
     instrument_libraries(celery=True)
     ensure_topics(settings)
     tickers = [f"B{i:05d}" for i in range(signals)]
+    with session_scope(database) as session:
+        session.add_all(Pipeline(id=i, name=f"p{i}", tickers=[t], trigger_mode=TriggerMode.SIGNAL,
+                                 agents=[{"name": "market_data"}], enabled=True)
+                        for i, t in enumerate(tickers))
     batch = [Signal(signal_type="mock", source="bench", ticker=t, direction="buy", strength=0.5)
              for t in tickers]
 

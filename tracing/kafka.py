@@ -7,6 +7,7 @@ is a child of the context extracted from that message, so one signal stays one t
 
 from __future__ import annotations
 
+import ctypes
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -48,6 +49,48 @@ class KafkaHeaders(Getter[Headers], Setter[Headers]):
 
 
 HEADERS = KafkaHeaders()
+
+
+def read_headers(message: Message) -> Headers | None:
+    """The message's headers, or None when they cannot be read safely.
+
+    confluent-kafka (2.16.1) builds the header list in C and does not handle a header name
+    that is not UTF-8: it raises SystemError, or, when a later header decodes fine, returns a
+    list with an empty (NULL) slot that crashes the process when touched, and asking the same
+    message again returns that list too. Reproduced with names written through librdkafka.
+    So the list is checked for holes (CPython's list and tuple layouts) before any item is
+    read, and each message's headers are read once, by the caller.
+    """
+    try:   # the extension may also leave its error pending, raised by a later call
+        headers = message.headers()
+        if headers is None:
+            return []
+        if not isinstance(headers, list) or _has_holes(headers):
+            return None
+        for pair in headers:
+            if not isinstance(pair, tuple) or _has_holes(pair):
+                return None
+        return list(headers)
+    except Exception:  # noqa: BLE001 - SystemError or UnicodeDecodeError from the extension
+        return None
+
+
+_POINTER = ctypes.sizeof(ctypes.c_void_p)
+
+
+def _has_holes(items: list | tuple) -> bool:
+    """True when a slot of the list or tuple is NULL (read without touching the items).
+    CPython: a list is {refcnt, type, size, ob_item*}, a tuple {refcnt, type, size, ob_item[]}."""
+    count = len(items)
+    if count == 0:
+        return False
+    if isinstance(items, list):
+        address = ctypes.c_void_p.from_address(id(items) + 3 * _POINTER).value
+        if not address:
+            return True
+    else:
+        address = id(items) + 3 * _POINTER
+    return any(slot is None for slot in (ctypes.c_void_p * count).from_address(address))
 
 
 def extract_context(headers: Headers | None) -> tuple[Context, str | None]:

@@ -33,7 +33,7 @@ from services.shared.tasks import PipelineRun, send_pipeline_run
 from services.trigger_dispatcher.index import PipelineIndex, load_index
 from tracing import attributes as attr
 from tracing import current_trace_id, record_failure, signal_baggage, tracer
-from tracing.kafka import Headers, extract_context, process_span, receive_span
+from tracing.kafka import Headers, extract_context, process_span, read_headers, receive_span
 
 log = logging.getLogger(__name__)
 
@@ -50,6 +50,9 @@ COORDINATOR_AWAY = frozenset({
 def dispatch_key(signal_id: str) -> str:
     """Where the dispatcher records what one signal triggered (read by `signal emit`)."""
     return f"tradetrace:signal-dispatch:{signal_id}"
+
+
+_UNREAD: Headers = []   # the headers argument not given: read them from the message
 
 
 class StaleIndex(Exception):
@@ -135,27 +138,29 @@ class Dispatcher:
             elif message.error().code() != KafkaError._PARTITION_EOF:
                 log.error("consume error: %s", message.error())
         self._dlq_failures = []
-        contexts = [_context_of(message) for message in received]
+        headers = [_readable_headers(message) for message in received]
+        contexts = [_context_of(h) for h in headers]
         group, topic = self.settings.consumer_group, self.settings.signals_topic
         with receive_span(tracer(), topic, group, [c for c, _ in contexts],
                           self.settings.kafka_bootstrap_servers) as batch:
-            for message, (parent, problem) in zip(received, contexts):
+            for message, message_headers, (parent, problem) in zip(received, headers, contexts):
                 with process_span(tracer(), message, parent, problem, batch, group) as span:
-                    handled = self.handle_message(message, span, problem)
+                    handled = self.handle_message(message, span, message_headers)
                     counts["signals_consumed" if handled else "dlq"] += 1
             self._flush_dlq()
             self._commit([TopicPartition(topic, partition, last + 1)  # the next to read
                           for (topic, partition), (_, last) in _partition_ranges(messages).items()])
         self._count(counts)
 
-    def handle_message(self, message: Message, span, header_problem: str | None = None) -> bool:
+    def handle_message(self, message: Message, span,
+                       headers: Headers | None = _UNREAD) -> bool:
         """Dispatch one message; False when it was parked in the DLQ. An outage (database,
         Redis, broker) propagates, so the batch is rewound and retried; anything else this
         message causes parks it, so it cannot stall its partition."""
         try:
             signal = parse_signal(message.value())
         except InvalidSignal as invalid:
-            self._park(message, span, invalid, "invalid_signal", invalid.reason)
+            self._park(message, headers, span, invalid, "invalid_signal", invalid.reason)
             return False
         span.set_attributes({attr.SIGNAL_ID: signal.signal_id, attr.TICKER: signal.ticker,
                              attr.MESSAGING_MESSAGE_ID: signal.signal_id})
@@ -166,18 +171,18 @@ class Dispatcher:
             raise
         except Exception as error:  # noqa: BLE001 - a poison message, not an outage
             log.exception("signal %s cannot be dispatched", signal.signal_id)
-            self._park(message, span, error, "dispatch_error",
+            self._park(message, headers, span, error, "dispatch_error",
                        f"dispatch failed: {error.__class__.__name__}: {error}"[:500])
             return False
         return True
 
-    def _park(self, message: Message, span, error: Exception, error_type: str,
-              reason: str) -> None:
+    def _park(self, message: Message, headers: Headers | None, span, error: Exception,
+              error_type: str, reason: str) -> None:
         span.set_attribute(attr.DLQ_REASON, reason)
         span.set_attribute("error.type", error_type)
         record_failure(span, error, reason if error_type != "invalid_signal"
                        else f"not a valid signal: {reason}")
-        self.send_to_dlq(message, reason)
+        self.send_to_dlq(message, reason, headers)
 
     def dispatch(self, signal: Signal) -> SignalOutcome:
         with tracer().start_as_current_span("pipelines.match",
@@ -230,13 +235,17 @@ class Dispatcher:
             send_pipeline_run(self.settings, run)
         return outcome
 
-    def send_to_dlq(self, message: Message, reason: str) -> None:
+    def send_to_dlq(self, message: Message, reason: str,
+                    headers: Headers | None = _UNREAD) -> None:
         """Park the message with its reason and where it came from. Its original headers and
         value go along unless they are unreadable or too large; then the copy says so and the
         source topic, partition and offset point to the original."""
         log.warning("to %s (partition %s offset %s): %s", self.settings.dlq_topic,
                     message.partition(), message.offset(), reason)
-        value, headers, note = _dlq_body(message, self.settings.dlq_max_value_bytes)
+        if headers is _UNREAD:
+            headers = _readable_headers(message)
+        value, headers, note = _dlq_body(message.value(), headers,
+                                         self.settings.dlq_max_value_bytes)
         headers = headers + [
             ("dlq.reason", reason.encode("utf-8", "replace")),
             ("dlq.source.topic", message.topic().encode()),
@@ -312,27 +321,22 @@ class Dispatcher:
         pipe.execute()
 
 
-def _context_of(message: Message):
-    """The message's trace context; headers that cannot be read (a header name that is not
-    UTF-8 makes confluent-kafka raise) give a new root, marked, instead of failing the batch."""
-    try:
-        return extract_context(message.headers())
-    except Exception:  # noqa: BLE001 - whatever a foreign producer put in its headers
+def _readable_headers(message: Message) -> Headers | None:
+    """Read once per message (see `tracing.kafka.read_headers`), then passed along."""
+    return read_headers(message)
+
+
+def _context_of(headers: Headers | None):
+    """The message's trace context; unreadable headers give a new root, marked as such."""
+    if headers is None:
         context, _ = extract_context(None)
         return context, "unreadable"
+    return extract_context(headers)
 
 
-def _readable_headers(message: Message) -> Headers | None:
-    try:
-        return list(message.headers() or [])
-    except Exception:  # noqa: BLE001 - see _context_of
-        return None
-
-
-def _dlq_body(message: Message, max_bytes: int) -> tuple[bytes | None, Headers, str | None]:
+def _dlq_body(value: bytes | None, headers: Headers | None,
+              max_bytes: int) -> tuple[bytes | None, Headers, str | None]:
     """The value and headers to park, bounded by `max_bytes`, and a note on what was left out."""
-    headers = _readable_headers(message)
-    value = message.value()
     notes = []
     if headers is None:
         headers, notes = [], ["original headers unreadable, dropped"]

@@ -78,6 +78,26 @@ def free_port() -> int:
         return probe.getsockname()[1]
 
 
+_handed_out: set[int] = set()
+
+
+def free_redis_url() -> str:
+    """A Redis database no client is connected to, emptied: a service left running by an
+    interrupted test session keeps polling its database and would take this session's tasks
+    (a stale worker once swallowed every reaper task of the next session)."""
+    import redis as redis_lib
+
+    client = redis_lib.Redis(host=HOST, port=port("redis"))
+    used = {int(c["db"]) for c in client.client_list()} | _handed_out | {0}
+    free = next((db for db in range(1, 16) if db not in used), None)
+    if free is None:
+        raise RuntimeError(f"every Redis database is in use ({sorted(used)}): stop stale services")
+    _handed_out.add(free)
+    url = f"redis://{HOST}:{port('redis')}/{free}"
+    redis_lib.Redis.from_url(url).flushdb()
+    return url
+
+
 def fresh_database(name: str) -> str:
     """A new, migrated PostgreSQL database on the stack; returns its URL."""
     import psycopg
@@ -95,7 +115,6 @@ def fresh_database(name: str) -> str:
 @pytest.fixture(scope="session")
 def platform_env(stack: Stack, kafka_bootstrap: str) -> dict[str, str]:
     """A fresh database, topics, consumer group and Redis database for this test session."""
-    import redis as redis_lib
     from confluent_kafka.admin import AdminClient, NewTopic
 
     run = uuid.uuid4().hex[:8]
@@ -104,8 +123,7 @@ def platform_env(stack: Stack, kafka_bootstrap: str) -> dict[str, str]:
     admin = AdminClient({"bootstrap.servers": kafka_bootstrap})
     for future in admin.create_topics([NewTopic(topic, 3, 1), NewTopic(dlq, 1, 1)]).values():
         future.result(15)
-    redis_url = f"redis://{HOST}:{port('redis')}/3"
-    redis_lib.Redis.from_url(redis_url).flushdb()
+    redis_url = free_redis_url()
     return {
         "TRADETRACE_DATABASE_URL": url,
         "TRADETRACE_REDIS_URL": redis_url,
@@ -122,6 +140,7 @@ def platform_env(stack: Stack, kafka_bootstrap: str) -> dict[str, str]:
         "TRADETRACE_EXECUTION_LEASE_SECONDS": "6",
         "TRADETRACE_QUEUE_LEASE_SECONDS": "20",
         "TRADETRACE_REAPER_INTERVAL_SECONDS": "1",
+        "PYTHONFAULTHANDLER": "1",          # a crash in a C extension leaves its stack in the log
         "OTEL_BSP_SCHEDULE_DELAY": "200",   # spans reach Jaeger in well under a second
         "OTEL_METRIC_EXPORT_INTERVAL": "2000",
     }

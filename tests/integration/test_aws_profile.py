@@ -22,7 +22,7 @@ from confluent_kafka import Consumer, Producer
 
 from services.shared.tasks import PIPELINE_QUEUE
 from tests.integration.collectors import CollectorOnOwnPorts
-from tests.integration.conftest import free_port
+from tests.integration.conftest import free_port, free_redis_url
 from tests.integration.platform_helpers import create_pipeline, run_generator, settings_from_env
 from tests.integration.polling import eventually
 from tests.integration.xray_api import XRayApi
@@ -79,7 +79,7 @@ def aws_env(platform_env: dict[str, str], aws_collector: CollectorOnOwnPorts) ->
         "TRADETRACE_SIGNALS_TOPIC": f"aws-signals-{run}",
         "TRADETRACE_DLQ_TOPIC": f"aws-signals-{run}.dlq",
         "TRADETRACE_CONSUMER_GROUP": f"aws-dispatcher-{run}",
-        "TRADETRACE_REDIS_URL": platform_env["TRADETRACE_REDIS_URL"].rsplit("/", 1)[0] + "/5",
+        "TRADETRACE_REDIS_URL": free_redis_url(),
     }
 
 

@@ -13,7 +13,7 @@ import httpx
 import pytest
 
 from services.shared.db import Execution, ExecutionStatus, session_scope
-from tests.integration.conftest import free_port, fresh_database
+from tests.integration.conftest import free_port, free_redis_url, fresh_database
 from tests.integration.platform_helpers import create_pipeline, run_generator, settings_from_env
 from tests.integration.polling import eventually
 from tradetrace.platform import Platform
@@ -30,7 +30,7 @@ def isolated(platform_env, tmp_path):
     env = {**platform_env,
            "TRADETRACE_DATABASE_URL": fresh_database(namespace.replace("-", "_")),
            "OTEL_RESOURCE_ATTRIBUTES": f"service.namespace={namespace}",
-           "TRADETRACE_REDIS_URL": platform_env["TRADETRACE_REDIS_URL"].rsplit("/", 1)[0] + "/5",
+           "TRADETRACE_REDIS_URL": free_redis_url(),
            "TRADETRACE_SIGNALS_TOPIC": f"signals-{namespace}",
            "TRADETRACE_DLQ_TOPIC": f"signals-{namespace}.dlq",
            "TRADETRACE_CONSUMER_GROUP": f"dispatcher-{namespace}"}

@@ -74,10 +74,10 @@ def test_broker_restart_loses_no_signal(api: httpx.Client, settings, stack: Stac
 
 def test_services_run_normally_with_tracing_disabled(platform_env, tmp_path, ticker: str) -> None:
     """OTEL_SDK_DISABLED=true: the backend and worker work as usual and record no trace id."""
-    from tests.integration.conftest import free_port
+    from tests.integration.conftest import free_port, free_redis_url
 
     env = {**platform_env, "OTEL_SDK_DISABLED": "true",
-           "TRADETRACE_REDIS_URL": platform_env["TRADETRACE_REDIS_URL"].rsplit("/", 1)[0] + "/4"}
+           "TRADETRACE_REDIS_URL": free_redis_url()}
     untraced = Platform(env=env, state=tmp_path, backend_port=free_port())
     untraced.up(["backend", "worker"])
     try:
