@@ -45,7 +45,10 @@ def main() -> None:
     finally:
         publisher.retry_pending()
         undelivered = publisher.flush()
-        log.info("stopped: %s, %d undelivered", publisher.counts, undelivered + len(publisher.pending))
+        counts = publisher.counts
+        log.info("stopped: %d delivered, %d failed, %d undelivered (%d refused by a full queue, "
+                 "%d retried)", counts.delivered, counts.failed,
+                 undelivered + len(publisher.pending), counts.queue_full, counts.retried)
         shutdown_tracing(provider)  # after the flush: the send spans end on delivery reports
         shutdown_metrics(meters)
 

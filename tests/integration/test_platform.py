@@ -101,7 +101,8 @@ def test_malformed_message_goes_to_the_dlq_and_the_next_is_processed(
         deadline = time.monotonic() + 30
         while len(reasons) < 2 and time.monotonic() < deadline:
             message = consumer.poll(0.5)
-            if message is None or message.error() or ticker.encode() not in message.value():
+            if (message is None or message.error() or message.value() is None
+                    or ticker.encode() not in message.value()):
                 continue
             headers = dict(message.headers())
             reasons[message.value()] = headers["dlq.reason"].decode()
