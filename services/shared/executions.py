@@ -125,7 +125,7 @@ def claim(session: Session, execution_id: str, task_id: str, settings: Settings)
             and execution.lease_expires_at is not None
             and aware(execution.lease_expires_at) > now):
         return Verdict.HELD, execution
-    if execution.attempts > settings.task_max_retries:
+    if _out_of_attempts(execution, settings):
         _give_up(execution, now)
         return Verdict.EXHAUSTED, execution
     execution.status = ExecutionStatus.RUNNING
@@ -134,6 +134,11 @@ def claim(session: Session, execution_id: str, task_id: str, settings: Settings)
     execution.started_at = execution.started_at or now
     execution.lease_expires_at = lease(settings.execution_lease_seconds, now)
     return Verdict.RUN, execution
+
+
+def _out_of_attempts(execution: Execution, settings: Settings) -> bool:
+    """Every start was used: the first and `task_max_retries` more (retries and take-overs)."""
+    return execution.attempts > settings.task_max_retries
 
 
 def _give_up(execution: Execution, now: datetime) -> None:
@@ -160,10 +165,10 @@ def renew_lease(session: Session, execution_id: str, task_id: str, seconds: floa
 
 def finish(session: Session, execution_id: str, task_id: str, status: ExecutionStatus,
            cost: float, result: dict[str, Any] | None, error: str | None,
-           retry_in: float | None = None, settings: Settings | None = None) -> bool:
+           lease_seconds: float | None = None) -> bool:
     """Record the outcome, if this task still owns the row (else another took it over after
-    its lease ran out, and that one records). `retry_in`: the row stays running, leased until
-    the retry should have started."""
+    its lease ran out, and that one records). `lease_seconds`: a retry follows, so the row
+    stays running, leased that long."""
     execution = session.get(Execution, execution_id, with_for_update=True)
     if execution is None or execution.task_id != task_id or execution.status in FINISHED:
         return False
@@ -171,8 +176,8 @@ def finish(session: Session, execution_id: str, task_id: str, status: ExecutionS
     execution.cost_usd = round(cost, 6)
     execution.result = result
     execution.error = error
-    if retry_in is not None and settings is not None:
-        execution.lease_expires_at = lease(retry_in + settings.execution_lease_seconds)
+    if lease_seconds is not None:
+        execution.lease_expires_at = lease(lease_seconds)
     else:
         _finish_times(execution, utcnow())
     return True
@@ -197,7 +202,7 @@ def reap(session: Session, settings: Settings, limit: int = 500) -> Reaped:
     reaped = Reaped([], [])
     for execution in expired:
         if execution.status == ExecutionStatus.RUNNING:
-            if execution.attempts > settings.task_max_retries:
+            if _out_of_attempts(execution, settings):
                 _give_up(execution, now)
                 reaped.failed_locks.append((execution.pipeline_id, execution.lock_token or ""))
                 continue

@@ -33,18 +33,15 @@ class Heartbeat:
         self.path.write_text(f"{time.time():.3f}\n")
         self._last = now
 
-    def beat_in_background(self) -> threading.Event:
-        """For a process whose loop is not ours (Celery's worker, beat): beat from a thread
-        until the returned event is set."""
-        stop = threading.Event()
-
+    def beat_in_background(self) -> None:
+        """For a process whose loop is not ours (Celery's worker, beat): beat from a daemon
+        thread for as long as the process lives."""
         def run() -> None:
-            while not stop.is_set():
+            while True:
                 self.beat()
-                stop.wait(self.interval)
+                time.sleep(self.interval)
 
         threading.Thread(target=run, name="heartbeat", daemon=True).start()
-        return stop
 
 
 def heartbeat_age(path: Path) -> float | None:

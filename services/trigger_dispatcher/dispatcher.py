@@ -52,9 +52,6 @@ def dispatch_key(signal_id: str) -> str:
     return f"tradetrace:signal-dispatch:{signal_id}"
 
 
-_UNREAD: Headers = []   # the headers argument not given: read them from the message
-
-
 class StaleIndex(Exception):
     """The index names a pipeline the database no longer has: reload it, replay the batch."""
 
@@ -138,7 +135,7 @@ class Dispatcher:
             elif message.error().code() != KafkaError._PARTITION_EOF:
                 log.error("consume error: %s", message.error())
         self._dlq_failures = []
-        headers = [_readable_headers(message) for message in received]
+        headers = [read_headers(message) for message in received]   # once each: see there
         contexts = [_context_of(h) for h in headers]
         group, topic = self.settings.consumer_group, self.settings.signals_topic
         with receive_span(tracer(), topic, group, [c for c, _ in contexts],
@@ -152,8 +149,7 @@ class Dispatcher:
                           for (topic, partition), (_, last) in _partition_ranges(messages).items()])
         self._count(counts)
 
-    def handle_message(self, message: Message, span,
-                       headers: Headers | None = _UNREAD) -> bool:
+    def handle_message(self, message: Message, span, headers: Headers | None) -> bool:
         """Dispatch one message; False when it was parked in the DLQ. An outage (database,
         Redis, broker) propagates, so the batch is rewound and retried; anything else this
         message causes parks it, so it cannot stall its partition."""
@@ -235,15 +231,12 @@ class Dispatcher:
             send_pipeline_run(self.settings, run)
         return outcome
 
-    def send_to_dlq(self, message: Message, reason: str,
-                    headers: Headers | None = _UNREAD) -> None:
+    def send_to_dlq(self, message: Message, reason: str, headers: Headers | None) -> None:
         """Park the message with its reason and where it came from. Its original headers and
         value go along unless they are unreadable or too large; then the copy says so and the
         source topic, partition and offset point to the original."""
         log.warning("to %s (partition %s offset %s): %s", self.settings.dlq_topic,
                     message.partition(), message.offset(), reason)
-        if headers is _UNREAD:
-            headers = _readable_headers(message)
         value, headers, note = _dlq_body(message.value(), headers,
                                          self.settings.dlq_max_value_bytes)
         headers = headers + [
@@ -319,11 +312,6 @@ class Dispatcher:
         for name, value in counts.items():
             pipe.hincrby(STATS_KEY, name, value)
         pipe.execute()
-
-
-def _readable_headers(message: Message) -> Headers | None:
-    """Read once per message (see `tracing.kafka.read_headers`), then passed along."""
-    return read_headers(message)
 
 
 def _context_of(headers: Headers | None):

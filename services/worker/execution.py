@@ -203,8 +203,9 @@ class _Recorder:
     def __call__(self, status: ExecutionStatus, cost: float, result: dict[str, Any] | None,
                  error: str | None, retry_in: float | None = None) -> dict[str, Any]:
         with session_scope(self.settings.database_url) as session:
+            lease = None if retry_in is None else retry_in + self.settings.execution_lease_seconds
             recorded = finish(session, self.run.execution_id, self.task_id, status, cost,
-                              result, error, retry_in=retry_in, settings=self.settings)
+                              result, error, lease_seconds=lease)
         log.info("execution %s of pipeline %s: %s%s", self.run.execution_id,
                  self.run.pipeline_id, status.value, "" if recorded else " (not recorded: "
                  "another worker took it over)")
