@@ -1,7 +1,8 @@
 # syntax=docker/dockerfile:1
 # One image for the four services (and Celery beat); docker-compose.yml picks the command.
 # Dependencies come from pyproject.toml, pinned by constraints.txt (the same lock the native
-# venv uses); the final stage carries only the virtualenv and the sources, run as non-root.
+# venv uses), then the package itself is installed, so its metadata gives `service.version`.
+# The final stage carries only the virtualenv, run as non-root.
 ARG PYTHON_VERSION=3.11
 
 FROM python:${PYTHON_VERSION}-slim AS deps
@@ -11,14 +12,16 @@ COPY pyproject.toml constraints.txt ./
 RUN python -c "import tomllib; print('\n'.join(tomllib.load(open('pyproject.toml', 'rb'))['project']['dependencies']))" > requirements.txt \
  && python -m venv /opt/venv \
  && /opt/venv/bin/pip install -r requirements.txt -c constraints.txt
+COPY services ./services
+COPY tracing ./tracing
+COPY tradetrace ./tradetrace
+RUN /opt/venv/bin/pip install --no-deps -c constraints.txt .
 
 FROM python:${PYTHON_VERSION}-slim
 RUN useradd --system --uid 10001 --home-dir /app --shell /usr/sbin/nologin tradetrace
 COPY --from=deps /opt/venv /opt/venv
 WORKDIR /app
-COPY services ./services
-COPY tracing ./tracing
-ENV PATH=/opt/venv/bin:$PATH PYTHONPATH=/app PYTHONUNBUFFERED=1 PYTHONDONTWRITEBYTECODE=1
+ENV PATH=/opt/venv/bin:$PATH PYTHONUNBUFFERED=1 PYTHONDONTWRITEBYTECODE=1
 USER tradetrace
 EXPOSE 8000
 CMD ["python", "-m", "services.backend"]

@@ -7,7 +7,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-$(shell cat pyproject.toml constraints.txt | sha256sum | cut -c1-12)
 
-.PHONY: run stop test unit integration stack-up stack-down status install clean
+.PHONY: run stop test lint unit integration stack-up stack-down status install clean
 
 run: install
 	$(BIN)/tradetrace stack up
@@ -20,9 +20,14 @@ stop: install
 
 # The stack's binaries are built before pytest (a cold build takes minutes and must not run
 # under a test's timeout); the integration fixtures then start and stop the stack.
-test: install
+test: install lint
 	$(BIN)/tradetrace stack install
 	$(BIN)/python -m pytest tests
+
+# Lint and types: ruff over everything, mypy (strict on tracing/ and services/shared/).
+lint: install
+	$(BIN)/ruff check .
+	$(BIN)/mypy
 
 unit: install
 	$(BIN)/python -m pytest tests/unit

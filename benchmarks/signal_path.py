@@ -23,7 +23,6 @@ import sys
 import time
 import uuid
 
-
 # Each mode is a process started with these variables (a process has one tracer provider).
 MODES = {
     "off": {"OTEL_SDK_DISABLED": "true"},
@@ -34,9 +33,13 @@ MODES = {
 
 def run_mode(signals: int) -> dict[str, float]:
     """One mode, in this process: publish `signals`, then dispatch them in batches."""
+    import tempfile
+
     import redis
     from confluent_kafka import Consumer
 
+    from services.backend.migrate import upgrade
+    from services.shared.db import Pipeline, TriggerMode, session_scope
     from services.shared.settings import Settings
     from services.shared.signals import Signal
     from services.shared.topics import ensure_topics
@@ -46,11 +49,6 @@ def run_mode(signals: int) -> dict[str, float]:
     from services.trigger_dispatcher.index import PipelineIndex
     from tracing import setup_tracing, shutdown_tracing
     from tracing.instrumentation import instrument_libraries
-
-    import tempfile
-
-    from services.backend.migrate import upgrade
-    from services.shared.db import Pipeline, TriggerMode, session_scope
 
     run = uuid.uuid4().hex[:8]
     # The dispatcher queues an execution row per matched pipeline: a database of its own.

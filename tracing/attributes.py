@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from opentelemetry.semconv._incubating.attributes import messaging_attributes as _messaging
+from opentelemetry.semconv.attributes import server_attributes as _server
+
 # Ours (no convention exists for these).
 SIGNAL_ID = "signal.id"
 SIGNAL_TYPE = "signal.type"
@@ -22,16 +25,17 @@ MESSAGE_AGE_MS = "tradetrace.message.age_ms"
 TRACE_CONTEXT = "tradetrace.trace_context"
 DLQ_REASON = "tradetrace.dlq.reason"
 
-# Messaging semantic conventions (v1.30+).
-MESSAGING_SYSTEM = "messaging.system"
-MESSAGING_DESTINATION = "messaging.destination.name"
-MESSAGING_OPERATION_TYPE = "messaging.operation.type"
-MESSAGING_OPERATION_NAME = "messaging.operation.name"
-MESSAGING_CONSUMER_GROUP = "messaging.consumer.group.name"
-MESSAGING_PARTITION = "messaging.destination.partition.id"
-MESSAGING_KAFKA_OFFSET = "messaging.kafka.offset"
-MESSAGING_KAFKA_KEY = "messaging.kafka.message.key"
-MESSAGING_MESSAGE_ID = "messaging.message.id"
-MESSAGING_BATCH_COUNT = "messaging.batch.message_count"
-SERVER_ADDRESS = "server.address"
-SERVER_PORT = "server.port"
+# Semantic conventions, from opentelemetry-semantic-conventions (messaging is still incubating
+# there, hence `_incubating`; server.* is stable).
+MESSAGING_SYSTEM = _messaging.MESSAGING_SYSTEM
+MESSAGING_DESTINATION = _messaging.MESSAGING_DESTINATION_NAME
+MESSAGING_OPERATION_TYPE = _messaging.MESSAGING_OPERATION_TYPE
+MESSAGING_OPERATION_NAME = _messaging.MESSAGING_OPERATION_NAME
+MESSAGING_CONSUMER_GROUP = _messaging.MESSAGING_CONSUMER_GROUP_NAME
+MESSAGING_PARTITION = _messaging.MESSAGING_DESTINATION_PARTITION_ID
+MESSAGING_KAFKA_OFFSET = _messaging.MESSAGING_KAFKA_OFFSET
+MESSAGING_KAFKA_KEY = _messaging.MESSAGING_KAFKA_MESSAGE_KEY
+MESSAGING_MESSAGE_ID = _messaging.MESSAGING_MESSAGE_ID
+MESSAGING_BATCH_COUNT = _messaging.MESSAGING_BATCH_MESSAGE_COUNT
+SERVER_ADDRESS = _server.SERVER_ADDRESS
+SERVER_PORT = _server.SERVER_PORT

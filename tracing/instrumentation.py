@@ -23,4 +23,4 @@ def instrument_libraries(*, sqlalchemy: bool = False, redis: bool = False,
         # Parent-child across the queue (never use_span_links): the run continues the trace.
         from opentelemetry.instrumentation.celery import CeleryInstrumentor
 
-        CeleryInstrumentor().instrument()
+        CeleryInstrumentor().instrument()  # type: ignore[no-untyped-call]

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import ctypes
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 
 from confluent_kafka import KafkaError, Message
@@ -19,6 +19,7 @@ from opentelemetry.propagators.textmap import Getter, Setter
 from opentelemetry.trace import Link, Span, SpanKind, Status, StatusCode, Tracer
 
 from tracing import attributes as attr
+from tracing import span_names
 
 Headers = list[tuple[str, bytes | str | None]]
 # Headers that carry a trace's parent (W3C and X-Ray); their absence is "missing" context.
@@ -78,7 +79,7 @@ def read_headers(message: Message) -> Headers | None:
 _POINTER = ctypes.sizeof(ctypes.c_void_p)
 
 
-def _has_holes(items: list | tuple) -> bool:
+def _has_holes(items: Sequence[object]) -> bool:
     """True when a slot of the list or tuple is NULL (read without touching the items).
     CPython: a list is {refcnt, type, size, ob_item*}, a tuple {refcnt, type, size, ob_item[]}."""
     count = len(items)
@@ -114,7 +115,7 @@ def start_send_span(tracer: Tracer, topic: str, key: str,
     The span stays open until the delivery report (end_send_span), so its duration is the
     time to a durable write. The carrier is always a list, so injection cannot be skipped.
     """
-    span = tracer.start_span(f"send {topic}", kind=SpanKind.PRODUCER, attributes={
+    span = tracer.start_span(span_names.kafka_send(topic), kind=SpanKind.PRODUCER, attributes={
         attr.MESSAGING_SYSTEM: "kafka",
         attr.MESSAGING_DESTINATION: topic,
         attr.MESSAGING_OPERATION_TYPE: "send",
@@ -146,7 +147,8 @@ def receive_span(tracer: Tracer, topic: str, group: str, contexts: list[Context]
     """The batch span: links every message's context, lasts as long as the batch's handling."""
     links = [Link(sc) for sc in (trace.get_current_span(c).get_span_context() for c in contexts)
              if sc.is_valid]
-    with tracer.start_as_current_span(f"receive {topic}", kind=SpanKind.CLIENT, links=links,
+    with tracer.start_as_current_span(span_names.kafka_receive(topic), kind=SpanKind.CLIENT,
+                                      links=links,
                                       context=Context(), attributes={
             attr.MESSAGING_SYSTEM: "kafka",
             attr.MESSAGING_DESTINATION: topic,
@@ -164,14 +166,15 @@ def process_span(tracer: Tracer, message: Message, parent: Context, problem: str
                  batch: Span, group: str) -> Iterator[Span]:
     """One message's CONSUMER span: its parent is the message's own context (a new root when
     that is missing or invalid, marked so); it links to the batch span."""
-    attributes = {
+    topic = message.topic() or ""
+    attributes: dict[str, str | int | float] = {
         attr.MESSAGING_SYSTEM: "kafka",
-        attr.MESSAGING_DESTINATION: message.topic(),
+        attr.MESSAGING_DESTINATION: topic,
         attr.MESSAGING_OPERATION_TYPE: "process",
         attr.MESSAGING_OPERATION_NAME: "process",
         attr.MESSAGING_CONSUMER_GROUP: group,
         attr.MESSAGING_PARTITION: str(message.partition()),
-        attr.MESSAGING_KAFKA_OFFSET: message.offset(),
+        attr.MESSAGING_KAFKA_OFFSET: message.offset() or 0,
     }
     key = message.key()
     if key is not None:
@@ -181,7 +184,7 @@ def process_span(tracer: Tracer, message: Message, parent: Context, problem: str
         attributes[attr.MESSAGE_AGE_MS] = max(0.0, time.time() * 1000 - timestamp_ms)
     if problem:
         attributes[attr.TRACE_CONTEXT] = problem
-    with tracer.start_as_current_span(f"process {message.topic()}", context=parent,
+    with tracer.start_as_current_span(span_names.kafka_process(topic), context=parent,
                                       kind=SpanKind.CONSUMER, attributes=attributes,
                                       links=[Link(batch.get_span_context())]) as span:
         yield span

@@ -11,7 +11,6 @@ from __future__ import annotations
 import os
 from functools import lru_cache
 from pathlib import Path
-from typing import Literal
 
 from opentelemetry import propagate
 from opentelemetry.baggage.propagation import W3CBaggagePropagator
@@ -21,22 +20,16 @@ from opentelemetry.sdk.trace.id_generator import IdGenerator, RandomIdGenerator
 from opentelemetry.trace.propagation.tracecontext import TraceContextTextMapPropagator
 from opentelemetry.util._importlib_metadata import entry_points
 from pydantic import ValidationError
-from pydantic_settings import BaseSettings, SettingsConfigDict
 
-Profile = Literal["local", "aws"]
+from tracing.settings import Profile, TracingSettings
+
 # A detector asks a metadata endpoint; a Celery child must not wait on one for long.
 DETECTOR_TIMEOUT_SECONDS = 2
 
 
-class ProfileSettings(BaseSettings):
-    model_config = SettingsConfigDict(env_prefix="TRADETRACE_", extra="ignore")
-
-    profile: Profile = "local"
-
-
 def current_profile() -> Profile:
     try:
-        return ProfileSettings().profile
+        return TracingSettings().profile
     except ValidationError:
         raise ValueError(f"TRADETRACE_PROFILE={os.environ.get('TRADETRACE_PROFILE')!r} is not "
                          "a profile: use 'local' or 'aws'") from None
@@ -49,7 +42,8 @@ def id_generator(profile: Profile) -> IdGenerator:
         found = list(entry_points(group="opentelemetry_id_generator", name=name))
         if not found:
             raise ValueError(f"OTEL_PYTHON_ID_GENERATOR={name!r}: no such id generator installed")
-        return found[0].load()()
+        generator: IdGenerator = found[0].load()()
+        return generator
     if profile == "aws":
         from opentelemetry.sdk.extension.aws.trace import AwsXRayIdGenerator
 
@@ -86,7 +80,9 @@ def _aws_detectors() -> list[ResourceDetector]:
     """Only the detectors of the platform the process runs on: elsewhere each would wait on a
     metadata endpoint that never answers."""
     from opentelemetry.sdk.extension.aws.resource import (
-        AwsEc2ResourceDetector, AwsEcsResourceDetector, AwsEksResourceDetector,
+        AwsEc2ResourceDetector,
+        AwsEcsResourceDetector,
+        AwsEksResourceDetector,
     )
 
     if os.environ.get("ECS_CONTAINER_METADATA_URI_V4") or os.environ.get(

@@ -1,16 +1,29 @@
-"""The `tradetrace` command line."""
+"""The `tradetrace` command line.
+
+Tables and live build progress through `rich` on a terminal; `--json` on the status, emit and
+trace commands for scripts. A user's mistake (`CliError`) or a stack failure (`StackError`)
+ends the command with one red line, never a traceback.
+"""
 
 from __future__ import annotations
 
+import json
 import sys
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import Annotated
+from pathlib import Path
+from typing import Annotated, Any
 
 import typer
+from pydantic import ValidationError
+from rich.console import Console
+from rich.markup import escape
+from rich.table import Table
 
-from tradetrace.stack import Stack, StackError
+from tracing.settings import package_version
+from tradetrace.errors import CliError, PlatformError
+from tradetrace.stack import Stack, StackError, report
 from tradetrace.stack.process import tail
 
 app = typer.Typer(help="Trace-first observability for an event-driven trading platform.",
@@ -25,7 +38,48 @@ app.add_typer(services_app, name="services")
 signal_app = typer.Typer(help="Trading signals.", no_args_is_help=True)
 app.add_typer(signal_app, name="signal")
 
+console = Console(highlight=False)
+errors = Console(stderr=True, highlight=False)
+
 Components = Annotated[list[str] | None, typer.Argument(help="Only these components.")]
+ServiceNames = Annotated[list[str] | None, typer.Argument(help="Only these services.")]
+AsJson = Annotated[bool, typer.Option("--json", help="Print JSON, for scripts.")]
+
+
+def _show_version(value: bool) -> None:
+    if value:
+        console.print(f"tradetrace {package_version()}")
+        raise typer.Exit()
+
+
+@app.callback()
+def main(
+    _version: Annotated[bool, typer.Option("--version", callback=_show_version, is_eager=True,
+                                           help="Print the version and exit.")] = False,
+) -> None:
+    """Trace-first observability for an event-driven trading platform."""
+
+
+@contextmanager
+def _reported() -> Iterator[None]:
+    """An error of ours ends the command with its message, which says what to do: exit 2 for
+    the user's mistake, 1 for the stack's or the platform's failure."""
+    try:
+        yield
+    except CliError as error:
+        errors.print(f"[red]error:[/red] {escape(str(error))}", soft_wrap=True)
+        raise typer.Exit(2) from None
+    except (StackError, PlatformError) as error:
+        errors.print(f"[red]error:[/red] {escape(str(error))}", soft_wrap=True)
+        raise typer.Exit(1) from None
+
+
+def _print_json(data: Any) -> None:
+    sys.stdout.write(json.dumps(data, indent=2, default=str) + "\n")
+
+
+def _state(text: str, good: bool) -> str:
+    return f"[green]{text}[/green]" if good else f"[red]{text}[/red]"
 
 
 def _stack(names: list[str] | None) -> Stack:
@@ -33,23 +87,16 @@ def _stack(names: list[str] | None) -> Stack:
     return stack.select(names) if names else stack
 
 
-@contextmanager
-def _reported() -> Iterator[None]:
-    """A StackError ends the command with its message (which names the component), no traceback."""
-    try:
-        yield
-    except StackError as error:
-        _fail(error)
-
-
-def _fail(error: StackError) -> None:
-    typer.secho(f"error: {error}", fg=typer.colors.RED, err=True)
-    raise typer.Exit(1)
+def _live_progress() -> None:
+    """On a terminal, a build shows a spinner with its time, log and last line."""
+    if console.is_terminal:
+        report.use(report.RichReporter(console))
 
 
 @stack_app.command()
 def install(names: Components = None) -> None:
     """Install or build what is missing, without starting anything (cached after the first run)."""
+    _live_progress()
     with _reported():
         _stack(names).install()
 
@@ -57,6 +104,7 @@ def install(names: Components = None) -> None:
 @stack_app.command()
 def up(names: Components = None) -> None:
     """Install or build what is missing (cached), start every component, wait until healthy."""
+    _live_progress()
     with _reported():
         _stack(names).up()
     status(names)
@@ -67,20 +115,24 @@ def down(names: Components = None) -> None:
     """Stop exactly the processes that `up` started."""
     with _reported():
         stopped = _stack(names).down()
-    typer.echo(f"stopped: {', '.join(stopped) if stopped else 'nothing was running'}")
+    console.print(f"stopped: {', '.join(stopped) if stopped else 'nothing was running'}")
 
 
 @stack_app.command()
-def status(names: Components = None) -> None:
+def status(names: Components = None, as_json: AsJson = False) -> None:
     """Each component with its port, pid and health. Exits 1 if any is not healthy."""
     with _reported():
         rows = _stack(names).status()
-    typer.echo(f"{'component':<12}{'port':>6}  {'pid':>8}  {'state':<10} log")
-    for row in rows:
-        colour = typer.colors.GREEN if row.healthy else typer.colors.RED
-        pid = str(row.pid) if row.pid else "-"
-        typer.echo(f"{row.name:<12}{row.port:>6}  {pid:>8}  "
-                   + typer.style(f"{row.state:<10}", fg=colour) + f" {row.log}")
+    if as_json:
+        _print_json([{"component": r.name, "port": r.port, "pid": r.pid, "state": r.state,
+                      "healthy": r.healthy, "log": str(r.log)} for r in rows])
+    else:
+        table = Table("component", "port", "pid", "state", box=None)
+        table.add_column("log", overflow="fold")
+        for r in rows:
+            table.add_row(r.name, str(r.port), str(r.pid or "-"), _state(r.state, r.healthy),
+                          str(r.log))
+        console.print(table)
     if not all(row.healthy for row in rows):
         raise typer.Exit(1)
 
@@ -89,19 +141,20 @@ def status(names: Components = None) -> None:
 def logs(
     names: Components = None,
     lines: Annotated[int, typer.Option("--lines", "-n", help="Lines per component.")] = 40,
-    follow: Annotated[bool, typer.Option("--follow", "-f", help="Keep printing new lines.")] = False,
+    follow: Annotated[bool, typer.Option("--follow", "-f",
+                                         help="Keep printing new lines.")] = False,
 ) -> None:
     """The tail of each component's log file."""
     with _reported():
         selected = _stack(names).components
     for component in selected:
-        typer.secho(f"==> {component.name}: {component.log_path}", bold=True)
-        typer.echo(tail(component.log_path, lines))
+        console.print(f"[bold]==> {component.name}: {component.log_path}[/bold]")
+        console.print(tail(component.log_path, lines), markup=False)
     if follow:
         _follow([c.log_path for c in selected])
 
 
-def _follow(paths) -> None:
+def _follow(paths: list[Path]) -> None:
     """Print lines appended to the logs until interrupted, like `tail -f` over several files."""
     offsets = {p: p.stat().st_size if p.exists() else 0 for p in paths}
     try:
@@ -130,9 +183,6 @@ def _settings():
     return Settings()
 
 
-ServiceNames = Annotated[list[str] | None, typer.Argument(help="Only these services.")]
-
-
 @services_app.command("up")
 def services_up(names: ServiceNames = None) -> None:
     """Start the services that are not running and wait until each is ready."""
@@ -140,7 +190,7 @@ def services_up(names: ServiceNames = None) -> None:
 
     with _reported():
         started = Platform().up(names)
-    typer.echo(f"started: {', '.join(started) if started else 'all were already running'}")
+    console.print(f"started: {', '.join(started) if started else 'all were already running'}")
 
 
 @services_app.command("down")
@@ -150,37 +200,75 @@ def services_down(names: ServiceNames = None) -> None:
 
     with _reported():
         stopped = Platform().down(names)
-    typer.echo(f"stopped: {', '.join(stopped) if stopped else 'nothing was running'}")
+    console.print(f"stopped: {', '.join(stopped) if stopped else 'nothing was running'}")
 
 
 @services_app.command("status")
-def services_status() -> None:
+def services_status(as_json: AsJson = False) -> None:
     """Each service with its pid, liveness (its heartbeat's age) and log. Exits 1 if any is
     stopped or not beating."""
     from tradetrace.platform import Platform
 
     rows = Platform().status()
-    for row in rows:
-        word = "alive" if row.alive else ("stuck" if row.pid else "stopped")
-        state = typer.style(word, fg=typer.colors.GREEN if row.alive else typer.colors.RED)
-        beat = "-" if row.heartbeat_age is None else f"{row.heartbeat_age:.1f}s ago"
-        typer.echo(f"{row.name:<20} {str(row.pid or '-'):>8}  {state:<8} {beat:>12}  {row.log}")
+    words = {r.name: "alive" if r.alive else ("stuck" if r.pid else "stopped") for r in rows}
+    if as_json:
+        _print_json([{"service": r.name, "pid": r.pid, "state": words[r.name],
+                      "heartbeat_age_seconds": r.heartbeat_age, "log": str(r.log)}
+                     for r in rows])
+    else:
+        table = Table("service", "pid", "state", "heartbeat", box=None)
+        table.add_column("log", overflow="fold")
+        for r in rows:
+            beat = "-" if r.heartbeat_age is None else f"{r.heartbeat_age:.1f}s ago"
+            table.add_row(r.name, str(r.pid or "-"), _state(words[r.name], r.alive), beat,
+                          str(r.log))
+        console.print(table)
     if not all(row.alive for row in rows):
         raise typer.Exit(1)
 
 
-def _print_trace(signal_id: str, executions: int | None) -> None:
-    from tradetrace.stack.components.jaeger import query_url
-    from tradetrace.traces import Jaeger, render
+def _trace_link(trace_id: str) -> str:
+    return f"{_settings().jaeger_ui_url.rstrip('/')}/trace/{trace_id}"
 
-    with _reported():
-        typer.echo(render(Jaeger(query_url()).signal_trace(signal_id, executions)))
+
+def _find_trace(signal_id: str, executions: int | None):
+    from tradetrace.stack.components.jaeger import query_url
+    from tradetrace.traces import Jaeger
+
+    return Jaeger(query_url()).signal_trace(signal_id, executions)
+
+
+def _print_trace(trace) -> None:
+    from tradetrace.traces import render
+
+    console.print(render(trace), markup=False)
+    console.print(f"in Jaeger: {_trace_link(trace.trace_id)}")
 
 
 @app.command("trace")
-def trace_command(signal_id: Annotated[str, typer.Argument(help="The signal's id.")]) -> None:
+def trace_command(signal_id: Annotated[str, typer.Argument(help="The signal's id.")],
+                  as_json: AsJson = False) -> None:
     """Find a signal's trace in Jaeger and print it as a tree, with queue waits between hops."""
-    _print_trace(signal_id, None)
+    with _reported():
+        trace = _find_trace(signal_id, None)
+    if as_json:
+        _print_json({"trace_id": trace.trace_id, "link": _trace_link(trace.trace_id),
+                     "spans": [s.as_dict() for s in trace.spans]})
+    else:
+        _print_trace(trace)
+
+
+def _new_signal(ticker: str, signal_type: str):
+    from tradetrace import emit
+
+    if signal_type not in ("golden_cross", "mock"):
+        raise CliError(f"--type must be golden_cross or mock, not {signal_type!r}")
+    try:
+        return emit.make_signal(ticker.upper(), signal_type)
+    except ValidationError as error:
+        problems = "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}"
+                             for e in error.errors())
+        raise CliError(f"not a valid signal ({problems})") from None
 
 
 @signal_app.command("emit")
@@ -189,32 +277,41 @@ def signal_emit(
     signal_type: Annotated[str, typer.Option("--type", help="golden_cross or mock")] = "mock",
     timeout: Annotated[float, typer.Option(help="Seconds to wait for the executions.")] = 120,
     show_trace: Annotated[bool, typer.Option("--trace", help="Print the signal's trace.")] = False,
+    as_json: AsJson = False,
 ) -> None:
     """Publish one signal, wait until the executions it triggered finish, and print them."""
     from tracing import setup_tracing, shutdown_tracing
     from tradetrace import emit
 
-    if signal_type not in ("golden_cross", "mock"):
-        _fail(StackError(f"--type must be golden_cross or mock, not {signal_type!r}"))
-    settings = _settings()
-    provider = setup_tracing("tradetrace-cli")   # the CLI is this signal's source
     with _reported():
-        signal = emit.make_signal(ticker.upper(), signal_type)
+        signal = _new_signal(ticker, signal_type)
+        settings = _settings()
+        provider = setup_tracing("tradetrace-cli")   # the CLI is this signal's source
         emit.publish(settings, signal)
         shutdown_tracing(provider)
-        typer.echo(f"signal {signal.signal_id}: {signal.signal_type} {signal.direction} "
-                   f"{signal.ticker} strength {signal.strength}")
         outcome = emit.wait_for_dispatch(settings, signal.signal_id)
-        typer.echo(f"matched pipelines {outcome['matched']}, enqueued {outcome['enqueued']}, "
-                   f"skipped (already running) {outcome['skipped_running']}")
         executions = emit.wait_for_executions(settings, signal.signal_id,
                                               len(outcome["enqueued"]), timeout)
+        trace = _find_trace(signal.signal_id, len(executions)) if show_trace else None
+    if as_json:
+        _print_json({"signal": signal.model_dump(mode="json"), "dispatch": outcome,
+                     "executions": [emit.execution_summary(e) for e in executions],
+                     "trace": trace and {"trace_id": trace.trace_id,
+                                         "link": _trace_link(trace.trace_id)}})
+        return
+    console.print(f"signal {signal.signal_id}: {signal.signal_type} {signal.direction} "
+                  f"{signal.ticker} strength {signal.strength}")
+    console.print(f"matched pipelines {outcome['matched']}, enqueued {outcome['enqueued']}, "
+                  f"skipped (already running) {outcome['skipped_running']}")
+    table = Table("pipeline", "status", "duration", "cost", "trace", "error", box=None)
     for e in executions:
-        typer.echo(f"  pipeline {e.pipeline_id:>4}  {e.status.value:<10} "
-                   f"{(e.duration_seconds or 0):7.3f}s  ${(e.cost_usd or 0):.4f}  "
-                   f"trace {e.trace_id or '-'}  {e.error or ''}")
-    if show_trace:
-        _print_trace(signal.signal_id, len(executions))
+        good = e.status.value == "succeeded"
+        table.add_row(str(e.pipeline_id), _state(e.status.value, good),
+                      f"{(e.duration_seconds or 0):.3f}s", f"${(e.cost_usd or 0):.4f}",
+                      _trace_link(e.trace_id) if e.trace_id else "-", e.error or "")
+    console.print(table)
+    if trace is not None:
+        _print_trace(trace)
 
 
 @app.command()
@@ -224,25 +321,27 @@ def demo(seconds: Annotated[float, typer.Option(help="How long to emit signals."
     from tradetrace import demo as demo_run
     from tradetrace.platform import Platform
 
+    _live_progress()
     platform = Platform()
-    settings = _settings()
     with _reported():
+        settings = _settings()
         Stack().up()
         platform.up(["backend", "worker", "beat", "trigger-dispatcher"])
         ids = demo_run.seed_pipelines(platform.backend_url)
-        typer.echo(f"demo pipelines: {ids}")
+        console.print(f"demo pipelines: {ids}")
         since = utcnow()
         platform.up(["signal-generator"])
-        typer.echo(f"emitting signals for {seconds:.0f}s ...")
+        console.print(f"emitting signals for {seconds:.0f}s ...")
         time.sleep(seconds)
         platform.down(["signal-generator"])
         demo_run.wait_until_drained(settings, since)
-    typer.echo(demo_run.format_summary(demo_run.summarize(settings, since)))
-    shown = demo_run.latest_traced_signal(settings, since)
-    if shown:
-        signal_id, executions = shown
-        typer.echo(f"\nOne signal end to end (`tradetrace trace {signal_id}`):")
-        _print_trace(signal_id, executions)
+        console.print(demo_run.format_summary(demo_run.summarize(settings, since)),
+                      markup=False)
+        shown = demo_run.latest_traced_signal(settings, since)
+        if shown:
+            signal_id, executions = shown
+            console.print(f"\nOne signal end to end (`tradetrace trace {signal_id}`):")
+            _print_trace(_find_trace(signal_id, executions))
 
 
 if __name__ == "__main__":

@@ -5,21 +5,22 @@ from __future__ import annotations
 import time
 from collections import Counter
 from dataclasses import dataclass
+from typing import Any
 
 import httpx
 import redis
 from sqlalchemy import func, select
 
+from services.shared import redis_keys
 from services.shared.db import Execution, ExecutionStatus, Pipeline, session_scope
 from services.shared.settings import Settings
-from services.trigger_dispatcher.dispatcher import STATS_KEY
-from tradetrace.stack.health import StackError
+from tradetrace.errors import PlatformError
 
 ALL_AGENTS = [{"name": "market_data"}, {"name": "indicators"},
               {"name": "risk_check", "params": {"min_strength": 0.2}},
               {"name": "order_decision", "params": {"quantity": 25}}]
 
-DEMO_PIPELINES = [
+DEMO_PIPELINES: list[dict[str, Any]] = [
     {"name": "demo-momentum-megacaps", "tickers": ["AAPL", "MSFT"], "agents": ALL_AGENTS},
     {"name": "demo-semis-breakout", "tickers": ["NVDA"], "agents": ALL_AGENTS},
     {"name": "demo-risk-watch", "tickers": ["AAPL", "MSFT", "NVDA", "AMZN", "GOOGL"],
@@ -43,7 +44,8 @@ def seed_pipelines(backend_url: str) -> list[int]:
             if spec["name"] not in existing:
                 response = api.post("/pipelines", json=spec)
                 if response.status_code != 201:
-                    raise StackError(f"seeding {spec['name']}: {response.status_code} {response.text}")
+                    raise PlatformError(f"seeding {spec['name']}: {response.status_code} "
+                                        f"{response.text}")
                 existing[spec["name"]] = response.json()["id"]
             ids.append(existing[spec["name"]])
         return ids
@@ -63,10 +65,11 @@ def summarize(settings: Settings, since) -> Summary:
             .join(Pipeline, Pipeline.id == Execution.pipeline_id)
             .where(Execution.queued_at >= since)
             .group_by(Pipeline.name, Execution.status)).all()
-    stats = redis.Redis.from_url(settings.redis_url).hgetall(STATS_KEY)
+    stats = redis.Redis.from_url(settings.redis_url, decode_responses=True).hgetall(
+        redis_keys.DISPATCHER_STATS)
     return Summary({(name, status.value): count for name, status, count, _ in rows},
                    round(sum(cost or 0 for *_, cost in rows), 6),
-                   {k.decode(): int(v) for k, v in stats.items()})
+                   {str(k): int(v) for k, v in stats.items()})
 
 
 def wait_until_drained(settings: Settings, since, timeout: float = 60.0) -> None:
@@ -95,7 +98,7 @@ def latest_traced_signal(settings: Settings, since) -> tuple[str, int] | None:
 
 
 def format_summary(summary: Summary) -> str:
-    by_status = Counter()
+    by_status: Counter[str] = Counter()
     lines = ["executions by pipeline and status:"]
     for (name, status), count in sorted(summary.executions.items()):
         lines.append(f"  {name:<28} {status:<10} {count:>5}")

@@ -9,17 +9,15 @@ import time
 import redis
 from sqlalchemy import select
 
-from services.shared.db import Execution, ExecutionStatus, session_scope
+from services.shared import redis_keys
+from services.shared.db import FINISHED, Execution, session_scope
 from services.shared.settings import Settings
 from services.shared.signals import Signal
 from services.signal_generator.emitting import generate_and_publish
 from services.signal_generator.golden_cross import crossovers
 from services.signal_generator.prices import random_walk
 from services.signal_generator.publisher import SignalPublisher
-from services.trigger_dispatcher.dispatcher import dispatch_key
-from tradetrace.stack.health import StackError
-
-FINISHED = (ExecutionStatus.SUCCEEDED, ExecutionStatus.FAILED)
+from tradetrace.errors import CliError, PlatformError
 
 
 def make_signal(ticker: str, signal_type: str) -> Signal:
@@ -27,7 +25,7 @@ def make_signal(ticker: str, signal_type: str) -> Signal:
     if signal_type == "golden_cross":
         found = crossovers(random_walk(ticker))
         if not found:
-            raise StackError(f"no golden cross in the price series of {ticker}")
+            raise CliError(f"no golden cross in the price series of {ticker}")
         latest = found[-1]
         return Signal(signal_type="golden_cross", source="tradetrace-cli", ticker=ticker,
                       direction=latest.direction, strength=round(latest.strength, 3))
@@ -40,19 +38,27 @@ def publish(settings: Settings, signal: Signal) -> None:
     publisher = SignalPublisher(settings.kafka_bootstrap_servers, settings.signals_topic)
     generate_and_publish(iter([signal]), publisher)
     if publisher.flush(15) or publisher.counts.failed:
-        raise StackError(f"signal {signal.signal_id} was not delivered to Kafka")
+        raise PlatformError(f"signal {signal.signal_id} was not delivered to Kafka")
 
 
 def wait_for_dispatch(settings: Settings, signal_id: str, timeout: float = 30.0) -> dict:
     """What the dispatcher recorded for the signal: matched, enqueued, skipped, duplicates."""
     client = redis.Redis.from_url(settings.redis_url)
     deadline = time.monotonic() + timeout
-    while (raw := client.get(dispatch_key(signal_id))) is None:
+    while (raw := client.get(redis_keys.signal_dispatch(signal_id))) is None:
         if time.monotonic() > deadline:
-            raise StackError(f"the dispatcher did not handle signal {signal_id} within "
+            raise PlatformError(f"the dispatcher did not handle signal {signal_id} within "
                              f"{timeout:.0f}s (is `tradetrace services up` running?)")
         time.sleep(0.2)
     return json.loads(raw)
+
+
+def execution_summary(execution: Execution) -> dict[str, object]:
+    """What `signal emit --json` prints of an execution."""
+    return {"id": execution.id, "pipeline_id": execution.pipeline_id,
+            "status": execution.status.value, "attempts": execution.attempts,
+            "duration_seconds": execution.duration_seconds, "cost_usd": execution.cost_usd,
+            "trace_id": execution.trace_id, "error": execution.error}
 
 
 def wait_for_executions(settings: Settings, signal_id: str, expected: int,
@@ -66,6 +72,6 @@ def wait_for_executions(settings: Settings, signal_id: str, expected: int,
         if sum(e.status in FINISHED for e in executions) >= expected:
             return executions
         if time.monotonic() > deadline:
-            raise StackError(f"{expected} execution(s) of signal {signal_id} not finished after "
+            raise PlatformError(f"{expected} execution(s) of signal {signal_id} not finished after "
                              f"{timeout:.0f}s; states: {[e.status.value for e in executions]}")
         time.sleep(0.3)

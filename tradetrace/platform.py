@@ -11,14 +11,16 @@ from __future__ import annotations
 import os
 import sys
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
 from services.shared.heartbeat import MAX_AGE_SECONDS, alive, heartbeat_age
+from tradetrace.errors import CliError, PlatformError
 from tradetrace.stack import process
 from tradetrace.stack.components.postgres import database_url
-from tradetrace.stack.health import StackError, http_ok
+from tradetrace.stack.health import http_ok
 from tradetrace.stack.paths import REPO_ROOT, state_dir
 from tradetrace.stack.ports import port
 
@@ -87,7 +89,7 @@ class Platform:
         known = {s.name: s for s in self.services()}
         unknown = sorted(set(names or []) - set(known))
         if unknown:
-            raise StackError(f"unknown service(s) {unknown}; known: {sorted(known)}")
+            raise CliError(f"unknown service(s) {unknown}; known: {sorted(known)}")
         return [s for s in known.values() if not names or s.name in names]
 
     def up(self, names: list[str] | None = None) -> list[str]:
@@ -115,10 +117,10 @@ class Platform:
         deadline = time.monotonic() + service.timeout
         while not ready(beat):
             if process.running_pid(pid) is None:
-                raise StackError(f"{service.name} exited during start-up; last lines of {log}:\n"
+                raise PlatformError(f"{service.name} exited during start-up; last lines of {log}:\n"
                                  f"{process.tail(log)}")
             if time.monotonic() > deadline:
-                raise StackError(f"{service.name} not ready after {service.timeout:.0f}s; last "
+                raise PlatformError(f"{service.name} not ready after {service.timeout:.0f}s; last "
                                  f"lines of {log}:\n{process.tail(log)}")
             time.sleep(0.25)
 
@@ -128,6 +130,24 @@ class Platform:
             if process.stop(self._paths(service.name)[1], timeout=30):
                 stopped.append(service.name)
         return stopped
+
+    @contextmanager
+    def stopped(self, names: list[str]) -> Iterator[None]:
+        """These services stopped for the block, started again however it ends."""
+        self.down(names)
+        try:
+            yield
+        finally:
+            self.up(names)
+
+    @contextmanager
+    def running(self, names: list[str]) -> Iterator[Platform]:
+        """These services up for the block, stopped however it ends."""
+        try:
+            self.up(names)
+            yield self
+        finally:
+            self.down(names)
 
     def status(self) -> list[ServiceState]:
         return [ServiceState(s.name, self.pid(s.name), self._paths(s.name)[0],

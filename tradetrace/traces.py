@@ -13,7 +13,8 @@ from dataclasses import dataclass, field
 
 import httpx
 
-from tradetrace.stack.health import StackError
+from tracing import span_names
+from tradetrace.errors import PlatformError
 
 # Where a signal's trace starts; others are searched too, in this order.
 SEARCH_ORDER = ("signal-generator", "tradetrace-cli", "trigger-dispatcher", "worker")
@@ -50,6 +51,12 @@ class Span:
     @property
     def failed(self) -> bool:
         return self.tags.get("otel.status_code") == "ERROR" or self.tags.get("error") is True
+
+    def as_dict(self) -> dict[str, object]:
+        """The span without its children (they point back by parent_id), for `--json`."""
+        return {"span_id": self.span_id, "parent_id": self.parent_id, "service": self.service,
+                "name": self.name, "start_us": self.start_us, "duration_us": self.duration_us,
+                "failed": self.failed, "tags": self.tags}
 
 
 @dataclass
@@ -93,7 +100,8 @@ class Jaeger:
         try:
             services = set(self.http.get("/api/services").json()["data"] or [])
         except httpx.HTTPError as error:
-            raise StackError(f"Jaeger is not reachable at {self.http.base_url}: {error}") from None
+            raise PlatformError(f"Jaeger is not reachable at {self.http.base_url}: "
+                                f"{error}") from None
         ordered = [s for s in SEARCH_ORDER if s in services] + sorted(services - set(SEARCH_ORDER))
         for service in ordered:
             response = self.http.get("/api/traces", params={
@@ -107,7 +115,7 @@ class Jaeger:
     def trace(self, trace_id: str) -> Trace:
         response = self.http.get(f"/api/traces/{trace_id}")
         if response.status_code != 200:
-            raise StackError(f"trace {trace_id} not found in Jaeger ({response.status_code})")
+            raise PlatformError(f"trace {trace_id} not found in Jaeger ({response.status_code})")
         return parse_trace(response.json()["data"][0])
 
     def signal_trace(self, signal_id: str, executions: int | None = None,
@@ -120,14 +128,16 @@ class Jaeger:
             ids = self.trace_ids_for_signal(signal_id)
             if ids:
                 found = self.trace(ids[0])
-                enough = executions is None or len(found.named("pipeline.execute")) >= executions
+                runs = len(found.named(span_names.PIPELINE_EXECUTE))
+                enough = executions is None or runs >= executions
                 if enough and len(found.spans) == previous:
                     return found
                 previous = len(found.spans)
             if time.monotonic() > deadline:
                 if ids:
                     return self.trace(ids[0])
-                raise StackError(f"no trace for signal {signal_id} in Jaeger after {timeout:.0f}s")
+                raise PlatformError(f"no trace for signal {signal_id} in Jaeger after "
+                                    f"{timeout:.0f}s")
             time.sleep(1.5)
 
 

@@ -8,8 +8,8 @@ from services.backend.app import create_app
 from services.backend.migrate import upgrade
 from services.shared.settings import get_settings
 from tracing import setup_tracing
-from tracing.metrics import setup_metrics
 from tracing.instrumentation import instrument_libraries
+from tracing.metrics import setup_metrics
 
 
 def main() -> None:

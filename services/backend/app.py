@@ -13,6 +13,7 @@ from services.backend.api import executions, health, pipelines
 from services.shared.clients import INFRASTRUCTURE_ERRORS, redis_client
 from services.shared.settings import Settings, get_settings
 from tracing import tracing_disabled
+from tracing.settings import package_version
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
@@ -24,7 +25,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         yield
         app.state.redis.close()
 
-    app = FastAPI(title="tradetrace backend", version="0.1.0",
+    app = FastAPI(title="tradetrace backend", version=package_version(),
                   description="Trading pipelines and their executions.", lifespan=lifespan,
                   dependencies=[Depends(track_active_request)])
     app.state.settings = settings

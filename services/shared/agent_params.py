@@ -22,7 +22,8 @@ class AgentParams(BaseModel):
     fail: bool = Field(False, description="Always fail")
     failure_rate: float | None = Field(None, ge=0, le=1, description="Chance of failing")
     transient_failures: int = Field(0, ge=0, le=10,
-                                    description="Fail with a retryable error on the first N attempts")
+                                    description="Fail with a retryable error on the first N "
+                                                "attempts")
     min_strength: float = Field(0.0, ge=0, le=1, description="risk_check: weakest signal approved")
     quantity: int = Field(10, ge=0, le=1_000_000, description="order_decision: order size")
 

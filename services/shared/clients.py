@@ -14,7 +14,7 @@ from services.shared.settings import Settings
 
 # An outage, not a bug: what failed will work again once the server is back, so the caller
 # retries with backoff (or rewinds) instead of failing the work or parking it.
-INFRASTRUCTURE_ERRORS: tuple[type[BaseException], ...] = (
+INFRASTRUCTURE_ERRORS: tuple[type[Exception], ...] = (
     sqlalchemy.exc.OperationalError,
     sqlalchemy.exc.InterfaceError,
     redis.exceptions.ConnectionError,

@@ -12,7 +12,16 @@ from typing import Any
 
 import sqlalchemy
 from sqlalchemy import (
-    JSON, Boolean, DateTime, Enum, Float, ForeignKey, Integer, String, Text, UniqueConstraint,
+    JSON,
+    Boolean,
+    DateTime,
+    Enum,
+    Float,
+    ForeignKey,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
     event,
 )
 from sqlalchemy.engine import Engine
@@ -30,6 +39,11 @@ def aware(moment: datetime) -> datetime:
 
 class Base(DeclarativeBase):
     pass
+
+
+def _values(members: type[enum.Enum]) -> list[str]:
+    """Store an enum's values (what the API speaks), not its member names."""
+    return [str(m.value) for m in members]
 
 
 class TriggerMode(str, enum.Enum):
@@ -57,7 +71,7 @@ class Pipeline(Base):
     name: Mapped[str] = mapped_column(String(100), unique=True)
     tickers: Mapped[list[str]] = mapped_column(JSON)
     trigger_mode: Mapped[TriggerMode] = mapped_column(
-        Enum(TriggerMode, native_enum=False, length=16, values_callable=lambda e: [m.value for m in e]))
+        Enum(TriggerMode, native_enum=False, length=16, values_callable=_values))
     interval_seconds: Mapped[int | None] = mapped_column(Integer, nullable=True)
     agents: Mapped[list[dict[str, Any]]] = mapped_column(JSON)
     enabled: Mapped[bool] = mapped_column(Boolean, default=True)
@@ -79,7 +93,7 @@ class Execution(Base):
         Enum(ExecutionStatus, native_enum=False, length=16,
              values_callable=lambda e: [m.value for m in e]), index=True)
     trigger_mode: Mapped[TriggerMode] = mapped_column(
-        Enum(TriggerMode, native_enum=False, length=16, values_callable=lambda e: [m.value for m in e]))
+        Enum(TriggerMode, native_enum=False, length=16, values_callable=_values))
     signal_id: Mapped[str | None] = mapped_column(String(64), nullable=True, index=True)
     ticker: Mapped[str | None] = mapped_column(String(16), nullable=True)
     queued_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
@@ -134,13 +148,13 @@ def _observe_pool(engine: Engine) -> None:
     pool = engine.pool
     if not hasattr(pool, "checkedout"):
         return
-    observe_gauge("db.pool.size", lambda: [(pool.size(), {})], "{connection}",
+    observe_gauge("db.pool.size", lambda: [(pool.size(), {})], "{connection}",  # type: ignore[attr-defined]
                   "Connections the pool keeps")
     observe_gauge("db.active_connections", lambda: [(pool.checkedout(), {})], "{connection}",
                   "Connections checked out of the pool")
 
 
-def _sqlite_foreign_keys(dbapi_connection, _record) -> None:
+def _sqlite_foreign_keys(dbapi_connection: Any, _record: object) -> None:
     """SQLite ignores ON DELETE CASCADE unless told otherwise, per connection."""
     dbapi_connection.execute("PRAGMA foreign_keys=ON")
 

@@ -26,9 +26,7 @@ from sqlalchemy import select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
-from services.shared.db import (
-    FINISHED, Execution, ExecutionStatus, TriggerMode, aware, utcnow,
-)
+from services.shared.db import FINISHED, Execution, ExecutionStatus, TriggerMode, aware, utcnow
 from services.shared.settings import Settings
 from services.shared.tasks import PipelineRun
 
@@ -160,7 +158,7 @@ def renew_lease(session: Session, execution_id: str, task_id: str, seconds: floa
     result = session.execute(update(Execution).where(
         Execution.id == execution_id, Execution.task_id == task_id,
         Execution.status == ExecutionStatus.RUNNING).values(lease_expires_at=lease(seconds)))
-    return result.rowcount == 1
+    return bool(result.rowcount == 1)  # type: ignore[attr-defined]  # an UPDATE's CursorResult
 
 
 def finish(session: Session, execution_id: str, task_id: str, status: ExecutionStatus,

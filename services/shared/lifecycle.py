@@ -15,7 +15,7 @@ class StopRequested:
         signal.signal(signal.SIGTERM, self._set)
         signal.signal(signal.SIGINT, self._set)
 
-    def _set(self, *_) -> None:
+    def _set(self, *_: object) -> None:
         self.requested = True
 
     def __bool__(self) -> bool:

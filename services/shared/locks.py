@@ -10,6 +10,8 @@ import uuid
 
 import redis
 
+from services.shared import redis_keys
+
 _RELEASE_IF_OWNER = """
 if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('del', KEYS[1]) end
 return 0
@@ -25,10 +27,6 @@ return 0
 """
 
 
-def running_key(pipeline_id: int) -> str:
-    return f"tradetrace:pipeline-running:{pipeline_id}"
-
-
 def acquire_running_lock(client: redis.Redis, pipeline_id: int, ttl_seconds: int,
                          owner: str | None = None) -> str | None:
     """The lock's token, or None if the pipeline is already running for another owner.
@@ -38,9 +36,10 @@ def acquire_running_lock(client: redis.Redis, pipeline_id: int, ttl_seconds: int
     being skipped as "running" and lost while the orphaned lock lives out its timeout.
     """
     token = owner or uuid.uuid4().hex
-    taken = client.eval(_ACQUIRE_OR_REENTER, 1, running_key(pipeline_id), token, ttl_seconds)
+    key = redis_keys.running_lock(pipeline_id)
+    taken = client.eval(_ACQUIRE_OR_REENTER, 1, key, token, ttl_seconds)
     return token if taken else None
 
 
 def release_running_lock(client: redis.Redis, pipeline_id: int, token: str) -> bool:
-    return bool(client.eval(_RELEASE_IF_OWNER, 1, running_key(pipeline_id), token))
+    return bool(client.eval(_RELEASE_IF_OWNER, 1, redis_keys.running_lock(pipeline_id), token))

@@ -1,6 +1,8 @@
 """Configuration of every service, from `TRADETRACE_*` environment variables (pydantic-settings).
 
 Defaults point at the native stack on 127.0.0.1; SQLite is the embedded default database.
+One object per process: it extends tracing's settings (profile, environment), so every
+`TRADETRACE_*` variable a service reads is a field here.
 """
 
 from __future__ import annotations
@@ -9,11 +11,11 @@ from functools import lru_cache
 from pathlib import Path
 
 from pydantic import Field, model_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from tracing.settings import TracingSettings
 
 
-class Settings(BaseSettings):
-    model_config = SettingsConfigDict(env_prefix="TRADETRACE_", extra="ignore")
+class Settings(TracingSettings):
 
     database_url: str = "sqlite:///./tradetrace.db"
     redis_url: str = "redis://127.0.0.1:6379/0"
@@ -87,6 +89,9 @@ class Settings(BaseSettings):
     # Signals the generator holds for a retry (failed deliveries, a full local queue) before it
     # pauses generating: backpressure, not loss.
     generator_max_pending: int = Field(10000, ge=1)
+    # librdkafka settings for the generator's producer, over its defaults: e.g.
+    # {"queue.buffering.max.messages": 100000, "message.timeout.ms": 300000}.
+    generator_producer: dict[str, str | int] = {}
 
     @model_validator(mode="after")
     def soft_limit_first(self) -> Settings:

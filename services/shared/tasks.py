@@ -77,7 +77,7 @@ def publisher(settings: Settings) -> Celery:
         app = Celery("tradetrace-publisher", set_as_current=True)
         app.conf.update(config)
 
-        @app.task(name=PIPELINE_TASK)
+        @app.task(name=PIPELINE_TASK)  # type: ignore[untyped-decorator]  # Celery is untyped
         def stand_in(**_: Any) -> None:
             raise RuntimeError(f"{PIPELINE_TASK} runs in the worker, not here")
 
@@ -91,4 +91,4 @@ def send_pipeline_run(settings: Settings, run: PipelineRun, app: Celery | None =
     sender = app or publisher(settings)
     result = sender.tasks[PIPELINE_TASK].apply_async(kwargs=run.model_dump(mode="json"),
                                                      queue=PIPELINE_QUEUE)
-    return result.id
+    return str(result.id)

@@ -44,10 +44,13 @@ def crossovers(prices: Sequence[float], fast: int = FAST, slow: int = SLOW) -> l
     fast_avg, slow_avg = moving_averages(prices, fast), moving_averages(prices, slow)
     found = []
     for day in range(slow, len(prices)):
-        before = fast_avg[day - 1] - slow_avg[day - 1]
-        after = fast_avg[day] - slow_avg[day]
+        fast_then, slow_then = fast_avg[day - 1], slow_avg[day - 1]
+        fast_now, slow_now = fast_avg[day], slow_avg[day]
+        if fast_then is None or slow_then is None or fast_now is None or slow_now is None:
+            continue   # a window not yet full (never from day `slow` on)
+        before, after = fast_then - slow_then, fast_now - slow_now
         if before <= 0 < after:
-            found.append(Crossover(day, "buy", fast_avg[day], slow_avg[day]))
+            found.append(Crossover(day, "buy", fast_now, slow_now))
         elif before >= 0 > after:
-            found.append(Crossover(day, "sell", fast_avg[day], slow_avg[day]))
+            found.append(Crossover(day, "sell", fast_now, slow_now))
     return found

@@ -10,9 +10,9 @@ from __future__ import annotations
 
 import logging
 import time
-from dataclasses import dataclass
-
 from collections import deque
+from collections.abc import Mapping
+from dataclasses import dataclass
 
 from confluent_kafka import KafkaError, Message, Producer
 from opentelemetry import context as otel_context
@@ -36,7 +36,7 @@ class DeliveryCounts:
 
 class SignalPublisher:
     def __init__(self, bootstrap_servers: str, topic: str,
-                 extra_config: dict[str, object] | None = None) -> None:
+                 extra_config: Mapping[str, object] | None = None) -> None:
         self.topic = topic
         self.bootstrap_servers = bootstrap_servers
         self.counts = DeliveryCounts()

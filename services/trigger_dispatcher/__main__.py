@@ -10,9 +10,7 @@ from services.shared.heartbeat import Heartbeat
 from services.shared.lifecycle import StopRequested, configure_logging
 from services.shared.settings import get_settings
 from services.shared.topics import ensure_topics
-from services.trigger_dispatcher.dispatcher import (
-    Dispatcher, create_consumer, create_dlq_producer,
-)
+from services.trigger_dispatcher.dispatcher import Dispatcher, create_consumer, create_dlq_producer
 from services.trigger_dispatcher.gauges import observe_dispatcher
 from tracing import setup_tracing, shutdown_tracing
 from tracing.instrumentation import instrument_libraries

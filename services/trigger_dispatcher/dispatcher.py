@@ -17,12 +17,11 @@ import time
 from dataclasses import dataclass, field
 
 import redis
-from confluent_kafka import (
-    Consumer, KafkaError, KafkaException, Message, Producer, TopicPartition,
-)
+from confluent_kafka import Consumer, KafkaError, KafkaException, Message, Producer, TopicPartition
 from sqlalchemy import delete
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 
+from services.shared import redis_keys
 from services.shared.clients import INFRASTRUCTURE_ERRORS, backoff_seconds
 from services.shared.db import Execution, ExecutionStatus, session_scope
 from services.shared.executions import queue_signal_runs
@@ -32,12 +31,10 @@ from services.shared.signals import InvalidSignal, Signal, parse_signal
 from services.shared.tasks import PipelineRun, send_pipeline_run
 from services.trigger_dispatcher.index import PipelineIndex, load_index
 from tracing import attributes as attr
-from tracing import current_trace_id, record_failure, signal_baggage, tracer
+from tracing import current_trace_id, record_failure, signal_baggage, span_names, tracer
 from tracing.kafka import Headers, extract_context, process_span, read_headers, receive_span
 
 log = logging.getLogger(__name__)
-
-STATS_KEY = "tradetrace:stats:dispatcher"
 
 # Commit errors while the group coordinator is away (a broker restart): retried until it is back.
 COORDINATOR_AWAY = frozenset({
@@ -45,11 +42,6 @@ COORDINATOR_AWAY = frozenset({
     KafkaError._TIMED_OUT, KafkaError.REQUEST_TIMED_OUT, KafkaError.COORDINATOR_NOT_AVAILABLE,
     KafkaError.NOT_COORDINATOR, KafkaError.COORDINATOR_LOAD_IN_PROGRESS,
 })
-
-
-def dispatch_key(signal_id: str) -> str:
-    """Where the dispatcher records what one signal triggered (read by `signal emit`)."""
-    return f"tradetrace:signal-dispatch:{signal_id}"
 
 
 class StaleIndex(Exception):
@@ -76,6 +68,11 @@ class Dispatcher:
         self._failed_batches = 0            # in a row: the backoff grows with them
         self._dlq_failures: list[str] = []  # delivery reports of this batch's DLQ messages
 
+    def use_index(self, index: PipelineIndex) -> None:
+        """Serve `index` as if just loaded from the database (until the next refresh is due)."""
+        self.index = index
+        self._index_loaded_at = time.monotonic()
+
     def refresh_index_if_due(self) -> bool:
         """Reload the index when due; True once an index is loaded. A database error keeps the
         previous index (and is retried within a second) rather than stopping the dispatcher."""
@@ -83,7 +80,7 @@ class Dispatcher:
         if now - self._index_loaded_at < self.settings.index_refresh_seconds:
             return True
         try:
-            with tracer().start_as_current_span("pipelines.index.refresh") as span:
+            with tracer().start_as_current_span(span_names.PIPELINES_INDEX_REFRESH) as span:
                 self.index = load_index(self.settings.database_url)
                 span.set_attributes({"index.tickers": len(self.index),
                                      "index.pipelines": self.index.pipeline_count})
@@ -130,17 +127,19 @@ class Dispatcher:
         counts = {"signals_consumed": 0, "dlq": 0}
         received = []
         for message in messages:
-            if message.error() is None:
+            error = message.error()
+            if error is None:
                 received.append(message)
-            elif message.error().code() != KafkaError._PARTITION_EOF:
-                log.error("consume error: %s", message.error())
+            elif error.code() != KafkaError._PARTITION_EOF:
+                log.error("consume error: %s", error)
         self._dlq_failures = []
         headers = [read_headers(message) for message in received]   # once each: see there
         contexts = [_context_of(h) for h in headers]
         group, topic = self.settings.consumer_group, self.settings.signals_topic
         with receive_span(tracer(), topic, group, [c for c, _ in contexts],
                           self.settings.kafka_bootstrap_servers) as batch:
-            for message, message_headers, (parent, problem) in zip(received, headers, contexts):
+            for message, message_headers, (parent, problem) in zip(received, headers, contexts,
+                                                                   strict=True):
                 with process_span(tracer(), message, parent, problem, batch, group) as span:
                     handled = self.handle_message(message, span, message_headers)
                     counts["signals_consumed" if handled else "dlq"] += 1
@@ -163,7 +162,7 @@ class Dispatcher:
         try:
             with signal_baggage(signal.signal_id):  # also for messages from clients that set none
                 self.dispatch(signal)
-        except (*INFRASTRUCTURE_ERRORS, StaleIndex):
+        except (*INFRASTRUCTURE_ERRORS, StaleIndex):  # type: ignore[misc]  # mypy: a starred tuple
             raise
         except Exception as error:  # noqa: BLE001 - a poison message, not an outage
             log.exception("signal %s cannot be dispatched", signal.signal_id)
@@ -181,7 +180,7 @@ class Dispatcher:
         self.send_to_dlq(message, reason, headers)
 
     def dispatch(self, signal: Signal) -> SignalOutcome:
-        with tracer().start_as_current_span("pipelines.match",
+        with tracer().start_as_current_span(span_names.PIPELINES_MATCH,
                                             attributes={attr.TICKER: signal.ticker}) as span:
             outcome = self._dispatch(signal)
             span.set_attributes({attr.PIPELINES_MATCHED: len(outcome.matched),
@@ -241,7 +240,7 @@ class Dispatcher:
                                          self.settings.dlq_max_value_bytes)
         headers = headers + [
             ("dlq.reason", reason.encode("utf-8", "replace")),
-            ("dlq.source.topic", message.topic().encode()),
+            ("dlq.source.topic", (message.topic() or "").encode()),
             ("dlq.source.partition", str(message.partition()).encode()),
             ("dlq.source.offset", str(message.offset()).encode()),
         ] + ([("dlq.note", note.encode())] if note else [])
@@ -299,18 +298,19 @@ class Dispatcher:
     def _record(self, signal: Signal, outcome: SignalOutcome) -> None:
         pipe = self.redis.pipeline()
         # The first handling is what `signal emit` reports; a redelivery only adds to the stats.
-        pipe.set(dispatch_key(signal.signal_id), json.dumps(outcome.__dict__),
+        pipe.set(redis_keys.signal_dispatch(signal.signal_id), json.dumps(outcome.__dict__),
                  ex=self.settings.dispatch_record_seconds, nx=True)
-        pipe.hincrby(STATS_KEY, "pipelines_matched", len(outcome.matched))
-        pipe.hincrby(STATS_KEY, "pipelines_enqueued", len(outcome.enqueued))
-        pipe.hincrby(STATS_KEY, "pipelines_skipped_running", len(outcome.skipped_running))
-        pipe.hincrby(STATS_KEY, "duplicates", len(outcome.duplicates))
+        for field_name, pipelines in (("pipelines_matched", outcome.matched),
+                                      ("pipelines_enqueued", outcome.enqueued),
+                                      ("pipelines_skipped_running", outcome.skipped_running),
+                                      ("duplicates", outcome.duplicates)):
+            pipe.hincrby(redis_keys.DISPATCHER_STATS, field_name, len(pipelines))
         pipe.execute()
 
     def _count(self, counts: dict[str, int]) -> None:
         pipe = self.redis.pipeline()
         for name, value in counts.items():
-            pipe.hincrby(STATS_KEY, name, value)
+            pipe.hincrby(redis_keys.DISPATCHER_STATS, name, value)
         pipe.execute()
 
 
@@ -340,10 +340,11 @@ def _partition_ranges(messages: list[Message]) -> dict[tuple[str, int], tuple[in
     """Per (topic, partition), the batch's first and last offsets (error events carry none)."""
     ranges: dict[tuple[str, int], tuple[int, int]] = {}
     for message in messages:
-        if message.error() is None:
-            key, offset = (message.topic(), message.partition()), message.offset()
-            first, last = ranges.get(key, (offset, offset))
-            ranges[key] = (min(first, offset), max(last, offset))
+        topic, partition, offset = message.topic(), message.partition(), message.offset()
+        if message.error() is None and topic is not None and partition is not None \
+                and offset is not None:
+            first, last = ranges.get((topic, partition), (offset, offset))
+            ranges[(topic, partition)] = (min(first, offset), max(last, offset))
     return ranges
 
 

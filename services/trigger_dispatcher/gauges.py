@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from services.trigger_dispatcher.dispatcher import Dispatcher
 from services.shared.tasks import PIPELINE_QUEUE
+from services.trigger_dispatcher.dispatcher import Dispatcher
 from tracing.metrics import observe_gauge
 
 

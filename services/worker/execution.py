@@ -23,7 +23,7 @@ from services.shared.settings import Settings
 from services.shared.tasks import PipelineRun
 from services.worker.agents import AgentError, AgentResult, TransientAgentError, run_agent
 from tracing import attributes as attr
-from tracing import current_trace_id, record_failure, tracer
+from tracing import current_trace_id, record_failure, span_names, tracer
 
 log = logging.getLogger(__name__)
 
@@ -51,10 +51,10 @@ def execute(run: PipelineRun, task_id: str, settings: Settings,
             client: redis.Redis) -> dict[str, Any] | None:
     """Run the execution if this delivery should; None when it should not (a duplicate, a
     deleted pipeline). The lock is released whenever the execution is over."""
-    verdict, claimed = _claim(run, task_id, settings, client)
-    if verdict is not Verdict.RUN:
-        log.info("execution %s not run: %s", run.execution_id, verdict.value)
-        if verdict is not Verdict.HELD:   # a live worker holds the lock for this same run
+    claimed = _claim(run, task_id, settings, client)
+    if isinstance(claimed, Verdict):
+        log.info("execution %s not run: %s", run.execution_id, claimed.value)
+        if claimed is not Verdict.HELD:   # a live worker holds the lock for this same run
             release_running_lock(client, run.pipeline_id, run.lock_token)
         return None
     with Lease(run, task_id, settings, client):
@@ -68,14 +68,15 @@ def execute(run: PipelineRun, task_id: str, settings: Settings,
 
 
 def _claim(run: PipelineRun, task_id: str, settings: Settings,
-           client: redis.Redis) -> tuple[Verdict, Claimed | None]:
+           client: redis.Redis) -> Claimed | Verdict:
+    """What this delivery runs, or why it runs nothing."""
     with session_scope(settings.database_url) as session:
         verdict, execution = claim(session, run.execution_id, task_id, settings)
-        if verdict is not Verdict.RUN:
-            return verdict, None
+        if verdict is not Verdict.RUN or execution is None:
+            return verdict
         pipeline = session.get(Pipeline, run.pipeline_id)
         if pipeline is None:
-            return Verdict.GONE, None
+            return Verdict.GONE
         if acquire_running_lock(client, run.pipeline_id, settings.running_lock_seconds,
                                 owner=run.lock_token) is None:
             raise LockHeldElsewhere(f"pipeline {run.pipeline_id} is running for another trigger")
@@ -83,8 +84,8 @@ def _claim(run: PipelineRun, task_id: str, settings: Settings,
             execution.trace_id = current_trace_id()
         session.flush()
         session.expunge(pipeline)
-        return verdict, Claimed(pipeline, execution.attempts,
-                                final_attempt=execution.attempts > settings.task_max_retries)
+        return Claimed(pipeline, execution.attempts,
+                       final_attempt=execution.attempts > settings.task_max_retries)
 
 
 class Lease:
@@ -132,7 +133,7 @@ def _run(run: PipelineRun, claimed: Claimed, task_id: str, settings: Settings) -
     """Run the agents in order and record the outcome, in a `pipeline.execute` span. A
     transient error with attempts left records the row as still running (a retry follows);
     any other failure is recorded (and on the span) and not raised."""
-    with tracer().start_as_current_span("pipeline.execute", attributes={
+    with tracer().start_as_current_span(span_names.PIPELINE_EXECUTE, attributes={
             attr.PIPELINE_ID: run.pipeline_id,
             attr.TRIGGER_MODE: run.trigger_mode.value,
             "execution.id": run.execution_id}) as span:
@@ -177,7 +178,7 @@ def _run_agents(run: PipelineRun, claimed: Claimed, task_id: str, settings: Sett
 
 def _run_agent_span(agent: dict[str, Any], context: dict[str, Any], attempt: int,
                     settings: Settings) -> AgentResult:
-    with tracer().start_as_current_span("agent.run",
+    with tracer().start_as_current_span(span_names.AGENT_RUN,
                                         attributes={attr.AGENT_NAME: agent["name"]}) as span:
         try:
             result = run_agent(agent["name"], agent.get("params", {}), context, attempt,

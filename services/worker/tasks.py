@@ -10,13 +10,18 @@ from typing import Any
 import redis
 from sqlalchemy import select
 
+from services.shared import redis_keys
 from services.shared.clients import INFRASTRUCTURE_ERRORS, backoff_seconds, redis_client
 from services.shared.db import Pipeline, TriggerMode, session_scope
 from services.shared.executions import queue_run, reap, run_of
 from services.shared.locks import acquire_running_lock, release_running_lock
 from services.shared.settings import get_settings
 from services.shared.tasks import (
-    PERIODIC_TICK_TASK, PIPELINE_TASK, REAPER_TASK, PipelineRun, send_pipeline_run,
+    PERIODIC_TICK_TASK,
+    PIPELINE_TASK,
+    REAPER_TASK,
+    PipelineRun,
+    send_pipeline_run,
 )
 from services.worker.app import app
 from services.worker.execution import LockHeldElsewhere, RetryLater, execute
@@ -49,24 +54,21 @@ def execute_pipeline(self, **payload: Any) -> dict[str, Any] | None:
     try:
         return execute(run, self.request.id, settings, _redis())
     except RetryLater as later:
-        raise self.retry(exc=later, countdown=later.seconds, max_retries=None)
+        raise self.retry(exc=later, countdown=later.seconds, max_retries=None) from later
     except LockHeldElsewhere as held:
         # Another run of this pipeline holds the lock (this task waited in a backlog past its
         # lock's timeout): run after it rather than beside it.
         log.info("execution %s waits: %s", run.execution_id, held)
-        raise self.retry(exc=held, countdown=settings.retry_backoff_seconds * 2, max_retries=None)
+        raise self.retry(exc=held, countdown=settings.retry_backoff_seconds * 2,
+                         max_retries=None) from held
     except INFRASTRUCTURE_ERRORS as error:
         if not _outage_budget_left(retries):
             log.error("execution %s: %s for %.0fs; left to the reaper", run.execution_id,
                       error.__class__.__name__, settings.outage_retry_seconds)
             raise
         log.warning("execution %s: %s; retrying", run.execution_id, error.__class__.__name__)
-        raise self.retry(exc=error, max_retries=None,
-                         countdown=backoff_seconds(retries, settings.max_retry_backoff_seconds))
-
-
-def _due_key(pipeline_id: int) -> str:
-    return f"tradetrace:periodic-due:{pipeline_id}"
+        raise self.retry(exc=error, max_retries=None, countdown=backoff_seconds(
+            retries, settings.max_retry_backoff_seconds)) from error
 
 
 @app.task(name=PERIODIC_TICK_TASK)
@@ -80,7 +82,8 @@ def schedule_periodic_pipelines() -> int:
     queued = 0
     for pipeline_id, interval in due:
         # The key lives for one interval: while it exists the pipeline is not due again.
-        if not client.set(_due_key(pipeline_id), 1, nx=True, ex=max(1, interval or 60)):
+        mark = redis_keys.periodic_due(pipeline_id)
+        if not client.set(mark, 1, nx=True, ex=max(1, interval or 60)):
             continue
         token = acquire_running_lock(client, pipeline_id, settings.running_lock_seconds)
         if token is None:

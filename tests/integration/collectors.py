@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import replace
 from pathlib import Path
 
-from tests.integration.conftest import free_port
+from tests.support.ports import free_port
 from tradetrace.stack.components import Collector
 from tradetrace.stack.components.collector import CONFIG
 from tradetrace.stack.health import http_ok

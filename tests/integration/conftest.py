@@ -12,6 +12,8 @@ from collections.abc import Iterator
 import httpx
 import pytest
 
+from tests.integration.isolation import free_redis_url, fresh_database
+from tests.support.ports import free_port
 from tradetrace.stack import Stack
 from tradetrace.stack.components.jaeger import query_url
 from tradetrace.stack.components.kafka import bootstrap_servers
@@ -66,50 +68,6 @@ def prometheus(stack: Stack) -> Iterator[httpx.Client]:
 def unique_name(request: pytest.FixtureRequest) -> str:
     """A name no other test or run uses, for topics, services and keys."""
     return f"{request.node.name[:30].replace('[', '-').rstrip(']')}-{uuid.uuid4().hex[:8]}"
-
-
-# --- the platform's services, isolated from anything else running on the stack -------------
-
-def free_port() -> int:
-    import socket
-
-    with socket.socket() as probe:
-        probe.bind((HOST, 0))
-        return probe.getsockname()[1]
-
-
-_handed_out: set[int] = set()
-
-
-def free_redis_url() -> str:
-    """A Redis database no client is connected to, emptied: a service left running by an
-    interrupted test session keeps polling its database and would take this session's tasks
-    (a stale worker once swallowed every reaper task of the next session)."""
-    import redis as redis_lib
-
-    client = redis_lib.Redis(host=HOST, port=port("redis"))
-    used = {int(c["db"]) for c in client.client_list()} | _handed_out | {0}
-    free = next((db for db in range(1, 16) if db not in used), None)
-    if free is None:
-        raise RuntimeError(f"every Redis database is in use ({sorted(used)}): stop stale services")
-    _handed_out.add(free)
-    url = f"redis://{HOST}:{port('redis')}/{free}"
-    redis_lib.Redis.from_url(url).flushdb()
-    return url
-
-
-def fresh_database(name: str) -> str:
-    """A new, migrated PostgreSQL database on the stack; returns its URL."""
-    import psycopg
-
-    from services.backend.migrate import upgrade
-
-    with psycopg.connect(host=HOST, port=port("postgres"), user="tradetrace", dbname="postgres",
-                         autocommit=True) as conn:
-        conn.execute(f'CREATE DATABASE "{name}"')
-    url = database_url(port("postgres")).rsplit("/", 1)[0] + f"/{name}"
-    upgrade(url)
-    return url
 
 
 @pytest.fixture(scope="session")

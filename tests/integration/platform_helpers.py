@@ -2,11 +2,20 @@
 
 from __future__ import annotations
 
+import json
+import os
+from pathlib import Path
+from unittest.mock import patch
+
 import httpx
+from confluent_kafka import Message
 
 from services.shared.settings import Settings
 from services.shared.signals import Signal
+from tests.support.kafka import end_offsets, read_topic
+from tests.support.polling import eventually
 from tradetrace import emit
+from tradetrace.platform import Platform
 
 FAST = {"duration_ms": 0}
 
@@ -36,24 +45,45 @@ def publish_and_follow(settings: Settings, signal: Signal, timeout: float = 60.0
 
 
 def settings_from_env(env: dict[str, str]) -> Settings:
-    """The settings a service started with these TRADETRACE_* variables reads."""
-    return Settings(**{k.removeprefix("TRADETRACE_").lower(): v for k, v in env.items()
-                       if k.startswith("TRADETRACE_")})
+    """The settings a service started with these variables reads (JSON lists and maps too)."""
+    with patch.dict(os.environ, env, clear=True):
+        return Settings()
 
 
-def run_generator(env: dict[str, str], state, tickers: list[str], seconds: float,
-                  per_second: float, seed: int | None = None) -> None:
-    """Run the real signal-generator service on these tickers for a while, then stop it."""
-    import json
-    import time
+def _signal_json(message: Message) -> dict | None:
+    try:   # the session's topic also carries the poison-message tests' corpus
+        body = json.loads(message.value() or b"")
+    except ValueError:
+        return None
+    return body if isinstance(body, dict) else None
 
-    from tradetrace.platform import Platform
 
+def signal_messages(settings: Settings, tickers: list[str],
+                    start: dict[int, int] | None = None) -> list[Message]:
+    """The topic's signals for these tickers, from `start`, one message per signal id."""
+    found: dict[str, Message] = {}
+    for message in read_topic(settings.kafka_bootstrap_servers, settings.signals_topic, start):
+        body = _signal_json(message)
+        if body and body.get("ticker") in tickers:
+            found.setdefault(body["signal_id"], message)
+    return list(found.values())
+
+
+def run_generator(env: dict[str, str], state: Path, tickers: list[str], count: int,
+                  per_second: float = 10, seed: int | None = None) -> list[Message]:
+    """Run the real signal-generator service on these tickers until Kafka holds `count` of its
+    signals, stop it (it flushes what it generated), and return every signal it published."""
+    settings = settings_from_env(env)
+    start = end_offsets(settings.kafka_bootstrap_servers, settings.signals_topic)
     extra = {"TRADETRACE_TICKERS": json.dumps(tickers),
              "TRADETRACE_SIGNALS_PER_SECOND": str(per_second)}
     if seed is not None:
         extra["TRADETRACE_GENERATOR_SEED"] = str(seed)
     generator = Platform(env={**env, **extra}, state=state)
     generator.up(["signal-generator"])
-    time.sleep(seconds)
-    generator.down(["signal-generator"])
+    try:
+        eventually(lambda: len(signal_messages(settings, tickers, start)) >= count,
+                   f"{count} generated signals in Kafka", timeout=60)
+    finally:
+        generator.down(["signal-generator"])
+    return signal_messages(settings, tickers, start)

@@ -18,20 +18,24 @@ from pathlib import Path
 import httpx
 import pytest
 import redis
-from confluent_kafka import Consumer, Producer
+from confluent_kafka import Producer
 
 from services.shared.tasks import PIPELINE_QUEUE
 from tests.integration.collectors import CollectorOnOwnPorts
-from tests.integration.conftest import free_port, free_redis_url
+from tests.integration.isolation import free_redis_url
 from tests.integration.platform_helpers import create_pipeline, run_generator, settings_from_env
-from tests.integration.polling import eventually
 from tests.integration.xray_api import XRayApi
+from tests.support.polling import eventually
+from tests.support.ports import free_port
+from tests.support.prometheus import scalar
+from tracing import span_names
 from tracing.kafka import HEADERS
 from tradetrace import emit
 from tradetrace.platform import Platform
 from tradetrace.stack import Stack
 from tradetrace.stack.components.collector import AWS_OVERLAY, CONFIG
 from tradetrace.stack.ports import HOST, port
+
 
 def xray_id(trace_id: str) -> str:
     return f"1-{trace_id[:8]}-{trace_id[8:]}"
@@ -100,20 +104,6 @@ def aws_api(aws_platform: Platform) -> Iterator[httpx.Client]:
         yield client
 
 
-def _signal_messages(settings, ticker: str, count: int) -> list:
-    """The topic's messages for this ticker (other tests publish to the same topic)."""
-    consumer = Consumer({"bootstrap.servers": settings.kafka_bootstrap_servers,
-                         "group.id": f"inspect-{uuid.uuid4().hex[:8]}",
-                         "auto.offset.reset": "earliest"})
-    consumer.subscribe([settings.signals_topic])
-    messages, deadline = [], time.monotonic() + 30
-    while len(messages) < count and time.monotonic() < deadline:
-        messages += [m for m in consumer.consume(100, 1.0)
-                     if m.error() is None and json.loads(m.value())["ticker"] == ticker]
-    consumer.close()
-    return messages
-
-
 def _queued_task_headers(redis_url: str) -> list[dict]:
     raw = redis.Redis.from_url(redis_url).lrange(PIPELINE_QUEUE, 0, -1)
     return [json.loads(message)["headers"] for message in raw]
@@ -133,32 +123,29 @@ def test_signals_flow_in_the_aws_profile_as_one_xray_trace_each(
         xray_api: XRayApi, prometheus: httpx.Client, cluster: str, ticker: str,
         tmp_path: Path) -> None:
     settings = settings_from_env(aws_env)
-    aws_platform.down(["worker"])          # the queued tasks are looked at before they run
-    pipelines = [create_pipeline(aws_api, f"aws-{ticker}-{i}", [ticker])["id"] for i in (1, 2)]
-    time.sleep(1.0)
-    run_generator(aws_env, tmp_path, [ticker], seconds=2.5, per_second=2)
+    with aws_platform.stopped(["worker"]):      # the queued tasks are looked at before they run
+        pipelines = [create_pipeline(aws_api, f"aws-{ticker}-{i}", [ticker])["id"] for i in (1, 2)]
+        time.sleep(1.0)
+        messages = run_generator(aws_env, tmp_path, [ticker], count=3, per_second=2)
 
-    # Kafka: every signal carries the X-Ray header beside traceparent, for the same trace.
-    messages = _signal_messages(settings, ticker, 3)
-    assert len(messages) >= 3
-    traces = {}
-    for message in messages:
-        signal_id = json.loads(message.value())["signal_id"]
-        xray_header = _header(message, "X-Amzn-Trace-Id")
-        trace_id = _header(message, "traceparent").split("-")[1]
-        assert xray_header and _root(xray_header) == xray_id(trace_id)
-        assert abs(int(trace_id[:8], 16) - time.time()) < 600      # an X-Ray epoch prefix
-        traces[signal_id] = trace_id
+        # Kafka: every signal carries the X-Ray header beside traceparent, for the same trace.
+        traces = {}
+        for message in messages:
+            signal_id = json.loads(message.value())["signal_id"]
+            xray_header = _header(message, "X-Amzn-Trace-Id")
+            trace_id = _header(message, "traceparent").split("-")[1]
+            assert xray_header and _root(xray_header) == xray_id(trace_id)
+            assert abs(int(trace_id[:8], 16) - time.time()) < 600      # an X-Ray epoch prefix
+            traces[signal_id] = trace_id
 
-    # Celery: the queued tasks carry the X-Ray header of their signal's trace. With the worker
-    # off, the first signal holds both pipelines' running locks and the later ones skip them.
-    outcomes = {signal_id: emit.wait_for_dispatch(settings, signal_id) for signal_id in traces}
-    enqueuing = [s for s, outcome in outcomes.items() if outcome["enqueued"]]
-    assert len(enqueuing) == 1 and outcomes[enqueuing[0]]["enqueued"] == pipelines
-    queued = _queued_task_headers(aws_env["TRADETRACE_REDIS_URL"])
-    assert [_root(h["X-Amzn-Trace-Id"]) for h in queued] == [xray_id(traces[enqueuing[0]])] * 2
+        # Celery: the queued tasks carry the X-Ray header of their signal's trace. With the worker
+        # off, the first signal holds both pipelines' running locks and the later ones skip them.
+        outcomes = {signal_id: emit.wait_for_dispatch(settings, signal_id) for signal_id in traces}
+        enqueuing = [s for s, outcome in outcomes.items() if outcome["enqueued"]]
+        assert len(enqueuing) == 1 and outcomes[enqueuing[0]]["enqueued"] == pipelines
+        queued = _queued_task_headers(aws_env["TRADETRACE_REDIS_URL"])
+        assert [_root(h["X-Amzn-Trace-Id"]) for h in queued] == [xray_id(traces[enqueuing[0]])] * 2
 
-    aws_platform.up(["worker"])
     executions = emit.wait_for_executions(settings, enqueuing[0], 2)
     assert {e.trace_id for e in executions} == {traces[enqueuing[0]]}
 
@@ -169,22 +156,22 @@ def test_signals_flow_in_the_aws_profile_as_one_xray_trace_each(
         return found if not expected - Counter(s["name"] for s in found) else None
 
     for signal_id, trace_id in traces.items():
-        expected = Counter(["signal.generate", "pipelines.match"])
+        expected = Counter([span_names.SIGNAL_GENERATE, span_names.PIPELINES_MATCH])
         if signal_id in enqueuing:
-            expected["pipeline.execute"] = len(pipelines)
+            expected[span_names.PIPELINE_EXECUTE] = len(pipelines)
         found = eventually(lambda: segments_of(signal_id, expected),
                            f"X-Ray segments {dict(expected)} of {signal_id}", timeout=60)
         assert {s["trace_id"] for s in found} == {xray_id(trace_id)}
-        assert [s["annotations"]["ticker"] for s in found if s["name"] == "pipelines.match"] \
+        matches = [s for s in found if s["name"] == span_names.PIPELINES_MATCH]
+        assert [s["annotations"]["ticker"] for s in matches] \
             == [ticker]
         if signal_id in enqueuing:
-            executes = [s for s in found if s["name"] == "pipeline.execute"]
+            executes = [s for s in found if s["name"] == span_names.PIPELINE_EXECUTE]
             assert sorted(int(s["annotations"]["pipeline.id"]) for s in executes) == pipelines
 
     # Amazon Managed Prometheus's stand-in: the same span-derived metrics, by remote write.
     def remote_written(query: str) -> float | None:
-        result = prometheus.get("/api/v1/query", params={"query": query}).json()["data"]["result"]
-        return float(result[0]["value"][1]) if result else None
+        return scalar(prometheus, query)
 
     ids = "|".join(str(pipeline) for pipeline in pipelines)
     executions = (f'sum(pipeline_executions_total{{cluster="{cluster}",status="succeeded",'
@@ -205,7 +192,7 @@ def test_xray_only_w3c_only_and_headerless_messages_each_keep_their_own_trace(
 
     settings = settings_from_env(aws_env)
     tickers = {kind: f"{ticker}{kind[0].upper()}" for kind in ("xray", "w3c", "none")}
-    for kind, symbol in tickers.items():
+    for symbol in tickers.values():
         create_pipeline(aws_api, f"mixed-{symbol}", [symbol])
     time.sleep(1.0)
     aws_platform.up(["worker"])

@@ -6,7 +6,7 @@ import httpx
 import pytest
 
 from tests.integration.platform_helpers import FAST, create_pipeline
-from tests.integration.polling import eventually
+from tests.support.polling import eventually
 
 AGENTS = [{"name": "market_data", "params": FAST}, {"name": "risk_check", "params": FAST}]
 

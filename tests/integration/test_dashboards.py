@@ -13,7 +13,8 @@ import httpx
 import pytest
 
 from tests.integration.platform_helpers import FAST, create_pipeline, run_generator
-from tests.integration.polling import eventually
+from tests.support.polling import eventually
+from tests.support.prometheus import instant
 from tradetrace.stack.paths import REPO_ROOT
 
 PANEL_QUERIES = [
@@ -37,14 +38,9 @@ def traffic(api: httpx.Client, platform, platform_env) -> None:
     for _ in range(4):
         api.post(f"/pipelines/{failing['id']}/run")
         time.sleep(0.5)
-    run_generator(platform_env, platform.state.parent, tickers, seconds=2, per_second=4)
+    run_generator(platform_env, platform.state.parent, tickers, count=8, per_second=4)
 
 
 @pytest.mark.parametrize("query", PANEL_QUERIES)
 def test_panel_query_returns_data(query: str, traffic, prometheus: httpx.Client) -> None:
-    def result():
-        body = prometheus.get("/api/v1/query", params={"query": query}).json()
-        assert body["status"] == "success", body
-        return body["data"]["result"]
-
-    eventually(result, f"data for {query}", timeout=90, interval=2)
+    eventually(lambda: instant(prometheus, query), f"data for {query}", timeout=90, interval=2)

@@ -6,37 +6,28 @@ own (Prometheus' `job` label is namespace/service), so no other traffic can blur
 
 from __future__ import annotations
 
-import secrets
 import time
 
 import httpx
 import pytest
 
 from services.shared.db import Execution, ExecutionStatus, session_scope
-from tests.integration.conftest import free_port, free_redis_url, fresh_database
+from tests.integration.isolation import isolated_env, namespace
 from tests.integration.platform_helpers import create_pipeline, run_generator, settings_from_env
-from tests.integration.polling import eventually
+from tests.support.polling import eventually
+from tests.support.ports import free_port
+from tests.support.prometheus import instant, scalar
+from tracing import span_names
 from tradetrace.platform import Platform
-
-
-def _sum(prometheus: httpx.Client, query: str) -> float | None:
-    result = prometheus.get("/api/v1/query", params={"query": query}).json()["data"]["result"]
-    return float(result[0]["value"][1]) if result else None
 
 
 @pytest.fixture
 def isolated(platform_env, tmp_path):
-    namespace = f"tt-metrics-{secrets.token_hex(4)}"
-    env = {**platform_env,
-           "TRADETRACE_DATABASE_URL": fresh_database(namespace.replace("-", "_")),
-           "OTEL_RESOURCE_ATTRIBUTES": f"service.namespace={namespace}",
-           "TRADETRACE_REDIS_URL": free_redis_url(),
-           "TRADETRACE_SIGNALS_TOPIC": f"signals-{namespace}",
-           "TRADETRACE_DLQ_TOPIC": f"signals-{namespace}.dlq",
-           "TRADETRACE_CONSUMER_GROUP": f"dispatcher-{namespace}"}
+    own = namespace("tt-metrics")
+    env = isolated_env(platform_env, own)
     services = Platform(env=env, state=tmp_path, backend_port=free_port())
     services.up(["backend", "worker", "trigger-dispatcher"])
-    yield services, env, namespace
+    yield services, env, own
     services.down()
 
 
@@ -50,14 +41,8 @@ def test_named_metrics_count_exactly_what_happened(isolated, settings, prometheu
         create_pipeline(api, f"m-fail-{ticker}", [tickers[0]], agents=[
             {"name": "market_data", "params": {"duration_ms": 0, "fail": True}}])
     time.sleep(1.0)
-    run_generator(env, services.state.parent, tickers, seconds=3, per_second=5, seed=11)
-
-    def published() -> int:
-        log = (services.state / "signal-generator" / "signal-generator.log").read_text()
-        return int(log.rsplit("stopped: ", 1)[1].split(" delivered")[0])
-
-    sent = published()
-    assert sent >= 10
+    sent = len(run_generator(env, services.state.parent, tickers, count=15, per_second=5,
+                             seed=11))
 
     def all_handled():
         with session_scope(local.database_url) as session:
@@ -78,7 +63,7 @@ def test_named_metrics_count_exactly_what_happened(isolated, settings, prometheu
     job = f'job=~"{namespace}/.*"'
 
     def settled(query: str, expected: float):
-        return lambda: _sum(prometheus, query) == expected
+        return lambda: scalar(prometheus, query) == expected
 
     eventually(settled(f"sum(signals_generated_total{{{job}}})", sent),
                f"signals_generated_total = {sent}", timeout=60)
@@ -104,9 +89,10 @@ def test_named_metrics_count_exactly_what_happened(isolated, settings, prometheu
              f'route="/pipelines",status_code="201"}})')
     eventually(settled(posts, 3), "three POST /pipelines in http_server_request_duration")
     inserts = f'sum(db_query_duration_seconds_count{{{job},query_type="insert"}})'
-    assert _sum(prometheus, inserts) >= signals_run   # the dispatcher queues a signal's rows at once
+    # The dispatcher queues a signal's rows in one statement.
+    assert scalar(prometheus, inserts) >= signals_run
     releases = f'sum(redis_command_duration_seconds_count{{{job},command="EVAL"}})'
-    assert _sum(prometheus, releases) >= sum(by_status.values())  # each run releases its lock
+    assert scalar(prometheus, releases) >= sum(by_status.values())  # each run releases its lock
 
 
 def test_jaeger_monitor_tab_reads_the_span_metrics(platform, traces, stack) -> None:
@@ -144,7 +130,7 @@ def test_duration_exemplars_resolve_to_their_span_in_jaeger(platform, api: httpx
         api.post(f"/pipelines/{pipeline['id']}/run")
         time.sleep(1.0)
     series = ('traces_span_metrics_duration_milliseconds_bucket{service_name="worker",'
-              'span_name="pipeline.execute"}')
+              f'span_name="{span_names.PIPELINE_EXECUTE}"}}')
 
     def exemplars():
         data = prometheus.get("/api/v1/query_exemplars", params={
@@ -156,7 +142,7 @@ def test_duration_exemplars_resolve_to_their_span_in_jaeger(platform, api: httpx
         trace_id, span_id = exemplar["labels"]["trace_id"], exemplar["labels"]["span_id"]
         trace = eventually(lambda: traces.trace(trace_id), f"trace {trace_id} in Jaeger")
         [span] = [s for s in trace.spans if s.span_id == span_id]
-        assert (span.service, span.name) == ("worker", "pipeline.execute")
+        assert (span.service, span.name) == ("worker", span_names.PIPELINE_EXECUTE)
         # The exemplar's value is that span's duration (ms), not some other one's.
         assert abs(float(exemplar["value"]) - span.duration_us / 1000) < 1.0
 
@@ -190,8 +176,7 @@ def test_state_metrics_come_from_the_services_over_otlp(isolated, prometheus: ht
 
     for metric, emitters in STATE_METRICS.items():
         def reported():
-            result = prometheus.get("/api/v1/query", params={
-                "query": f'{metric}{{job=~"{namespace}/.*"}}'}).json()["data"]["result"]
+            result = instant(prometheus, f'{metric}{{job=~"{namespace}/.*"}}')
             jobs = {r["metric"]["job"].split("/", 1)[1] for r in result}
             return result if set(emitters) <= jobs else None
 
@@ -268,4 +253,4 @@ def test_every_seed_metric_is_in_prometheus_with_its_labels(platform, api: httpx
 
         eventually(series, f"{metric} with labels {sorted(labels)}", timeout=60)
     probe = 'sum(kafka_publish_failure_total{job="tradetrace/delivery-probe"})'
-    eventually(lambda: (_sum(prometheus, probe) or 0) >= 1, "the probe's failed delivery counted")
+    eventually(lambda: (scalar(prometheus, probe) or 0) >= 1, "the probe's failed delivery counted")

@@ -7,19 +7,25 @@ import secrets
 import time
 
 import httpx
-from confluent_kafka import Consumer, Producer
+from confluent_kafka import Producer
 
 from services.shared.db import Execution, session_scope
 from tests.integration.platform_helpers import (
-    FAST, create_pipeline, publish_and_follow, run_generator, signal_for,
+    FAST,
+    create_pipeline,
+    publish_and_follow,
+    run_generator,
+    signal_for,
 )
-from tests.integration.polling import eventually
+from tests.support.polling import eventually
+from tracing import span_names
 from tradetrace import emit
 from tradetrace.traces import Jaeger, Span, Trace
 
-CHAIN = ["signal.generate", "send {topic}", "process {topic}", "pipelines.match",
+CHAIN = [span_names.SIGNAL_GENERATE, span_names.kafka_send("{topic}"),
+         span_names.kafka_process("{topic}"), span_names.PIPELINES_MATCH,
          "apply_async/tradetrace.execute_pipeline", "run/tradetrace.execute_pipeline",
-         "pipeline.execute", "agent.run"]
+         span_names.PIPELINE_EXECUTE, span_names.AGENT_RUN]
 
 
 def _ancestry(trace: Trace, span: Span) -> list[str]:
@@ -37,32 +43,6 @@ def _execution_trace_ids(settings, signal_id: str) -> set[str]:
         return {e.trace_id for e in session.query(Execution).filter_by(signal_id=signal_id)}
 
 
-def _generated_signals(settings, tickers: list[str], expected: int) -> list[dict]:
-    """The signals the generator service published for these tickers, read back from Kafka."""
-    consumer = Consumer({"bootstrap.servers": settings.kafka_bootstrap_servers,
-                         "group.id": f"reader-{secrets.token_hex(4)}",
-                         "auto.offset.reset": "earliest"})
-    consumer.subscribe([settings.signals_topic])
-    found: dict[str, dict] = {}
-    deadline = time.monotonic() + 30
-    try:
-        while len(found) < expected and time.monotonic() < deadline:
-            message = consumer.poll(0.5)
-            if message is None or message.error() or not message.value():
-                continue
-            try:   # the session's topic also carries the poison-message tests' corpus
-                body = json.loads(message.value())
-            except ValueError:
-                continue
-            if not isinstance(body, dict):
-                continue
-            if body.get("ticker") in tickers:
-                found[body["signal_id"]] = body
-    finally:
-        consumer.close()
-    return list(found.values())
-
-
 def test_each_generated_signal_is_one_unbroken_trace(api: httpx.Client, settings, platform_env,
                                                      platform, traces: Jaeger, ticker: str,
                                                      tmp_path) -> None:
@@ -70,8 +50,8 @@ def test_each_generated_signal_is_one_unbroken_trace(api: httpx.Client, settings
     pipeline_ids = {t: {create_pipeline(api, f"{name}-{t}", [t])["id"] for name in ("x", "y")}
                     for t in tickers}
     time.sleep(1.0)
-    run_generator(platform_env, platform.state.parent, tickers, seconds=1.5, per_second=4, seed=7)
-    signals = _generated_signals(settings, tickers, expected=5)
+    signals = [json.loads(m.value()) for m in run_generator(
+        platform_env, platform.state.parent, tickers, count=5, per_second=4, seed=7)]
     assert len(signals) >= 5
 
     ran = 0
@@ -84,7 +64,7 @@ def test_each_generated_signal_is_one_unbroken_trace(api: httpx.Client, settings
         assert traces.trace_ids_for_signal(signal_id) == [trace.trace_id], "one trace per signal"
         assert all(s.tags.get("signal.id") == signal_id for s in trace.spans)
         services = {s.service for s in trace.spans}
-        [match] = trace.named("pipelines.match")
+        [match] = trace.named(span_names.PIPELINES_MATCH)
         assert _ancestry(trace, match) == [step.format(topic=settings.signals_topic)
                                            for step in CHAIN[:4]]
         if not outcome["enqueued"]:   # its pipelines were still running: skipped, and said so
@@ -94,10 +74,10 @@ def test_each_generated_signal_is_one_unbroken_trace(api: httpx.Client, settings
         ran += 1
         assert {"signal-generator", "trigger-dispatcher", "worker"} <= services
         chain = [step.format(topic=settings.signals_topic) for step in CHAIN]
-        agent_runs = trace.named("agent.run")
+        agent_runs = trace.named(span_names.AGENT_RUN)
         assert len(agent_runs) == 2 * len(outcome["enqueued"])
         assert all(_ancestry(trace, s) == chain for s in agent_runs)
-        runs = trace.named("pipeline.execute")
+        runs = trace.named(span_names.PIPELINE_EXECUTE)
         assert sorted(s.tags["pipeline.id"] for s in runs) == sorted(outcome["enqueued"])
         assert set(outcome["enqueued"]) <= pipeline_ids[signal["ticker"]]
         assert _execution_trace_ids(settings, signal_id) == {trace.trace_id}
@@ -118,13 +98,12 @@ def test_foreign_and_garbage_contexts_in_one_batch_keep_their_own_traces(
         "L": [("TraceParent", f"00-{lower_trace}-{secrets.token_hex(8)}-01".encode())],
     }
     signals = {kind: signal_for(ticker + kind) for kind in messages}
-    platform.down(["trigger-dispatcher"])          # so that all four arrive in one batch
-    producer = Producer({"bootstrap.servers": settings.kafka_bootstrap_servers})
-    for kind, headers in messages.items():
-        producer.produce(settings.signals_topic, key=signals[kind].ticker.encode(),
-                         value=signals[kind].to_json(), headers=headers)
-    assert producer.flush(10) == 0
-    platform.up(["trigger-dispatcher"])
+    with platform.stopped(["trigger-dispatcher"]):     # so that all four arrive in one batch
+        producer = Producer({"bootstrap.servers": settings.kafka_bootstrap_servers})
+        for kind, headers in messages.items():
+            producer.produce(settings.signals_topic, key=signals[kind].ticker.encode(),
+                             value=signals[kind].to_json(), headers=headers)
+        assert producer.flush(10) == 0
 
     trace_ids = {}
     for kind, signal in signals.items():
@@ -161,7 +140,7 @@ def test_retried_task_stays_in_the_signal_trace(api: httpx.Client, settings, pla
     assert len(runs) == 2
     assert len(trace.named("apply_async/tradetrace.execute_pipeline")) == 2   # first + retry
     assert execution.trace_id == trace.trace_id
-    failed_agent = [s for s in trace.named("agent.run") if s.failed]
+    failed_agent = [s for s in trace.named(span_names.AGENT_RUN) if s.failed]
     assert len(failed_agent) == 1
     assert failed_agent[0].tags["agent.outcome"] == "transient_failure"
 
@@ -175,16 +154,17 @@ def test_manual_run_is_one_trace_from_the_request_to_the_agents(api: httpx.Clien
 
     def agents_arrived():
         trace = traces.trace(queued["trace_id"])
-        return trace if len(trace.named("agent.run")) == 2 else None
+        return trace if len(trace.named(span_names.AGENT_RUN)) == 2 else None
 
     trace = eventually(agents_arrived, "the manual run's agents in Jaeger")
     [server] = [s for s in trace.spans if s.kind == "server"]
     assert server.service == "backend"
     assert server.tags["http.route"] == "/pipelines/{pipeline_id}/run"
-    for agent in trace.named("agent.run"):
+    for agent in trace.named(span_names.AGENT_RUN):
         chain = _ancestry(trace, agent)
         assert chain[0] == server.name
         assert chain[-4:] == ["apply_async/tradetrace.execute_pipeline",
-                              "run/tradetrace.execute_pipeline", "pipeline.execute", "agent.run"]
+                              "run/tradetrace.execute_pipeline", span_names.PIPELINE_EXECUTE,
+                              span_names.AGENT_RUN]
     body = api.get(f"/executions/{queued['id']}").json()
     assert body["trace_id"] == queued["trace_id"]

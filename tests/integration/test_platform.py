@@ -1,4 +1,5 @@
-"""The platform end to end on the real stack: Kafka -> dispatcher -> Celery (Redis) -> worker -> PostgreSQL."""
+"""The platform end to end on the real stack:
+Kafka -> dispatcher -> Celery (Redis) -> worker -> PostgreSQL."""
 
 from __future__ import annotations
 
@@ -12,15 +13,13 @@ import redis
 from confluent_kafka import Consumer, Producer
 from sqlalchemy import func, select
 
+from services.shared import redis_keys
 from services.shared.db import Execution, ExecutionStatus, session_scope
 from services.shared.executions import run_of
-from services.shared.locks import running_key
 from services.shared.tasks import send_pipeline_run
-from services.trigger_dispatcher.dispatcher import STATS_KEY, dispatch_key
 from services.worker.agents import AGENTS
 from tests.integration.platform_helpers import FAST, create_pipeline, publish_and_follow, signal_for
-from tests.integration.polling import eventually
-from tradetrace.stack.process import running_pid
+from tests.support.polling import eventually
 
 
 def _executions(settings, **where) -> list[Execution]:
@@ -62,7 +61,7 @@ def test_running_pipeline_is_skipped_and_counted(api: httpx.Client, settings, ti
                            agents=[{"name": "market_data", "params": {"duration_ms": 3000}}])
     _wait_for_index()
     client = redis.Redis.from_url(settings.redis_url)
-    skipped_before = int(client.hget(STATS_KEY, "pipelines_skipped_running") or 0)
+    skipped_before = int(client.hget(redis_keys.DISPATCHER_STATS, "pipelines_skipped_running") or 0)
     first = signal_for(ticker)
     from tradetrace import emit
 
@@ -73,7 +72,8 @@ def test_running_pipeline_is_skipped_and_counted(api: httpx.Client, settings, ti
 
     assert second_outcome["skipped_running"] == [slow["id"]]
     assert second_outcome["enqueued"] == []
-    assert int(client.hget(STATS_KEY, "pipelines_skipped_running")) == skipped_before + 1
+    skipped = int(client.hget(redis_keys.DISPATCHER_STATS, "pipelines_skipped_running"))
+    assert skipped == skipped_before + 1
     emit.wait_for_executions(settings, first.signal_id, 1)
     assert len(_executions(settings, pipeline_id=slow["id"])) == 1
 
@@ -124,7 +124,8 @@ def test_duplicate_signal_id_runs_each_pipeline_once(api: httpx.Client, settings
     client = redis.Redis.from_url(settings.redis_url)
     publish_and_follow(settings, signal)
 
-    client.delete(dispatch_key(signal.signal_id))  # so we read the redelivery's outcome
+    # So that we read the redelivery's outcome:
+    client.delete(redis_keys.signal_dispatch(signal.signal_id))
     outcome, _ = publish_and_follow(settings, signal)          # the same message again
     assert outcome["duplicates"] == [pipeline["id"]] and outcome["enqueued"] == []
 
@@ -134,12 +135,13 @@ def test_duplicate_signal_id_runs_each_pipeline_once(api: httpx.Client, settings
     send_pipeline_run(settings, run_of(execution))
     probe = create_pipeline(api, f"dup-probe-{ticker}", [ticker + "P"], trigger_mode="periodic",
                             interval_seconds=3600)
-    eventually(lambda: _executions(settings, pipeline_id=probe["id"], status=ExecutionStatus.SUCCEEDED),
+    eventually(lambda: _executions(settings, pipeline_id=probe["id"],
+                                   status=ExecutionStatus.SUCCEEDED),
                "a task queued after the duplicate")
     api.post(f"/pipelines/{probe['id']}/disable").raise_for_status()
     [again] = _executions(settings, pipeline_id=pipeline["id"])
     assert (again.id, again.attempts, again.status) == (execution.id, 1, ExecutionStatus.SUCCEEDED)
-    assert eventually(lambda: not client.exists(running_key(pipeline["id"])),
+    assert eventually(lambda: not client.exists(redis_keys.running_lock(pipeline["id"])),
                       "the running lock released after the refused duplicate")
 
 
@@ -156,7 +158,8 @@ def test_agent_failure_fails_the_execution_and_releases_the_lock(api: httpx.Clie
     assert execution.status == ExecutionStatus.FAILED
     assert execution.error == "indicators: configured to fail"
     assert execution.cost_usd == AGENTS["market_data"].cost_usd   # only what completed
-    assert not redis.Redis.from_url(settings.redis_url).exists(running_key(pipeline["id"]))
+    lock = redis_keys.running_lock(pipeline["id"])
+    assert not redis.Redis.from_url(settings.redis_url).exists(lock)
     outcome, _ = publish_and_follow(settings, signal_for(ticker))
     assert outcome["enqueued"] == [pipeline["id"]]                  # not skipped as running
 
@@ -182,7 +185,8 @@ def test_periodic_pipeline_runs_on_schedule(api: httpx.Client, settings, ticker:
     runs = sorted(_executions(settings, pipeline_id=pipeline["id"]), key=lambda e: e.queued_at)
     assert 2 <= len(runs) <= 4
     assert all(e.trigger_mode.value == "periodic" and e.signal_id is None for e in runs)
-    gaps = [(b.queued_at - a.queued_at).total_seconds() for a, b in zip(runs, runs[1:])]
+    gaps = [(b.queued_at - a.queued_at).total_seconds()
+            for a, b in zip(runs, runs[1:], strict=False)]
     assert all(gap >= 1.9 for gap in gaps), gaps
 
 
@@ -194,19 +198,19 @@ def test_signal_replayed_after_a_crash_between_lock_and_enqueue_still_runs(
     _wait_for_index()
     signal = signal_for(ticker)
     client = redis.Redis.from_url(settings.redis_url)
-    client.set(running_key(pipeline["id"]), signal.signal_id, ex=600)   # the orphaned lock
+    client.set(redis_keys.running_lock(pipeline["id"]), signal.signal_id, ex=600)  # orphaned
 
     outcome, [execution] = publish_and_follow(settings, signal)
 
     assert outcome["enqueued"] == [pipeline["id"]]
     assert execution.status == ExecutionStatus.SUCCEEDED
-    assert eventually(lambda: not client.exists(running_key(pipeline["id"])),
+    assert eventually(lambda: not client.exists(redis_keys.running_lock(pipeline["id"])),
                       "the lock released after the run")
     other = signal_for(ticker)            # and another signal's lock is still respected
-    client.set(running_key(pipeline["id"]), "someone-else", ex=600)
+    client.set(redis_keys.running_lock(pipeline["id"]), "someone-else", ex=600)
     outcome, _ = publish_and_follow(settings, other)
     assert outcome["skipped_running"] == [pipeline["id"]]
-    client.delete(running_key(pipeline["id"]))
+    client.delete(redis_keys.running_lock(pipeline["id"]))
 
 
 def test_dispatcher_killed_mid_batch_loses_no_signal(api: httpx.Client, settings, platform,
@@ -215,22 +219,22 @@ def test_dispatcher_killed_mid_batch_loses_no_signal(api: httpx.Client, settings
     tickers = [f"{ticker[:6]}{i:03d}" for i in range(count)]
     pipelines = [create_pipeline(api, f"k-{t}", [t])["id"] for t in tickers]
     _wait_for_index()
-    platform.down(["trigger-dispatcher"])
     from services.signal_generator.publisher import SignalPublisher
 
-    publisher = SignalPublisher(settings.kafka_bootstrap_servers, settings.signals_topic)
     signals = [signal_for(t) for t in tickers]
-    for signal in signals:
-        publisher.publish(signal)
-    assert publisher.flush(30) == 0 and publisher.counts.delivered == count
+    with platform.stopped(["trigger-dispatcher"]):     # the whole burst waits for one batch
+        publisher = SignalPublisher(settings.kafka_bootstrap_servers, settings.signals_topic)
+        for signal in signals:
+            publisher.publish(signal)
+        assert publisher.flush(30) == 0 and publisher.counts.delivered == count
 
-    platform.up(["trigger-dispatcher"])
     client = redis.Redis.from_url(settings.redis_url)
-    eventually(lambda: any(client.exists(dispatch_key(s.signal_id)) for s in signals),
+    eventually(lambda: any(client.exists(redis_keys.signal_dispatch(s.signal_id)) for s in signals),
                "the dispatcher to start on the batch", timeout=60, interval=0.005)
     pid = platform.pid("trigger-dispatcher")
     os.kill(pid, os_signal.SIGKILL)
-    handled_before_kill = sum(client.exists(dispatch_key(s.signal_id)) for s in signals)
+    handled_before_kill = sum(client.exists(redis_keys.signal_dispatch(s.signal_id))
+                              for s in signals)
     assert 0 < handled_before_kill < count, "the kill must land inside the batch"
 
     platform.up(["trigger-dispatcher"])

@@ -18,7 +18,8 @@ from opentelemetry.sdk.trace.export import BatchSpanProcessor
 from opentelemetry.trace import Status, StatusCode
 
 from tests.integration.collectors import CollectorOnOwnPorts
-from tests.integration.polling import eventually
+from tests.support.polling import eventually
+from tracing import span_names
 from tradetrace.stack import Stack
 from tradetrace.traces import Jaeger
 
@@ -26,7 +27,8 @@ from tradetrace.traces import Jaeger
 def _counter(metrics_text: str, name: str, service: str, status: str) -> float:
     total = 0.0
     for line in metrics_text.splitlines():
-        if line.startswith(name + "{") and f'job="{service}"' in line and f'status="{status}"' in line:
+        if (line.startswith(name + "{") and f'job="{service}"' in line
+                and f'status="{status}"' in line):
             total += float(line.rsplit(" ", 1)[1])
     return total
 
@@ -44,7 +46,7 @@ def test_counts_are_exact_while_jaeger_gets_only_sampled_traces(stack: Stack, tm
         tracer = provider.get_tracer("tests")
         for i in range(20):
             failed = i % 7 == 0                                   # 3 of 20
-            with tracer.start_as_current_span("pipeline.execute", attributes={
+            with tracer.start_as_current_span(span_names.PIPELINE_EXECUTE, attributes={
                     "pipeline.id": 1, "trigger.mode": "signal",
                     "execution.status": "failed" if failed else "succeeded"}) as span:
                 if failed:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import socket
@@ -11,6 +12,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.support.ports import free_port
 from tradetrace.stack import Stack, StackError
 from tradetrace.stack.components import Redis
 from tradetrace.stack.process import Launch, running_pid
@@ -22,18 +24,19 @@ def _cli(*args: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run([*CLI, *args], capture_output=True, text=True, timeout=300)
 
 
-def _row(output: str, name: str) -> list[str]:
-    return next(line.split() for line in output.splitlines() if line.startswith(name + " "))
+def _rows(output: str) -> dict[str, dict]:
+    return {row["component"]: row for row in json.loads(output)}
 
 
 def test_status_lists_every_component_with_port_pid_and_health(stack: Stack) -> None:
-    result = _cli("status")
+    result = _cli("status", "--json")
     assert result.returncode == 0, result.stdout + result.stderr
+    rows = _rows(result.stdout)
     for component in stack.components:
-        name, port, pid, state, _log = _row(result.stdout, component.name)
-        assert int(port) == component.port
-        assert int(pid) == running_pid(component.pid_path)
-        assert state == "healthy"
+        row = rows[component.name]
+        assert row["port"] == component.port
+        assert row["pid"] == running_pid(component.pid_path)
+        assert row["state"] == "healthy" and row["log"] == str(component.log_path)
 
 
 def test_killed_component_shows_in_status_and_up_restarts_only_it(stack: Stack) -> None:
@@ -41,21 +44,17 @@ def test_killed_component_shows_in_status_and_up_restarts_only_it(stack: Stack) 
     others = {c.name: running_pid(c.pid_path) for c in stack.components if c.name != "redis"}
     os.kill(running_pid(redis.pid_path), signal.SIGKILL)
 
-    result = _cli("status")
+    result = _cli("status", "--json")
     assert result.returncode == 1
-    assert _row(result.stdout, "redis")[2:4] == ["-", "stopped"]
+    assert (_rows(result.stdout)["redis"]["pid"], _rows(result.stdout)["redis"]["state"]) == (
+        None, "stopped")
 
     result = _cli("up")
     assert result.returncode == 0, result.stdout + result.stderr
     assert "redis: healthy after" in result.stdout
-    assert {c.name: running_pid(c.pid_path) for c in stack.components if c.name != "redis"} == others
+    others_now = {c.name: running_pid(c.pid_path) for c in stack.components if c.name != "redis"}
+    assert others_now == others
     assert redis.healthy()
-
-
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
 
 
 class _RedisOnPort(Redis):
@@ -77,7 +76,7 @@ class _RedisOnPort(Redis):
 
 def test_component_that_exits_at_start_fails_with_its_name_and_log(tmp_path: Path,
                                                                     stack: Stack) -> None:
-    broken = Stack([_RedisOnPort(tmp_path, _free_port(), ["--no-such-directive", "1"])])
+    broken = Stack([_RedisOnPort(tmp_path, free_port(), ["--no-such-directive", "1"])])
     with pytest.raises(StackError) as failure:
         broken.up()
     assert "redis exited during start-up" in str(failure.value)
@@ -86,7 +85,7 @@ def test_component_that_exits_at_start_fails_with_its_name_and_log(tmp_path: Pat
 
 def test_component_that_never_gets_healthy_times_out_with_its_name(tmp_path: Path,
                                                                    stack: Stack) -> None:
-    port = _free_port()
+    port = free_port()
     # Listens on another port than the one probed: alive, but never healthy.
     never = _RedisOnPort(tmp_path, port, [])
     never.healthy = lambda: False  # type: ignore[method-assign]

@@ -1,4 +1,5 @@
-"""Spans sent over OTLP reach Jaeger through the collector, and their RED metrics reach Prometheus."""
+"""Spans sent over OTLP reach Jaeger through the collector, and their RED metrics reach
+Prometheus."""
 
 from __future__ import annotations
 
@@ -9,7 +10,8 @@ from opentelemetry.sdk.trace import TracerProvider
 from opentelemetry.sdk.trace.export import BatchSpanProcessor
 from opentelemetry.trace import SpanKind, Status, StatusCode
 
-from tests.integration.polling import eventually
+from tests.support.polling import eventually
+from tests.support.prometheus import instant
 
 
 def _send_trace(endpoint: str, service: str) -> str:
@@ -49,7 +51,7 @@ def test_span_metrics_reach_prometheus(otlp_grpc_endpoint: str, prometheus: http
     def calls():
         # A new series is first exposed at 0 (so rate() sees its first increment), then at 1.
         query = f'traces_span_metrics_calls_total{{service_name="{unique_name}"}}'
-        result = prometheus.get("/api/v1/query", params={"query": query}).json()["data"]["result"]
+        result = instant(prometheus, query)
         counted = len(result) == 2 and all(float(s["value"][1]) >= 1 for s in result)
         return result if counted else None
 
@@ -62,5 +64,5 @@ def test_span_metrics_reach_prometheus(otlp_grpc_endpoint: str, prometheus: http
     assert "collector_instance_id" not in by_span["GET /pipelines"]["metric"]
 
     histogram = f'traces_span_metrics_duration_milliseconds_count{{service_name="{unique_name}"}}'
-    result = prometheus.get("/api/v1/query", params={"query": histogram}).json()["data"]["result"]
+    result = instant(prometheus, histogram)
     assert len(result) == 2

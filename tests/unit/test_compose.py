@@ -11,7 +11,7 @@ from urllib.parse import urlsplit
 import yaml
 
 from services.shared.settings import Settings
-from tracing.profile import ProfileSettings
+from tracing.settings import package_version
 from tradetrace.stack.paths import REPO_ROOT
 from tradetrace.stack.versions import native_versions
 
@@ -68,9 +68,7 @@ def test_the_native_stack_files_are_mounted_not_copied() -> None:
 
 
 def test_every_variable_set_on_a_service_is_one_it_reads() -> None:
-    settings = {f"TRADETRACE_{name.upper()}"
-                for name in [*Settings.model_fields, *ProfileSettings.model_fields]}
-    settings.add("TRADETRACE_ENVIRONMENT")       # tracing/setup.py: deployment.environment.name
+    settings = {f"TRADETRACE_{name.upper()}" for name in Settings.model_fields}
     for name in PYTHON_SERVICES:
         unread = set(_env(name)) - settings - OTEL_VARIABLES
         assert not unread, f"{name} sets variables no service reads: {unread}"
@@ -118,6 +116,7 @@ def test_grafana_datasources_reach_the_services_by_name() -> None:
 
 def test_images_are_the_versions_the_native_stack_pins() -> None:
     versions = native_versions()
+    assert _image_tag("backend") == package_version()     # the package the image installs
     assert _image_tag("kafka") == versions["kafka"]
     assert _image_tag("jaeger") == versions["jaeger"]
     assert _image_tag("prometheus") == f"v{versions['prometheus']}.0"

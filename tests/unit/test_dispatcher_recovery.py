@@ -6,17 +6,17 @@ the real broker in tests/integration/faults); Redis is a real client to a closed
 
 from __future__ import annotations
 
-import socket
-
 import pytest
 import redis
+from confluent_kafka import KafkaError, KafkaException, Message, TopicPartition
 from redis.backoff import NoBackoff
 from redis.retry import Retry
-from confluent_kafka import KafkaError, KafkaException, Message, TopicPartition
 
 from services.shared.settings import Settings
 from services.shared.signals import Signal
 from services.trigger_dispatcher.dispatcher import Dispatcher
+from services.trigger_dispatcher.index import PipelineIndex
+from tests.support.ports import free_port
 
 
 class RecordingConsumer:
@@ -48,9 +48,14 @@ def _signal_message(partition: int, offset: int) -> Message:
 
 
 def _closed_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
+    return free_port()     # nothing listens on it
+
+
+class ConfirmingDlq:
+    """A DLQ producer with nothing outstanding: these tests park no message."""
+
+    def flush(self, timeout: float) -> int:
+        return 0
 
 
 @pytest.fixture
@@ -60,9 +65,8 @@ def settings() -> Settings:
 
 def _dispatcher(settings: Settings, consumer: RecordingConsumer,
                 client: redis.Redis) -> Dispatcher:
-    dispatcher = Dispatcher(settings, consumer, dlq_producer=None, client=client)
-    dispatcher._index_loaded_at = float("inf")   # the empty index is fresh: matches nothing
-    dispatcher._flush_dlq = lambda: None
+    dispatcher = Dispatcher(settings, consumer, dlq_producer=ConfirmingDlq(), client=client)
+    dispatcher.use_index(PipelineIndex())          # matches nothing
     return dispatcher
 
 

@@ -10,9 +10,13 @@ from opentelemetry.trace import SpanKind, StatusCode
 from services.shared.signals import Signal
 from services.signal_generator.emitting import generate_and_publish
 from services.signal_generator.publisher import SignalPublisher
-from tracing import signal_baggage, tracer
+from tracing import signal_baggage, span_names, tracer
 from tracing.kafka import (
-    end_send_span, extract_context, process_span, receive_span, start_send_span,
+    end_send_span,
+    extract_context,
+    process_span,
+    receive_span,
+    start_send_span,
 )
 
 TRACE_ID = "4bf92f3577b34da6a3ce929d0e0e4736"
@@ -76,7 +80,8 @@ def test_baggage_rides_in_headers() -> None:
 
 
 def test_send_span_injects_its_context_and_records_delivery(spans) -> None:
-    with tracer().start_as_current_span("signal.generate") as parent, signal_baggage("s-1"):
+    with (tracer().start_as_current_span(span_names.SIGNAL_GENERATE) as parent,
+          signal_baggage("s-1")):
         span, headers = start_send_span(tracer(), "trading-signals", "AAPL", "127.0.0.1:9092")
     names = [name for name, _ in headers]
     assert "traceparent" in names and ("baggage", b"signal.id=s-1") in headers
@@ -119,7 +124,7 @@ def test_process_span_continues_the_message_trace_and_links_the_batch(spans) -> 
     contexts = [extract_context(m.headers()) for m in (good, bad)]
     with receive_span(tracer(), "trading-signals", "dispatchers", [c for c, _ in contexts],
                       "127.0.0.1:9092") as batch:
-        for message, (parent, problem) in zip((good, bad), contexts):
+        for message, (parent, problem) in zip((good, bad), contexts, strict=True):
             with process_span(tracer(), message, parent, problem, batch, "dispatchers"):
                 pass
     finished = {s.name + str(s.attributes.get("messaging.kafka.offset", "")): s
@@ -155,6 +160,6 @@ def test_undeliverable_signal_ends_its_send_span_in_error(spans) -> None:
     assert publisher.flush(5) == 0
     assert (publisher.counts.delivered, publisher.counts.failed) == (0, 1)
     by_name = {s.name: s for s in spans.get_finished_spans()}
-    assert by_name["signal.generate"].attributes["signal.id"] == signal.signal_id
+    assert by_name[span_names.SIGNAL_GENERATE].attributes["signal.id"] == signal.signal_id
     assert by_name["send trading-signals"].status.status_code == StatusCode.ERROR
     assert by_name["send trading-signals"].attributes["signal.id"] == signal.signal_id

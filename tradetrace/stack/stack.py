@@ -7,17 +7,26 @@ started again. Every wait has a timeout and a failure names the component with i
 from __future__ import annotations
 
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
 from tradetrace.stack import process
 from tradetrace.stack.components import (
-    Collector, Component, Jaeger, Kafka, Postgres, Prometheus, Redis,
+    Collector,
+    Component,
+    Jaeger,
+    Kafka,
+    Postgres,
+    Prometheus,
+    Redis,
 )
 from tradetrace.stack.health import StackError, tcp_open
 from tradetrace.stack.paths import state_dir
 from tradetrace.stack.ports import HOST
-from tradetrace.stack.steps import apt_install, timed
+from tradetrace.stack.report import reporter
+from tradetrace.stack.steps import apt_install
 
 
 def components(state: Path | None = None) -> list[Component]:
@@ -57,18 +66,19 @@ class Stack:
         """Install Debian packages in one go, then fetch and build the rest (cached)."""
         packages = sorted({p for c in self.components if (p := c.missing_debian_package())})
         if packages:
-            with timed(f"install Debian packages {' '.join(packages)}"):
+            with reporter().step(f"install Debian packages {' '.join(packages)}",
+                                 state_dir() / "apt.log"):
                 apt_install(packages, state_dir() / "apt.log")
         for component in self.components:
             if component.is_installed():
-                print(f"[stack] {component.name}: cached", flush=True)
+                reporter().event(f"{component.name}: cached")
                 continue
-            with timed(f"{component.name}: install"):
+            with reporter().step(f"{component.name}: install", component.install_log):
                 component.install()
 
     def up(self) -> list[str]:
         """Start what is not running and wait for all; returns the names of those it started."""
-        with timed("stack up"):
+        with reporter().step("stack up"):
             self.install()
             started = [c for c in self.components if self._start(c)]
             for component in self.components:
@@ -79,7 +89,7 @@ class Stack:
     def _start(self, component: Component) -> bool:
         """Start the component unless it already runs; True if we started it."""
         if process.running_pid(component.pid_path) is not None:
-            print(f"[stack] {component.name}: already running", flush=True)
+            reporter().event(f"{component.name}: already running")
             return False
         busy = [number for number in component.ports() if tcp_open(HOST, number)]
         if busy:
@@ -95,8 +105,8 @@ class Stack:
         while True:
             if component.healthy():
                 if just_started:
-                    print(f"[stack] {component.name}: healthy after "
-                          f"{time.monotonic() - started:.1f}s", flush=True)
+                    reporter().event(f"{component.name}: healthy after "
+                                     f"{time.monotonic() - started:.1f}s")
                 return
             if process.running_pid(component.pid_path) is None:
                 raise StackError(f"{component.name} exited during start-up; last lines of "
@@ -114,6 +124,24 @@ class Stack:
             if process.stop(component.pid_path, component.stop_signal):
                 stopped.append(component.name)
         return stopped
+
+    @contextmanager
+    def stopped(self) -> Iterator[None]:
+        """These components stopped for the block, started again however it ends."""
+        self.down()
+        try:
+            yield
+        finally:
+            self.up()
+
+    @contextmanager
+    def running(self) -> Iterator[Stack]:
+        """These components up for the block, stopped however it ends (a test's own)."""
+        try:
+            self.up()
+            yield self
+        finally:
+            self.down()
 
     def status(self) -> list[ComponentStatus]:
         rows = []

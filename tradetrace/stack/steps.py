@@ -5,22 +5,11 @@ from __future__ import annotations
 import os
 import shutil
 import subprocess
-import time
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from pathlib import Path
 
 from tradetrace.stack.health import StackError
 from tradetrace.stack.process import tail
-
-
-@contextmanager
-def timed(step: str) -> Iterator[None]:
-    """Print how long a step took, so cold and warm starts can be compared."""
-    started = time.monotonic()
-    print(f"[stack] {step} ...", flush=True)
-    yield
-    print(f"[stack] {step}: {time.monotonic() - started:.1f}s", flush=True)
 
 
 def run(step: str, argv: list[str], log_path: Path, cwd: Path | None = None,

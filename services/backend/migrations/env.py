@@ -17,6 +17,8 @@ def run_migrations() -> None:
         with context.begin_transaction():
             context.run_migrations()
         return
+    if url is None:
+        raise RuntimeError("no sqlalchemy.url: run migrations through services.backend.migrate")
     engine = create_engine(url)
     with engine.connect() as connection:
         context.configure(connection=connection, target_metadata=target_metadata,

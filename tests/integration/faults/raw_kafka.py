@@ -52,7 +52,8 @@ class RawProducer:
         args: list = [ctypes.c_int(_VTYPE_TOPIC), ctypes.c_char_p(topic.encode()),
                       ctypes.c_int(7), ctypes.c_int(_MSG_F_COPY)]       # 7: MSGFLAGS
         if value is not None:
-            args += [ctypes.c_int(_VTYPE_VALUE), ctypes.c_char_p(value), ctypes.c_size_t(len(value))]
+            args += [ctypes.c_int(_VTYPE_VALUE), ctypes.c_char_p(value),
+                     ctypes.c_size_t(len(value))]
         if key is not None:
             args += [ctypes.c_int(_VTYPE_KEY), ctypes.c_char_p(key), ctypes.c_size_t(len(key))]
         for name, header_value in headers:

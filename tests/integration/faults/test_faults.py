@@ -8,42 +8,35 @@ from __future__ import annotations
 import time
 
 import httpx
-import pytest
 
 from services.signal_generator.publisher import SignalPublisher
+from tests.integration.isolation import free_redis_url
 from tests.integration.platform_helpers import create_pipeline, publish_and_follow, signal_for
-from tests.integration.polling import eventually
+from tests.support.polling import eventually
+from tests.support.ports import free_port
+from tracing import span_names
 from tradetrace import emit
 from tradetrace.platform import Platform
 from tradetrace.stack import Stack
 from tradetrace.traces import Jaeger
 
 
-@pytest.fixture
-def restore(stack: Stack):
-    """Whatever a test stops, the stack is whole again afterwards."""
-    yield
-    stack.up()
-
-
 def test_collector_down_loses_no_execution_and_tracing_recovers(
         api: httpx.Client, settings, stack: Stack, traces: Jaeger, ticker: str, restore) -> None:
     create_pipeline(api, f"nocollector-{ticker}", [ticker])
     time.sleep(1.0)
-    stack.select(["collector"]).down()
+    with stack.select(["collector"]).stopped():
+        started = time.monotonic()
+        _, [execution] = publish_and_follow(settings, signal_for(ticker))
+        assert execution.status.value == "succeeded"
+        assert execution.trace_id                   # still traced, just not exported
+        assert time.monotonic() - started < 30      # no service waited on the collector
 
-    started = time.monotonic()
-    _, [execution] = publish_and_follow(settings, signal_for(ticker))
-    assert execution.status.value == "succeeded"
-    assert execution.trace_id                   # still traced, just not exported
-    assert time.monotonic() - started < 30      # no service waited on the missing collector
-
-    stack.select(["collector"]).up()
     signal = signal_for(ticker)
     publish_and_follow(settings, signal)
     # The services' exporters reconnect by themselves: the next signal's trace arrives whole.
     trace = traces.signal_trace(signal.signal_id, executions=1, timeout=60)
-    assert len(trace.named("agent.run")) == 2
+    assert len(trace.named(span_names.AGENT_RUN)) == 2
 
 
 def test_broker_restart_loses_no_signal(api: httpx.Client, settings, stack: Stack,
@@ -58,11 +51,10 @@ def test_broker_restart_loses_no_signal(api: httpx.Client, settings, stack: Stac
         publisher.publish(signal)
     assert publisher.flush(30) == 0
 
-    stack.select(["kafka"]).down()
     during = [signal_for(t) for t in tickers[15:]]
-    for signal in during:              # buffered by the producer while the broker is away
-        publisher.publish(signal)
-    stack.select(["kafka"]).up()
+    with stack.select(["kafka"]).stopped():
+        for signal in during:          # buffered by the producer while the broker is away
+            publisher.publish(signal)
     assert publisher.flush(120) == 0
     assert (publisher.counts.delivered, publisher.counts.failed) == (30, 0)
 
@@ -74,8 +66,6 @@ def test_broker_restart_loses_no_signal(api: httpx.Client, settings, stack: Stac
 
 def test_services_run_normally_with_tracing_disabled(platform_env, tmp_path, ticker: str) -> None:
     """OTEL_SDK_DISABLED=true: the backend and worker work as usual and record no trace id."""
-    from tests.integration.conftest import free_port, free_redis_url
-
     env = {**platform_env, "OTEL_SDK_DISABLED": "true",
            "TRADETRACE_REDIS_URL": free_redis_url()}
     untraced = Platform(env=env, state=tmp_path, backend_port=free_port())
@@ -107,8 +97,11 @@ def test_a_commit_caught_by_a_broker_restart_waits_for_it_and_lands(
     from confluent_kafka import TopicPartition
 
     from services.trigger_dispatcher.dispatcher import (
-        Dispatcher, create_consumer, create_dlq_producer,
+        Dispatcher,
+        create_consumer,
+        create_dlq_producer,
     )
+    from services.trigger_dispatcher.index import PipelineIndex
 
     own = settings.model_copy(update={"signals_topic": unique_name,
                                       "consumer_group": unique_name,
@@ -121,14 +114,13 @@ def test_a_commit_caught_by_a_broker_restart_waits_for_it_and_lands(
     consumer.subscribe([own.signals_topic])
     dispatcher = Dispatcher(own, consumer, create_dlq_producer(own),
                             redis.Redis.from_url(own.redis_url))
-    dispatcher._index_loaded_at = time.monotonic()          # the empty index: matches nothing
+    dispatcher.use_index(PipelineIndex())                   # matches nothing
     batch = []
     deadline = time.monotonic() + 30
     while len(batch) < 5 and time.monotonic() < deadline:
         batch += [m for m in consumer.consume(5, 1.0) if m.error() is None]
     assert len(batch) == 5
 
-    stack.select(["kafka"]).down()
     failures: list[BaseException] = []
 
     def handle() -> None:
@@ -137,11 +129,11 @@ def test_a_commit_caught_by_a_broker_restart_waits_for_it_and_lands(
         except BaseException as error:  # noqa: BLE001 - reported by the test
             failures.append(error)
 
-    handling = threading.Thread(target=handle)
-    handling.start()
-    time.sleep(3)
-    assert handling.is_alive() and not failures, "the commit should wait for the broker"
-    stack.select(["kafka"]).up()
+    with stack.select(["kafka"]).stopped():
+        handling = threading.Thread(target=handle)
+        handling.start()
+        time.sleep(3)
+        assert handling.is_alive() and not failures, "the commit should wait for the broker"
     handling.join(90)
     assert not handling.is_alive() and not failures, failures
 

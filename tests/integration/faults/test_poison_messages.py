@@ -17,15 +17,18 @@ import uuid
 
 import httpx
 import pytest
-from confluent_kafka import ConsumerGroupTopicPartitions, Consumer, TopicPartition
+from confluent_kafka import ConsumerGroupTopicPartitions, Message, TopicPartition
 from confluent_kafka.admin import AdminClient
-from hypothesis import HealthCheck, Phase, given, settings as hypothesis_settings, strategies as st
+from hypothesis import HealthCheck, Phase, given
+from hypothesis import settings as hypothesis_settings
+from hypothesis import strategies as st
 
 from services.shared.signals import InvalidSignal, parse_signal
+from tests.integration.faults.ground_truth import wait_all_finished
 from tests.integration.faults.raw_kafka import RawProducer
-from tests.integration.faults.test_nothing_lost import wait_all_finished
 from tests.integration.platform_helpers import create_pipeline, signal_for
-from tests.integration.polling import eventually
+from tests.support.kafka import end_offsets, read_topic
+from tests.support.polling import eventually
 
 TICKER = "POISON"                                 # watched by no pipeline
 VALID_TICKERS = [f"POISN{i}" for i in range(5)]   # one pipeline each: none skipped as running
@@ -47,7 +50,8 @@ _value = st.one_of(
     st.none(),
     st.binary(max_size=2000),
     _almost_signal,
-    st.integers(min_value=600_000, max_value=900_000).map(lambda n: b"\xff" * n),  # over the DLQ cap
+    # Over the DLQ's cap:
+    st.integers(min_value=600_000, max_value=900_000).map(lambda n: b"\xff" * n),
 )
 _poison = st.fixed_dictionaries({
     "value": _value,
@@ -56,39 +60,12 @@ _poison = st.fixed_dictionaries({
 })
 
 
-def _end_offsets(bootstrap: str, topic: str) -> dict[int, int]:
-    probe = Consumer({"bootstrap.servers": bootstrap, "group.id": f"probe-{uuid.uuid4().hex}"})
+def _headers(message: Message) -> list | None:
+    """The message's headers, or None when the client cannot read them (the poison itself)."""
     try:
-        metadata = probe.list_topics(topic, timeout=10).topics[topic]
-        return {p: probe.get_watermark_offsets(TopicPartition(topic, p), timeout=10)[1]
-                for p in metadata.partitions}
-    finally:
-        probe.close()
-
-
-def _read(bootstrap: str, topic: str, start: dict[int, int], end: dict[int, int]) -> list:
-    """The messages of `topic` between the offsets, each as (partition, offset, value, headers or
-    None when they cannot be read)."""
-    reader = Consumer({"bootstrap.servers": bootstrap, "group.id": f"reader-{uuid.uuid4().hex}",
-                       "enable.auto.commit": False})
-    wanted = sum(end[p] - start.get(p, 0) for p in end)
-    reader.assign([TopicPartition(topic, p, start.get(p, 0)) for p in end if end[p] > start.get(p, 0)])
-    found = []
-    deadline = time.monotonic() + 60
-    try:
-        while len(found) < wanted and time.monotonic() < deadline:
-            message = reader.poll(0.5)
-            if message is None or message.error() or message.offset() >= end[message.partition()]:
-                continue
-            try:
-                headers = message.headers()
-            except Exception:  # noqa: BLE001 - the poison this test is about
-                headers = None
-            found.append((message.partition(), message.offset(), message.value(), headers))
-    finally:
-        reader.close()
-    assert len(found) == wanted, f"read {len(found)} of {wanted} messages of {topic}"
-    return found
+        return message.headers()
+    except Exception:  # noqa: BLE001 - the poison this test is about
+        return None
 
 
 def _valid(value: bytes | None) -> bool:
@@ -115,8 +92,8 @@ def valid_pipelines(api: httpx.Client) -> list[int]:
 def test_poison_messages_are_parked_and_never_stall_a_partition(
         settings, valid_pipelines: list[int], corpus: list[dict]) -> None:
     bootstrap, topic = settings.kafka_bootstrap_servers, settings.signals_topic
-    before = _end_offsets(bootstrap, topic)
-    dlq_before = _end_offsets(bootstrap, settings.dlq_topic)
+    before = end_offsets(bootstrap, topic)
+    dlq_before = end_offsets(bootstrap, settings.dlq_topic)
 
     producer = RawProducer(bootstrap)
     valid = []
@@ -131,7 +108,7 @@ def test_poison_messages_are_parked_and_never_stall_a_partition(
         assert producer.flush(30) == 0
     finally:
         producer.close()
-    after = _end_offsets(bootstrap, topic)
+    after = end_offsets(bootstrap, topic)
 
     grown = [TopicPartition(topic, p) for p in after if after[p] > before.get(p, 0)]
 
@@ -146,13 +123,12 @@ def test_poison_messages_are_parked_and_never_stall_a_partition(
     admin = AdminClient({"bootstrap.servers": bootstrap})
     eventually(passed_every_message, "the dispatcher's offsets past the corpus", timeout=120)
 
-    produced = _read(bootstrap, topic, before, after)
+    produced = read_topic(bootstrap, topic, before)
     parked = {}
-    for _, _, value, headers in _read(bootstrap, settings.dlq_topic, dlq_before,
-                                      _end_offsets(bootstrap, settings.dlq_topic)):
-        names = dict(headers or [])
+    for message in read_topic(bootstrap, settings.dlq_topic, dlq_before):
+        names = dict(_headers(message) or [])
         parked[(int(names["dlq.source.partition"]), int(names["dlq.source.offset"]))] = names
-    invalid = [(p, o) for p, o, value, _ in produced if not _valid(value)]
+    invalid = [(m.partition(), m.offset()) for m in produced if not _valid(m.value())]
     assert invalid, "the corpus has poison in it"
     missing = [position for position in invalid if position not in parked]
     assert not missing, f"messages neither run nor parked: {missing}"

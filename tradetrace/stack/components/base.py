@@ -38,6 +38,11 @@ class Component(ABC):
         return self.state / f"{self.name}.log"
 
     @property
+    def install_log(self) -> Path:
+        """Where `install` writes its build steps' output (shown live while it builds)."""
+        return self.state / "install.log"
+
+    @property
     def pid_path(self) -> Path:
         return self.state / f"{self.name}.pid"
 

@@ -71,7 +71,7 @@ class Collector(Component):
         (staging / "builder.yaml").write_text(yaml.safe_dump(spec, sort_keys=False))
         run("collector: build with the OpenTelemetry Collector Builder",
             [str(builder), f"--config={staging / 'builder.yaml'}"],
-            self.state / "install.log", cwd=staging,
+            self.install_log, cwd=staging,
             env={"GONOSUMDB": ",".join(UNVERIFIED_MODULES), "CGO_ENABLED": "0"})
         (staging / "src" / BINARY_NAME).rename(staging / BINARY_NAME)
         shutil.rmtree(staging / "src")
@@ -85,7 +85,7 @@ class Collector(Component):
             go = require_program(self.name, "go", "to install the Collector Builder")
             run(f"collector: install the Collector Builder v{release}",
                 [go, "install", f"go.opentelemetry.io/collector/cmd/builder@v{release}"],
-                self.state / "install.log", env={"GOBIN": str(bin_dir)}, cwd=cache_dir())
+                self.install_log, env={"GOBIN": str(bin_dir)}, cwd=cache_dir())
         return builder
 
     def launch(self) -> Launch:

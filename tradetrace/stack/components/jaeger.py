@@ -48,7 +48,7 @@ class Jaeger(Component):
     def build(self, staging: Path) -> None:
         go = require_program(self.name, "go", "to build Jaeger")
         run("jaeger: go build", [go, "build", "-o", str(staging / "jaeger"), PACKAGE],
-            self.state / "install.log", cwd=JAEGER_DIR, env={"CGO_ENABLED": "0"})
+            self.install_log, cwd=JAEGER_DIR, env={"CGO_ENABLED": "0"})
 
     def launch(self) -> Launch:
         # Jaeger's query service traces its own API calls to localhost:4317, our collector:

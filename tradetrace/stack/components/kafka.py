@@ -1,4 +1,5 @@
-"""Apache Kafka in KRaft mode (one node), from its Maven Central jars, run with the machine's Java."""
+"""Apache Kafka in KRaft mode (one node), from its Maven Central jars, run with the machine's
+Java."""
 
 from __future__ import annotations
 
@@ -44,7 +45,7 @@ class Kafka(Component):
         run("kafka: resolve jars with Maven",
             [mvn, "-q", "-B", "-f", str(POM), "dependency:copy-dependencies",
              "-DincludeScope=runtime", f"-DoutputDirectory={staging / 'libs'}"],
-            self.state / "install.log")
+            self.install_log)
 
     @property
     def properties(self) -> Path:

@@ -25,8 +25,18 @@ def database_url(port: int = 5432) -> str:
 def _bin_dir() -> Path | None:
     """Debian keeps the server programs in /usr/lib/postgresql/<major>/bin, off PATH."""
     majors = sorted(Path("/usr/lib/postgresql").glob("*/bin/postgres"),
-                    key=lambda p: int(p.parent.parent.name) if p.parent.parent.name.isdigit() else 0)
+                    key=lambda p: int(p.parent.parent.name)
+                    if p.parent.parent.name.isdigit() else 0)
     return majors[-1].parent if majors else None
+
+
+def _server_program(name: str) -> str:
+    """A server program of the installed PostgreSQL (installed before it is prepared)."""
+    bin_dir = _bin_dir()
+    if bin_dir is None:
+        raise StackError("postgres: no server in /usr/lib/postgresql/*/bin (apt-get install "
+                         "postgresql)")
+    return str(bin_dir / name)
 
 
 class Postgres(Component):
@@ -53,7 +63,7 @@ class Postgres(Component):
         if (self.data_dir / "PG_VERSION").exists():
             return
         result = subprocess.run(
-            [str(_bin_dir() / "initdb"), "-D", str(self.data_dir), "-U", USER,
+            [_server_program("initdb"), "-D", str(self.data_dir), "-U", USER,
              "--auth=trust", "-E", "UTF8", "--locale=C.UTF-8"],
             user=self.run_as, group=self.run_as, capture_output=True, text=True, timeout=120,
         )
@@ -64,7 +74,7 @@ class Postgres(Component):
 
     def launch(self) -> Launch:
         return Launch(
-            [str(_bin_dir() / "postgres"), "-D", str(self.data_dir), "-h", HOST,
+            [_server_program("postgres"), "-D", str(self.data_dir), "-h", HOST,
              "-p", str(self.port), "-k", str(self.state / "run")],
             user=self.run_as,
         )

@@ -13,7 +13,6 @@ from tradetrace.stack.components.base import Component
 from tradetrace.stack.ports import HOST
 from tradetrace.stack.process import Launch
 
-
 MAXMEMORY = "512mb"
 
 

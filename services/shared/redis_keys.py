@@ -1,0 +1,27 @@
+"""Every Redis key the platform writes, in one place (the Celery queue's keys are Celery's).
+
+The executions table is the record of what must run; these keys are coordination and reports:
+a lock, a periodic schedule mark, what the dispatcher made of a signal, its counters.
+"""
+
+from __future__ import annotations
+
+PREFIX = "tradetrace"
+
+# Hash of the dispatcher's counters (signals consumed, parked, pipelines matched/enqueued/...).
+DISPATCHER_STATS = f"{PREFIX}:stats:dispatcher"
+
+
+def running_lock(pipeline_id: int) -> str:
+    """Held while one of the pipeline's runs lives: a signal meanwhile skips the pipeline."""
+    return f"{PREFIX}:pipeline-running:{pipeline_id}"
+
+
+def periodic_due(pipeline_id: int) -> str:
+    """Set for a periodic pipeline's interval once beat's tick has queued it."""
+    return f"{PREFIX}:periodic-due:{pipeline_id}"
+
+
+def signal_dispatch(signal_id: str) -> str:
+    """What the dispatcher made of a signal (matched, enqueued, skipped), read by `signal emit`."""
+    return f"{PREFIX}:signal-dispatch:{signal_id}"

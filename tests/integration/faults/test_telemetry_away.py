@@ -1,0 +1,136 @@
+"""Telemetry away: Jaeger down for a minute, Prometheus down, the collector refusing spans.
+
+Telemetry must never cost an execution, and the metrics derived from spans must still count
+every signal: they are the operator's only view of the business. Asserted from the executions
+table, from Prometheus's counts for tickers only the test uses, and from the collector's own
+refusal counters.
+"""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+import httpx
+
+from services.signal_generator.publisher import SignalPublisher
+from tests.integration.collectors import CollectorOnOwnPorts
+from tests.integration.faults.ground_truth import Recovery, wait_all_finished
+from tests.integration.isolation import isolated_env, namespace
+from tests.integration.platform_helpers import create_pipeline, settings_from_env, signal_for
+from tests.support.polling import eventually
+from tests.support.ports import free_port
+from tests.support.prometheus import scalar
+from tradetrace.platform import Platform
+from tradetrace.stack import Stack
+from tradetrace.stack.components.collector import CONFIG
+from tradetrace.traces import Jaeger
+
+JAEGER_OUTAGE_SECONDS = 60
+
+
+def _pipelines(api: httpx.Client, prefix: str, ticker: str, count: int) -> dict[str, int]:
+    """A pipeline per ticker, so no signal is skipped as already running: {ticker: id}."""
+    tickers = [f"{ticker[:6]}{i:02d}" for i in range(count)]
+    ids = {t: create_pipeline(api, f"{prefix}-{t}", [t])["id"] for t in tickers}
+    time.sleep(1.0)            # the dispatcher's index refreshes every 0.5 s in tests
+    return ids
+
+
+def _wave(settings, publisher: SignalPublisher, tickers: list[str]) -> list[str]:
+    """One signal per ticker, published and run to the end; returns their ids."""
+    signals = [signal_for(t) for t in tickers]
+    for signal in signals:
+        publisher.publish(signal)
+    assert publisher.flush(30) == 0
+    ids = [s.signal_id for s in signals]
+    wait_all_finished(settings, ids, len(ids))
+    return ids
+
+
+def _assert_counted(prometheus: httpx.Client, tickers: list[str], per_ticker: int) -> None:
+    """pipelines_matched_total, derived from the dispatcher's spans, counts every signal."""
+    for ticker in tickers:
+        query = f'sum(pipelines_matched_total{{ticker="{ticker}"}})'
+        eventually(lambda q=query: scalar(prometheus, q) == per_ticker,
+                   f"{query} = {per_ticker}", timeout=60)
+
+
+def test_jaeger_away_for_a_minute_costs_no_execution_and_no_count(
+        api: httpx.Client, settings, stack: Stack, prometheus: httpx.Client, traces: Jaeger,
+        ticker: str, recovered: Recovery, restore) -> None:
+    """Signals keep flowing for a full minute without Jaeger: each runs once, each is counted
+    (the derived metrics do not wait on the trace store), and the spans queued in the collector
+    meanwhile reach Jaeger when it is back."""
+    pipelines = _pipelines(api, "jaeger", ticker, 3)
+    tickers = list(pipelines)
+    publisher = SignalPublisher(settings.kafka_bootstrap_servers, settings.signals_topic)
+    sent: list[str] = []
+    with stack.select(["jaeger"]).stopped():
+        down_at = time.monotonic()
+        while time.monotonic() - down_at < JAEGER_OUTAGE_SECONDS:
+            sent += _wave(settings, publisher, tickers)
+    waves = len(sent) // len(tickers)
+    print(f"\n[faults] Jaeger away {time.monotonic() - down_at:.0f}s: {len(sent)} signals, "
+          f"{len(sent)} executions, 0 duplicates")
+    _assert_counted(prometheus, tickers, waves)
+    traces.signal_trace(sent[0], executions=1, timeout=90)   # queued while Jaeger was away
+    recovered(pipelines[tickers[0]], tickers[0], "Jaeger away for a minute")
+
+
+def test_prometheus_away_costs_no_execution_and_no_count(
+        api: httpx.Client, settings, stack: Stack, prometheus: httpx.Client, ticker: str,
+        recovered: Recovery, restore) -> None:
+    """The counters live in the collector: once Prometheus scrapes again, nothing is missing."""
+    pipelines = _pipelines(api, "prometheus", ticker, 5)
+    tickers = list(pipelines)
+    publisher = SignalPublisher(settings.kafka_bootstrap_servers, settings.signals_topic)
+    started = time.monotonic()
+    with stack.select(["prometheus"]).stopped():
+        sent = _wave(settings, publisher, tickers)
+    print(f"\n[faults] Prometheus away: {len(sent)} signals, {len(sent)} executions in "
+          f"{time.monotonic() - started:.1f}s")
+    _assert_counted(prometheus, tickers, 1)
+    recovered(pipelines[tickers[0]], tickers[0], "Prometheus away")
+
+
+# Below the collector's working set (about 8 MiB of heap at rest), so every batch of the burst
+# meets a tripped limiter: the refusals the services' exporters see in a real memory squeeze.
+TRIPPED_LIMITER = """
+processors:
+  memory_limiter:
+    check_interval: 100ms
+    limit_mib: 6
+    spike_limit_mib: 2
+"""
+
+
+def _refused_spans(collector: CollectorOnOwnPorts) -> float:
+    """Spans the collector's receiver refused, from its own metrics (either scrape format)."""
+    text = httpx.get(f"http://127.0.0.1:{collector.self_metrics}/metrics").text
+    return sum(float(line.rsplit(" ", 1)[1]) for line in text.splitlines()
+               if line.startswith("otelcol_receiver_refused_spans"))
+
+
+def test_collector_refusing_spans_costs_no_execution(platform_env: dict[str, str],
+                                                     tmp_path: Path, ticker: str) -> None:
+    """A burst meets a collector whose memory limiter refuses data: the services drop their
+    spans after their exporters' retries, and every signal still runs its pipelines once."""
+    overlay = tmp_path / "tripped-limiter.yaml"
+    overlay.write_text(TRIPPED_LIMITER)
+    collector = CollectorOnOwnPorts(tmp_path / "collector", configs=(CONFIG, overlay))
+    limited = Stack([collector])
+    env = {**isolated_env(platform_env, namespace("tt-limited")),
+           "OTEL_EXPORTER_OTLP_ENDPOINT": collector.otlp_grpc_endpoint}
+    services = Platform(env=env, state=tmp_path / "platform", backend_port=free_port())
+    with limited.running(), services.running(["backend", "worker", "trigger-dispatcher"]):
+        local = settings_from_env(env)
+        with httpx.Client(base_url=services.backend_url, timeout=10) as api:
+            tickers = list(_pipelines(api, "limited", ticker, 10))
+        publisher = SignalPublisher(local.kafka_bootstrap_servers, local.signals_topic)
+        started = time.monotonic()
+        sent = [signal_id for _ in range(5) for signal_id in _wave(local, publisher, tickers)]
+        refused = _refused_spans(collector)
+        print(f"\n[faults] collector memory limiter tripped: {len(sent)} signals, {len(sent)} "
+              f"executions in {time.monotonic() - started:.1f}s, {refused:.0f} spans refused")
+        assert refused > 0, "the limiter never refused: the test did not test anything"

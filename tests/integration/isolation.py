@@ -1,0 +1,63 @@
+"""Room of a test's own on the shared stack: a database, a Redis database, topics, a group.
+
+A test that starts services of its own (another collector, a profile, tracing off) isolates
+them with `isolated_env`, so they never take the session platform's tasks or signals.
+"""
+
+from __future__ import annotations
+
+import secrets
+
+import psycopg
+import redis
+
+from services.backend.migrate import upgrade
+from tradetrace.stack.components.postgres import database_url
+from tradetrace.stack.ports import HOST, port
+
+_handed_out: set[int] = set()
+
+
+def free_redis_url() -> str:
+    """A Redis database no client is connected to, emptied: a service left running by an
+    interrupted test session keeps polling its database and would take this session's tasks
+    (a stale worker once swallowed every reaper task of the next session)."""
+    client = redis.Redis(host=HOST, port=port("redis"))
+    used = {int(c["db"]) for c in client.client_list()} | _handed_out | {0}
+    free = next((db for db in range(1, 16) if db not in used), None)
+    if free is None:
+        raise RuntimeError(f"every Redis database is in use ({sorted(used)}): stop stale services")
+    _handed_out.add(free)
+    url = f"redis://{HOST}:{port('redis')}/{free}"
+    redis.Redis.from_url(url).flushdb()
+    return url
+
+
+def fresh_database(name: str) -> str:
+    """A new, migrated PostgreSQL database on the stack; returns its URL."""
+    with psycopg.connect(host=HOST, port=port("postgres"), user="tradetrace", dbname="postgres",
+                         autocommit=True) as conn:
+        conn.execute(f'CREATE DATABASE "{name}"')
+    url = database_url(port("postgres")).rsplit("/", 1)[0] + f"/{name}"
+    upgrade(url)
+    return url
+
+
+def namespace(prefix: str) -> str:
+    """A service.namespace no other test or session uses (it also names topics and databases)."""
+    return f"{prefix}-{secrets.token_hex(4)}"
+
+
+def isolated_env(platform_env: dict[str, str], namespace: str,
+                 database: bool = True) -> dict[str, str]:
+    """The session's platform variables with the namespace, and a Redis database, topics and
+    consumer group of their own (and a database, unless the test wants the session's)."""
+    env = {**platform_env,
+           "OTEL_RESOURCE_ATTRIBUTES": f"service.namespace={namespace}",
+           "TRADETRACE_REDIS_URL": free_redis_url(),
+           "TRADETRACE_SIGNALS_TOPIC": f"signals-{namespace}",
+           "TRADETRACE_DLQ_TOPIC": f"signals-{namespace}.dlq",
+           "TRADETRACE_CONSUMER_GROUP": f"dispatcher-{namespace}"}
+    if database:
+        env["TRADETRACE_DATABASE_URL"] = fresh_database(namespace.replace("-", "_"))
+    return env

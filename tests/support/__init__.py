@@ -1,0 +1,1 @@
+"""Helpers every test tier shares: bounded waiting, free ports, reading Kafka and Prometheus."""

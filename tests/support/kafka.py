@@ -1,0 +1,47 @@
+"""Reading a topic back, to assert on what Kafka holds (ground truth, not a service's log)."""
+
+from __future__ import annotations
+
+import time
+import uuid
+
+from confluent_kafka import Consumer, Message, TopicPartition
+
+
+def end_offsets(bootstrap: str, topic: str) -> dict[int, int]:
+    """Each partition's next offset: where a later read starts to see only new messages."""
+    probe = Consumer({"bootstrap.servers": bootstrap, "group.id": f"probe-{uuid.uuid4().hex}"})
+    try:
+        metadata = probe.list_topics(topic, timeout=10).topics[topic]
+        return {p: probe.get_watermark_offsets(TopicPartition(topic, p), timeout=10)[1]
+                for p in metadata.partitions}
+    finally:
+        probe.close()
+
+
+def read_topic(bootstrap: str, topic: str, start: dict[int, int] | None = None,
+               timeout: float = 60.0) -> list[Message]:
+    """Every message of `topic` from `start` (default: the beginning) to its end now.
+
+    Reads by assignment, no consumer group state, and fails unless it read them all: a short
+    read would make a "nothing lost" assertion meaningless.
+    """
+    start = start or {}
+    end = end_offsets(bootstrap, topic)
+    wanted = sum(end[p] - start.get(p, 0) for p in end)
+    reader = Consumer({"bootstrap.servers": bootstrap, "group.id": f"reader-{uuid.uuid4().hex}",
+                       "enable.auto.commit": False})
+    reader.assign([TopicPartition(topic, p, start.get(p, 0))
+                   for p in end if end[p] > start.get(p, 0)])
+    found: list[Message] = []
+    deadline = time.monotonic() + timeout
+    try:
+        while len(found) < wanted and time.monotonic() < deadline:
+            message = reader.poll(0.5)
+            if message is None or message.error() or message.offset() >= end[message.partition()]:
+                continue
+            found.append(message)
+    finally:
+        reader.close()
+    assert len(found) == wanted, f"read {len(found)} of {wanted} messages of {topic}"
+    return found

@@ -1,0 +1,32 @@
+"""What tracing reads of the `TRADETRACE_*` variables, the first layer of the settings.
+
+The services' `Settings` (services/shared/settings.py) extends this class, so a service has
+one settings object holding both; tracing, which sits below the services, reads only this
+part. The standard `OTEL_*` variables are read where OpenTelemetry reads them.
+"""
+
+from __future__ import annotations
+
+from importlib.metadata import PackageNotFoundError, version
+from typing import Literal
+
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+Profile = Literal["local", "aws"]
+
+
+class TracingSettings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="TRADETRACE_", extra="ignore")
+
+    # `aws` switches the defaults that differ on AWS (tracing/profile.py).
+    profile: Profile = "local"
+    # deployment.environment.name on every span and metric (local, compose, staging, ...).
+    environment: str = "local"
+
+
+def package_version() -> str:
+    """The installed package's version, the one source of `service.version` and `--version`."""
+    try:
+        return version("tradetrace")
+    except PackageNotFoundError:
+        return "0.0.0"

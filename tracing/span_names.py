@@ -1,0 +1,29 @@
+"""The names of the spans our services start themselves, in one place.
+
+The collector derives the business metrics from these names (collector/spanmetrics.yaml, whose
+conditions a unit test checks against this module), `tradetrace trace` finds the runs by them,
+and the tests assert the trace's shape with them. Kafka spans follow the messaging convention,
+"{operation} {destination}".
+"""
+
+from __future__ import annotations
+
+SIGNAL_GENERATE = "signal.generate"              # the root of a signal's trace
+PIPELINES_INDEX_REFRESH = "pipelines.index.refresh"
+PIPELINES_MATCH = "pipelines.match"              # one per signal: which pipelines it triggers
+PIPELINE_EXECUTE = "pipeline.execute"            # one per run of a pipeline
+AGENT_RUN = "agent.run"                          # one per agent of a run
+
+OURS = (SIGNAL_GENERATE, PIPELINES_INDEX_REFRESH, PIPELINES_MATCH, PIPELINE_EXECUTE, AGENT_RUN)
+
+
+def kafka_send(topic: str) -> str:
+    return f"send {topic}"
+
+
+def kafka_receive(topic: str) -> str:
+    return f"receive {topic}"
+
+
+def kafka_process(topic: str) -> str:
+    return f"process {topic}"
