@@ -13,7 +13,7 @@ from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 
 from confluent_kafka import KafkaError, Message
-from opentelemetry import propagate, trace
+from opentelemetry import baggage, propagate, trace
 from opentelemetry.context import Context
 from opentelemetry.propagators.textmap import Getter, Setter
 from opentelemetry.trace import Link, Span, SpanKind, Status, StatusCode, Tracer
@@ -94,9 +94,19 @@ def _has_holes(items: Sequence[object]) -> bool:
     return any(slot is None for slot in (ctypes.c_void_p * count).from_address(address))
 
 
-def extract_context(headers: Headers | None) -> tuple[Context, str | None]:
-    """The message's context, and why it has no valid parent ("missing"/"invalid"), if so."""
+def extract_context(headers: Headers | None,
+                    trust_baggage: bool = False) -> tuple[Context, str | None]:
+    """The message's context, and why it has no valid parent ("missing"/"invalid"), if so.
+
+    Any producer can write to a topic, so what its headers say is bounded here: the trace id is
+    kept (a trace can start outside), its sampled flag is not obeyed (tracing/setup.py,
+    `sampler`), and its baggage is dropped unless `trust_baggage` (TRADETRACE_TRUST_INCOMING_
+    BAGGAGE): our own consumers set `signal.id` from the signal itself, so foreign baggage
+    could only mislabel spans. Sizes are bounded by the propagators (tracestate: 32 members).
+    """
     context = propagate.extract(headers or [], getter=HEADERS)
+    if not trust_baggage:
+        context = baggage.clear(context)
     if trace.get_current_span(context).get_span_context().is_valid:
         return context, None
     present = {name.lower() for name in HEADERS.keys(headers)}

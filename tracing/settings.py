@@ -22,6 +22,9 @@ class TracingSettings(BaseSettings):
     profile: Profile = "local"
     # deployment.environment.name on every span and metric (local, compose, staging, ...).
     environment: str = "local"
+    # Baggage in the headers of a consumed Kafka message is dropped unless trusted: any
+    # producer can write to a topic (tracing/kafka.py, extract_context).
+    trust_incoming_baggage: bool = False
 
 
 def package_version() -> str:

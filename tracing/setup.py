@@ -1,7 +1,8 @@
 """One call per service to set up tracing, honouring the standard `OTEL_*` variables.
 
 Honoured: OTEL_SDK_DISABLED, OTEL_SERVICE_NAME, OTEL_RESOURCE_ATTRIBUTES, OTEL_TRACES_SAMPLER(_ARG)
-(parent-based always-on by default), OTEL_TRACES_EXPORTER (otlp, console or none),
+(parent-based always-on by default; a remote "not sampled" flag is not obeyed, see `sampler`),
+OTEL_TRACES_EXPORTER (otlp, console or none),
 OTEL_EXPORTER_OTLP_(TRACES_)ENDPOINT/PROTOCOL/TIMEOUT/HEADERS/INSECURE, OTEL_BSP_*, OTEL_PROPAGATORS
 (tracecontext,baggage by default), OTEL_PYTHON_ID_GENERATOR and the span limits. An argument
 never overrides a variable the user set. TRADETRACE_PROFILE=aws changes the defaults for AWS
@@ -12,16 +13,18 @@ from __future__ import annotations
 
 import logging
 import os
-from importlib.metadata import PackageNotFoundError, version
 
 from opentelemetry import trace
 from opentelemetry.processor.baggage import BaggageSpanProcessor
 from opentelemetry.sdk.resources import OTELResourceDetector, Resource
 from opentelemetry.sdk.trace import TracerProvider
 from opentelemetry.sdk.trace.export import BatchSpanProcessor, ConsoleSpanExporter, SpanExporter
+from opentelemetry.sdk.trace.sampling import ALWAYS_ON, ParentBased, Sampler
 
 from tracing.attributes import SIGNAL_ID
+from tracing.conventions import MessagingSystemProcessor
 from tracing.profile import current_profile, id_generator, install_propagator, profile_resource
+from tracing.settings import TracingSettings, package_version
 
 log = logging.getLogger(__name__)
 
@@ -43,18 +46,11 @@ def build_resource(service_name: str) -> Resource:
         **profile_resource(current_profile()).attributes,
         "service.name": service_name,
         "service.namespace": NAMESPACE,
-        "service.version": _package_version(),
-        "deployment.environment.name": os.environ.get("TRADETRACE_ENVIRONMENT", "local"),
+        "service.version": package_version(),
+        "deployment.environment.name": TracingSettings().environment,
     }
     from_env = OTELResourceDetector().detect().attributes
     return Resource.create({k: v for k, v in defaults.items() if k not in from_env})
-
-
-def _package_version() -> str:
-    try:
-        return version("tradetrace")
-    except PackageNotFoundError:
-        return "0.0.0"
 
 
 def _exporter() -> SpanExporter | None:
@@ -71,12 +67,30 @@ def _exporter() -> SpanExporter | None:
                                                 "OTEL_EXPORTER_OTLP_TIMEOUT"))
     timeout = None if timeout_set else DEFAULT_EXPORT_TIMEOUT_SECONDS
     if protocol.startswith("http"):
-        from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
+        from opentelemetry.exporter.otlp.proto.http.trace_exporter import (
+            OTLPSpanExporter as HttpExporter,
+        )
 
-        return OTLPSpanExporter(timeout=timeout)
-    from opentelemetry.exporter.otlp.proto.grpc.trace_exporter import OTLPSpanExporter
+        return HttpExporter(timeout=timeout)
+    from opentelemetry.exporter.otlp.proto.grpc.trace_exporter import (
+        OTLPSpanExporter as GrpcExporter,
+    )
 
-    return OTLPSpanExporter(timeout=timeout)
+    return GrpcExporter(timeout=timeout)
+
+
+def sampler() -> Sampler | None:
+    """Parent-based, except that a remote parent's "not sampled" flag does not drop our spans.
+
+    The business metrics are derived from spans, so a Kafka producer (or any client) that
+    writes `traceparent: ...-00` would otherwise erase its signals from every count and every
+    trace. Our services keep the parent's trace id but decide to record themselves. Sampling
+    for storage happens in the collector (tail sampling), after the metrics are derived.
+    OTEL_TRACES_SAMPLER, where set, wins (None: the SDK reads it).
+    """
+    if os.environ.get("OTEL_TRACES_SAMPLER", "").strip():
+        return None
+    return ParentBased(root=ALWAYS_ON, remote_parent_not_sampled=ALWAYS_ON)
 
 
 def setup_tracing(service_name: str) -> TracerProvider | None:
@@ -95,8 +109,9 @@ def setup_tracing(service_name: str) -> TracerProvider | None:
     profile = current_profile()
     install_propagator(profile)
     provider = TracerProvider(resource=build_resource(service_name),
-                              id_generator=id_generator(profile))
+                              id_generator=id_generator(profile), sampler=sampler())
     provider.add_span_processor(BaggageSpanProcessor(lambda key: key == SIGNAL_ID))
+    provider.add_span_processor(MessagingSystemProcessor())
     exporter = _exporter()
     if exporter is not None:
         provider.add_span_processor(BatchSpanProcessor(exporter))

@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 
 import redis
 from confluent_kafka import Consumer, KafkaError, KafkaException, Message, Producer, TopicPartition
+from opentelemetry.context import Context
 from sqlalchemy import delete
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 
@@ -134,7 +135,8 @@ class Dispatcher:
                 log.error("consume error: %s", error)
         self._dlq_failures = []
         headers = [read_headers(message) for message in received]   # once each: see there
-        contexts = [_context_of(h) for h in headers]
+        trust = self.settings.trust_incoming_baggage
+        contexts = [_context_of(h, trust) for h in headers]
         group, topic = self.settings.consumer_group, self.settings.signals_topic
         with receive_span(tracer(), topic, group, [c for c, _ in contexts],
                           self.settings.kafka_bootstrap_servers) as batch:
@@ -314,12 +316,12 @@ class Dispatcher:
         pipe.execute()
 
 
-def _context_of(headers: Headers | None):
+def _context_of(headers: Headers | None, trust_baggage: bool) -> tuple[Context, str | None]:
     """The message's trace context; unreadable headers give a new root, marked as such."""
     if headers is None:
         context, _ = extract_context(None)
         return context, "unreadable"
-    return extract_context(headers)
+    return extract_context(headers, trust_baggage)
 
 
 def _dlq_body(value: bytes | None, headers: Headers | None,

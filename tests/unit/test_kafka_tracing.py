@@ -73,10 +73,15 @@ def test_missing_or_bad_context_is_reported_not_raised(headers, problem: str) ->
     assert not trace.get_current_span(context).get_span_context().is_valid
 
 
-def test_baggage_rides_in_headers() -> None:
-    context, _ = extract_context([("traceparent", PARENT.encode()),
-                                  ("baggage", b"signal.id=s-42")])
-    assert baggage.get_baggage("signal.id", context) == "s-42"
+def test_baggage_from_a_message_is_dropped_unless_trusted() -> None:
+    """Any producer can write to a topic: its baggage must not label our spans (the
+    BaggageSpanProcessor would copy a foreign `signal.id` onto the consumer span)."""
+    headers = [("traceparent", PARENT.encode()), ("baggage", b"signal.id=forged")]
+    context, _ = extract_context(headers)
+    assert baggage.get_baggage("signal.id", context) is None
+    assert trace.get_current_span(context).get_span_context().is_valid   # the parent is kept
+    trusted, _ = extract_context(headers, trust_baggage=True)
+    assert baggage.get_baggage("signal.id", trusted) == "forged"
 
 
 def test_send_span_injects_its_context_and_records_delivery(spans) -> None:
@@ -85,7 +90,8 @@ def test_send_span_injects_its_context_and_records_delivery(spans) -> None:
         span, headers = start_send_span(tracer(), "trading-signals", "AAPL", "127.0.0.1:9092")
     names = [name for name, _ in headers]
     assert "traceparent" in names and ("baggage", b"signal.id=s-1") in headers
-    carried, _ = extract_context(headers)
+    carried, _ = extract_context(headers, trust_baggage=True)
+    assert baggage.get_baggage("signal.id", carried) == "s-1"
     assert trace.get_current_span(carried).get_span_context().span_id == \
         span.get_span_context().span_id
 

@@ -56,3 +56,43 @@ def test_unreachable_collector_never_blocks_the_caller() -> None:
     spent, shutdown = map(float, result.stdout.split())
     assert spent < 2.0          # 2000 spans, none of them waiting for the export
     assert shutdown < 15.0      # bounded by the export timeout, not hanging
+
+
+def test_a_foreign_not_sampled_flag_does_not_drop_our_spans(spans) -> None:
+    """A producer writing `traceparent: ...-00` keeps its trace id, not its sampling decision:
+    our spans are recorded and exported (the metrics are derived from them)."""
+    from opentelemetry.trace.propagation.tracecontext import TraceContextTextMapPropagator
+
+    from tracing import tracer
+
+    foreign = "0af7651916cd43dd8448eb211c80319c"
+    parent = TraceContextTextMapPropagator().extract(
+        {"traceparent": f"00-{foreign}-b7ad6b7169203331-00"})
+    with tracer().start_as_current_span("pipelines.match", context=parent) as span:
+        assert span.is_recording() and span.get_span_context().trace_flags.sampled
+        with tracer().start_as_current_span("child") as child:   # and what follows it
+            assert child.get_span_context().trace_flags.sampled
+    exported = {s.name: s for s in spans.get_finished_spans()}
+    assert set(exported) == {"pipelines.match", "child"}
+    assert format(exported["pipelines.match"].context.trace_id, "032x") == foreign
+
+
+def test_a_sampler_the_user_sets_wins(monkeypatch) -> None:
+    from tracing.setup import sampler
+
+    monkeypatch.setenv("OTEL_TRACES_SAMPLER", "traceidratio")
+    assert sampler() is None          # the SDK reads OTEL_TRACES_SAMPLER(_ARG) itself
+
+
+def test_celery_spans_name_their_messaging_system(spans, _provider) -> None:
+    """The service graph's dispatcher -> worker edge carries messaging.system (the Celery
+    instrumentation sets none); other spans are left alone."""
+    from tracing.conventions import CELERY_SCOPE
+
+    with _provider.get_tracer(CELERY_SCOPE).start_as_current_span("apply_async/x"):
+        pass
+    with _provider.get_tracer("tradetrace").start_as_current_span("pipeline.execute"):
+        pass
+    by_name = {s.name: s for s in spans.get_finished_spans()}
+    assert by_name["apply_async/x"].attributes["messaging.system"] == "celery"
+    assert "messaging.system" not in by_name["pipeline.execute"].attributes
