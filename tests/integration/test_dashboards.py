@@ -7,10 +7,12 @@ query after real traffic (failures included) is what stands in for opening them.
 from __future__ import annotations
 
 import json
+import re
 import time
 
 import httpx
 import pytest
+import yaml
 
 from tests.integration.platform_helpers import FAST, create_pipeline, run_generator
 from tests.support.polling import eventually
@@ -44,3 +46,51 @@ def traffic(api: httpx.Client, platform, platform_env) -> None:
 @pytest.mark.parametrize("query", PANEL_QUERIES)
 def test_panel_query_returns_data(query: str, traffic, prometheus: httpx.Client) -> None:
     eventually(lambda: instant(prometheus, query), f"data for {query}", timeout=90, interval=2)
+
+
+PROMQL_WORDS = {"by", "without", "on", "ignoring", "group_left", "group_right", "bool", "or",
+                "and", "unless", "offset", "inf", "nan"}
+
+
+def metric_names(expr: str) -> set[str]:
+    """The metric names a PromQL expression reads: identifiers that are not functions,
+    keywords, label names (inside {} or by/without/on/ignoring lists) or durations."""
+    expr = re.sub(r'"(?:[^"\\]|\\.)*"', "", expr)                   # strings
+    expr = re.sub(r"\{[^}]*\}", "", expr)                             # label matchers
+    expr = re.sub(r"\b(by|without|on|ignoring|group_left|group_right)\s*\([^)]*\)", "", expr)
+    expr = re.sub(r"\[[^\]]*\]", "", expr)                             # ranges
+    names = re.findall(r"(?<![\w:.])([a-zA-Z_:][\w:]*)(?![\w:])(?!\s*\()", expr)
+    return {n for n in names if n.lower() not in PROMQL_WORDS}
+
+
+def _rule_exprs() -> list[str]:
+    exprs = []
+    for path in sorted((REPO_ROOT / "prometheus" / "rules").glob("*.yml")):
+        for group in yaml.safe_load(path.read_text())["groups"]:
+            exprs += [rule["expr"] for rule in group["rules"]]
+    return exprs
+
+
+def test_the_name_reader_finds_metric_names_and_nothing_else() -> None:
+    expr = ('sum by (status) (rate(pipeline_executions_total{status="failed",job=~"a/.*"}[5m]))'
+            ' / on(job) sum(rate(pipeline_executions_total[5m])) > 0.1 or absent(up) '
+            'or histogram_quantile(0.95, sum by (le) (rate(tradetrace:x_bucket[5m])))')
+    assert metric_names(expr) == {"pipeline_executions_total", "up", "tradetrace:x_bucket"}
+
+
+def test_every_metric_the_rules_and_dashboards_read_exists(traffic,
+                                                          prometheus: httpx.Client) -> None:
+    """The promtool tests feed whatever names a rule uses; this checks the names against what
+    the running components really expose (e.g. `_total` on the collector's own counters)."""
+    used = set().union(*(metric_names(e) for e in _rule_exprs()),
+                       *(metric_names(p.values[0]) for p in PANEL_QUERIES))
+    assert {"pipeline_executions_total", "otelcol_exporter_send_failed_spans_total"} <= used
+
+    def missing() -> set[str]:      # scraped or recorded in the last minute, not ever
+        return {name for name in used
+                if not instant(prometheus, f'count(last_over_time({{__name__="{name}"}}[1m]))')}
+
+    deadline = time.monotonic() + 90        # recording rules are evaluated every 15 s
+    while (gone := missing()) and time.monotonic() < deadline:
+        time.sleep(3)
+    assert not gone, f"read by a rule or panel, but not in Prometheus after traffic: {sorted(gone)}"
