@@ -5,6 +5,7 @@ from __future__ import annotations
 import uvicorn
 
 from services.backend.app import create_app
+from services.backend.lag_gauges import observe_consumer_lag
 from services.backend.migrate import upgrade
 from services.shared.settings import get_settings
 from tracing import setup_tracing
@@ -15,7 +16,8 @@ from tracing.metrics import setup_metrics
 def main() -> None:
     settings = get_settings()
     setup_tracing("backend")  # flushed at exit by the provider's own atexit hook
-    setup_metrics("backend")
+    if setup_metrics("backend") is not None:
+        observe_consumer_lag(settings)   # here, because the dispatcher may be the one down
     upgrade(settings.database_url)
     instrument_libraries(sqlalchemy=True, redis=True, celery=True)
     uvicorn.run(create_app(settings), host=settings.backend_host, port=settings.backend_port,

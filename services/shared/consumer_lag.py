@@ -1,0 +1,81 @@
+"""The dispatcher's consumer lag as the broker sees it: committed offsets against the end of
+each partition, and how old the oldest unhandled signal is.
+
+The span-derived lag (the age of a message when the dispatcher handles it) goes silent exactly
+when the dispatcher is dead and lag grows, so this one is read by another process (the
+backend, when metrics are exported) through the admin API, never joining the dispatcher's
+group. Every call is bounded by `timeout`; a broker that does not answer gives no reading.
+"""
+
+from __future__ import annotations
+
+import time
+import uuid
+from dataclasses import dataclass
+
+from confluent_kafka import Consumer, ConsumerGroupTopicPartitions, TopicPartition
+from confluent_kafka.admin import AdminClient
+
+from services.shared.settings import Settings
+
+
+@dataclass(frozen=True)
+class PartitionLag:
+    partition: int
+    messages: int          # published but not yet committed by the group
+    age_seconds: float     # of the oldest of them; 0 when there are none
+
+
+class LagReader:
+    """Reads one group's lag on one topic; keeps its two clients between readings."""
+
+    def __init__(self, settings: Settings, timeout: float = 2.0) -> None:
+        self.group, self.topic, self.timeout = (settings.consumer_group,
+                                                settings.signals_topic, timeout)
+        config: dict[str, str | int | float | bool] = {
+            "bootstrap.servers": settings.kafka_bootstrap_servers}
+        self.admin = AdminClient(config)
+        # Never subscribes, never commits: only reads watermarks and one message per partition.
+        self.reader = Consumer({**config, "group.id": f"lag-reader-{uuid.uuid4().hex[:8]}",
+                                "enable.auto.commit": False})
+
+    def read(self) -> list[PartitionLag]:
+        partitions = self._partitions()
+        committed = self._committed(partitions)
+        lags = []
+        for partition in partitions:
+            _, end = self.reader.get_watermark_offsets(TopicPartition(self.topic, partition),
+                                                       timeout=self.timeout)
+            start = committed.get(partition, -1)
+            if start < 0:          # nothing committed yet: the group starts from the beginning
+                start, _ = self.reader.get_watermark_offsets(
+                    TopicPartition(self.topic, partition), timeout=self.timeout)
+            waiting = max(0, end - start)
+            age = self._age(partition, start) if waiting else 0.0
+            lags.append(PartitionLag(partition, waiting, age))
+        return lags
+
+    def _partitions(self) -> list[int]:
+        metadata = self.admin.list_topics(self.topic, timeout=self.timeout).topics[self.topic]
+        if metadata.error is not None:
+            raise RuntimeError(f"topic {self.topic}: {metadata.error}")
+        return sorted(metadata.partitions)
+
+    def _committed(self, partitions: list[int]) -> dict[int, int]:
+        request = ConsumerGroupTopicPartitions(
+            self.group, [TopicPartition(self.topic, p) for p in partitions])
+        [future] = self.admin.list_consumer_group_offsets(
+            [request], request_timeout=self.timeout).values()
+        return {tp.partition: tp.offset for tp in future.result(self.timeout).topic_partitions}
+
+    def _age(self, partition: int, offset: int) -> float:
+        """Seconds since the message at `offset` was written (the oldest one waiting)."""
+        self.reader.assign([TopicPartition(self.topic, partition, offset)])
+        message = self.reader.poll(self.timeout)
+        if message is None or message.error() is not None:
+            return 0.0
+        _, written_ms = message.timestamp()
+        return max(0.0, time.time() - written_ms / 1000) if written_ms > 0 else 0.0
+
+    def close(self) -> None:
+        self.reader.close()
