@@ -69,6 +69,11 @@ def celery_config(settings: Settings) -> dict[str, Any]:
 _publishers: dict[str, Celery] = {}
 
 
+def _stand_in(**_: Any) -> None:
+    """Registered under the real task's name in publisher apps (see `publisher`)."""
+    raise RuntimeError(f"{PIPELINE_TASK} runs in the worker, not here")
+
+
 def publisher(settings: Settings) -> Celery:
     """A Celery app that publishes to these settings' Redis (one per configuration and process)."""
     config = celery_config(settings)
@@ -76,11 +81,7 @@ def publisher(settings: Settings) -> Celery:
     if key not in _publishers:
         app = Celery("tradetrace-publisher", set_as_current=True)
         app.conf.update(config)
-
-        @app.task(name=PIPELINE_TASK)  # type: ignore[untyped-decorator]  # Celery is untyped
-        def stand_in(**_: Any) -> None:
-            raise RuntimeError(f"{PIPELINE_TASK} runs in the worker, not here")
-
+        app.task(name=PIPELINE_TASK)(_stand_in)   # one callable for every publisher app
         _publishers[key] = app
     return _publishers[key]
 

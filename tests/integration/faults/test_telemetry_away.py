@@ -21,10 +21,11 @@ from tests.integration.platform_helpers import create_pipeline, settings_from_en
 from tests.support.polling import eventually
 from tests.support.ports import free_port
 from tests.support.prometheus import scalar
+from tracing import span_names
 from tradetrace.platform import Platform
 from tradetrace.stack import Stack
 from tradetrace.stack.components.collector import CONFIG
-from tradetrace.traces import Jaeger
+from tradetrace.traces import Jaeger, Trace, parse_trace
 
 JAEGER_OUTAGE_SECONDS = 60
 
@@ -48,6 +49,22 @@ def _wave(settings, publisher: SignalPublisher, tickers: list[str]) -> list[str]
     return ids
 
 
+def _stored_runs(traces: Jaeger, window: tuple[float, float],
+                 expected: set[str]) -> dict[str, Trace] | None:
+    """The traces Jaeger holds of the worker's runs in the window, by signal id, once every
+    expected signal is among them (None before)."""
+    start, end = window
+    response = traces.http.get("/api/traces", params={
+        "service": "worker", "operation": span_names.PIPELINE_EXECUTE,
+        "start": int(start * 1e6), "end": int(end * 1e6), "limit": 10 * len(expected)})
+    found = {}
+    for raw in response.json().get("data") or []:
+        trace = parse_trace(raw)
+        for run in trace.named(span_names.PIPELINE_EXECUTE):
+            found[str(run.tags.get("signal.id"))] = trace
+    return found if expected <= set(found) else None
+
+
 def _assert_counted(prometheus: httpx.Client, tickers: list[str], per_ticker: int) -> None:
     """pipelines_matched_total, derived from the dispatcher's spans, counts every signal."""
     for ticker in tickers:
@@ -60,12 +77,13 @@ def test_jaeger_away_for_a_minute_costs_no_execution_and_no_count(
         api: httpx.Client, settings, stack: Stack, prometheus: httpx.Client, traces: Jaeger,
         ticker: str, recovered: Recovery, restore) -> None:
     """Signals keep flowing for a full minute without Jaeger: each runs once, each is counted
-    (the derived metrics do not wait on the trace store), and the spans queued in the collector
-    meanwhile reach Jaeger when it is back."""
+    (the derived metrics do not wait on the trace store), and every trace of that minute,
+    queued in the collector meanwhile, reaches Jaeger whole once it is back."""
     pipelines = _pipelines(api, "jaeger", ticker, 3)
     tickers = list(pipelines)
     publisher = SignalPublisher(settings.kafka_bootstrap_servers, settings.signals_topic)
     sent: list[str] = []
+    window_start = time.time()
     with stack.select(["jaeger"]).stopped():
         down_at = time.monotonic()
         while time.monotonic() - down_at < JAEGER_OUTAGE_SECONDS:
@@ -74,7 +92,10 @@ def test_jaeger_away_for_a_minute_costs_no_execution_and_no_count(
     print(f"\n[faults] Jaeger away {time.monotonic() - down_at:.0f}s: {len(sent)} signals, "
           f"{len(sent)} executions, 0 duplicates")
     _assert_counted(prometheus, tickers, waves)
-    traces.signal_trace(sent[0], executions=1, timeout=90)   # queued while Jaeger was away
+    window = (window_start, time.time())
+    stored = eventually(lambda: _stored_runs(traces, window, set(sent)),
+                        f"the {len(sent)} traces of the outage in Jaeger", timeout=120, interval=3)
+    assert all(len(t.named(span_names.AGENT_RUN)) == 2 for t in stored.values())
     recovered(pipelines[tickers[0]], tickers[0], "Jaeger away for a minute")
 
 
