@@ -38,7 +38,8 @@ app.add_typer(services_app, name="services")
 signal_app = typer.Typer(help="Trading signals.", no_args_is_help=True)
 app.add_typer(signal_app, name="signal")
 
-console = Console(highlight=False)
+# Long trace lines stay whole; in a pipe or a CI log (no terminal width) tables get room.
+console = Console(highlight=False, soft_wrap=True, width=None if sys.stdout.isatty() else 160)
 errors = Console(stderr=True, highlight=False)
 
 Components = Annotated[list[str] | None, typer.Argument(help="Only these components.")]
