@@ -25,6 +25,9 @@ class TracingSettings(BaseSettings):
     # Baggage in the headers of a consumed Kafka message is dropped unless trusted: any
     # producer can write to a topic (tracing/kafka.py, extract_context).
     trust_incoming_baggage: bool = False
+    # Log lines: JSON with trace_id, span_id, service.name, signal.id (tracing/logs.py), or
+    # the same facts as text for a terminal.
+    log_format: Literal["json", "text"] = "json"
 
 
 def package_version() -> str:

@@ -233,10 +233,14 @@ def _trace_link(trace_id: str) -> str:
 
 
 def _find_trace(signal_id: str, executions: int | None):
+    """The signal's trace from Jaeger, with the services' log lines written inside it."""
+    from tradetrace.platform import Platform
     from tradetrace.stack.components.jaeger import query_url
-    from tradetrace.traces import Jaeger
+    from tradetrace.traces import Jaeger, trace_logs
 
-    return Jaeger(query_url()).signal_trace(signal_id, executions)
+    trace = Jaeger(query_url()).signal_trace(signal_id, executions)
+    trace.logs = trace_logs(trace.trace_id, Platform().log_paths())
+    return trace
 
 
 def _print_trace(trace) -> None:
@@ -254,7 +258,8 @@ def trace_command(signal_id: Annotated[str, typer.Argument(help="The signal's id
         trace = _find_trace(signal_id, None)
     if as_json:
         _print_json({"trace_id": trace.trace_id, "link": _trace_link(trace.trace_id),
-                     "spans": [s.as_dict() for s in trace.spans]})
+                     "spans": [s.as_dict() for s in trace.spans],
+                     "logs": [line.as_dict() for line in trace.logs]})
     else:
         _print_trace(trace)
 

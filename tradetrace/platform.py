@@ -75,6 +75,10 @@ class Platform:
             Service("signal-generator", [python, "-m", "services.signal_generator"]),
         ]
 
+    def log_paths(self) -> list[Path]:
+        """Every service's log file (JSON lines with trace ids: tracing/logs.py)."""
+        return [self._paths(s.name)[0] for s in self.services()]
+
     def _paths(self, name: str) -> tuple[Path, Path]:
         return self.state / name / f"{name}.log", self.state / name / f"{name}.pid"
 

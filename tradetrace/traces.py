@@ -9,7 +9,10 @@ from __future__ import annotations
 
 import json
 import time
+from collections.abc import Iterable
 from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
 
 import httpx
 
@@ -59,10 +62,49 @@ class Span:
                 "failed": self.failed, "tags": self.tags}
 
 
+@dataclass(frozen=True)
+class LogLine:
+    """A service's log line written inside the trace (tracing/logs.py writes them as JSON)."""
+
+    time: datetime
+    service: str
+    level: str
+    message: str
+    span_id: str | None
+
+    def as_dict(self) -> dict[str, object]:
+        return {"time": self.time.isoformat(), "service": self.service, "level": self.level,
+                "message": self.message, "span_id": self.span_id}
+
+
+def trace_logs(trace_id: str, log_files: Iterable[Path]) -> list[LogLine]:
+    """The JSON log lines of these files that carry the trace id, in time order (lines that
+    are not JSON, a traceback's continuation say, are passed over)."""
+    found = []
+    for path in log_files:
+        try:
+            text = path.read_text(errors="replace")
+        except OSError:
+            continue
+        for line in text.splitlines():
+            if trace_id not in line:
+                continue
+            try:
+                record = json.loads(line)
+            except ValueError:
+                continue
+            if isinstance(record, dict) and record.get("trace_id") == trace_id:
+                found.append(LogLine(datetime.fromisoformat(record["time"]),
+                                     str(record.get("service.name")), str(record.get("level")),
+                                     str(record.get("message")), record.get("span_id")))
+    return sorted(found, key=lambda line: line.time)
+
+
 @dataclass
 class Trace:
     trace_id: str
     spans: list[Span]
+    logs: list[LogLine] = field(default_factory=list)
 
     @property
     def roots(self) -> list[Span]:
@@ -161,6 +203,10 @@ def render(trace: Trace) -> str:
              f"({', '.join(services)}), {(end - start) / 1000:.1f} ms",
              f"{'start':>10} {'duration':>10}  status  span"]
 
+    by_span: dict[str | None, list[LogLine]] = {}
+    for log in trace.logs:
+        by_span.setdefault(log.span_id, []).append(log)
+
     def walk(span: Span, depth: int, parent: Span | None) -> None:
         wait = queue_wait(parent, span) if parent else None
         if wait:
@@ -168,9 +214,16 @@ def render(trace: Trace) -> str:
         status = "ERROR" if span.failed else "ok"
         lines.append(f"{(span.start_us - start) / 1000:>8.1f}ms {span.duration_us / 1000:>8.1f}ms"
                      f"  {status:<6}  {'  ' * depth}{span.service}: {span.label}")
+        for log in by_span.pop(span.span_id, []):
+            at = log.time.timestamp() * 1e6 - start
+            lines.append(f"{at / 1000:>8.1f}ms {'':>10}  {log.level.lower():<6}  "
+                         f"{'  ' * (depth + 1)}| {log.service}: {log.message}")
         for child in span.children:
             walk(child, depth + 1, span)
 
     for root in trace.roots:
         walk(root, 0, None)
+    for rest in by_span.values():        # written in spans Jaeger does not hold (yet)
+        lines += [f"{'':>10} {'':>10}  {log.level.lower():<6}  | {log.service}: {log.message}"
+                  for log in rest]
     return "\n".join(lines)

@@ -10,18 +10,20 @@ from services.backend.migrate import upgrade
 from services.shared.settings import get_settings
 from tracing import setup_tracing
 from tracing.instrumentation import instrument_libraries
+from tracing.logs import configure_logging
 from tracing.metrics import setup_metrics
 
 
 def main() -> None:
     settings = get_settings()
+    configure_logging("backend")
     setup_tracing("backend")  # flushed at exit by the provider's own atexit hook
     if setup_metrics("backend") is not None:
         observe_consumer_lag(settings)   # here, because the dispatcher may be the one down
     upgrade(settings.database_url)
     instrument_libraries(sqlalchemy=True, redis=True, celery=True)
     uvicorn.run(create_app(settings), host=settings.backend_host, port=settings.backend_port,
-                log_level="info")
+                log_config=None)     # uvicorn's loggers go to the root's JSON handler
 
 
 if __name__ == "__main__":

@@ -1,8 +1,7 @@
-"""How a long-running service learns it should stop, and how it logs."""
+"""How a long-running service learns it should stop."""
 
 from __future__ import annotations
 
-import logging
 import signal
 
 
@@ -20,8 +19,3 @@ class StopRequested:
 
     def __bool__(self) -> bool:
         return self.requested
-
-
-def configure_logging() -> None:
-    logging.basicConfig(level=logging.INFO,
-                        format="%(asctime)s %(levelname)s %(name)s %(message)s")

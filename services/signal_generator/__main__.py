@@ -6,20 +6,21 @@ import logging
 import time
 
 from services.shared.heartbeat import Heartbeat
-from services.shared.lifecycle import StopRequested, configure_logging
+from services.shared.lifecycle import StopRequested
 from services.shared.settings import get_settings
 from services.shared.topics import ensure_topics
 from services.signal_generator.emitting import generate_and_publish
 from services.signal_generator.generators import signals
 from services.signal_generator.publisher import SignalPublisher
 from tracing import setup_tracing, shutdown_tracing
+from tracing.logs import configure_logging
 from tracing.metrics import setup_metrics, shutdown_metrics
 
 log = logging.getLogger("signal-generator")
 
 
 def main() -> None:
-    configure_logging()
+    configure_logging("signal-generator")
     settings = get_settings()
     provider = setup_tracing("signal-generator")
     meters = setup_metrics("signal-generator")

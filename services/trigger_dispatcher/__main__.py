@@ -7,20 +7,21 @@ import time
 
 from services.shared.clients import redis_client
 from services.shared.heartbeat import Heartbeat
-from services.shared.lifecycle import StopRequested, configure_logging
+from services.shared.lifecycle import StopRequested
 from services.shared.settings import get_settings
 from services.shared.topics import ensure_topics
 from services.trigger_dispatcher.dispatcher import Dispatcher, create_consumer, create_dlq_producer
 from services.trigger_dispatcher.gauges import observe_dispatcher
 from tracing import setup_tracing, shutdown_tracing
 from tracing.instrumentation import instrument_libraries
+from tracing.logs import configure_logging
 from tracing.metrics import setup_metrics, shutdown_metrics
 
 log = logging.getLogger("trigger-dispatcher")
 
 
 def main() -> None:
-    configure_logging()
+    configure_logging("trigger-dispatcher")
     settings = get_settings()
     provider = setup_tracing("trigger-dispatcher")
     meters = setup_metrics("trigger-dispatcher")

@@ -189,6 +189,9 @@ class Dispatcher:
                                  attr.PIPELINES_ENQUEUED: len(outcome.enqueued),
                                  attr.PIPELINES_SKIPPED_RUNNING: len(outcome.skipped_running),
                                  attr.PIPELINES_DUPLICATES: len(outcome.duplicates)})
+            log.info("signal %s (%s): matched %s, enqueued %s, skipped (running) %s",
+                     signal.signal_id, signal.ticker, outcome.matched, outcome.enqueued,
+                     outcome.skipped_running)
         self._record(signal, outcome)
         return outcome
 

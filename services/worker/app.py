@@ -28,4 +28,4 @@ def create_celery(settings: Settings) -> Celery:
 
 app = create_celery(get_settings())
 
-from services.worker import health, telemetry  # noqa: E402,F401  (connects the signal hooks)
+from services.worker import health, logs, telemetry  # noqa: E402,F401  (connects the signal hooks)

@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import json
+import os
 import secrets
+import subprocess
+import sys
 import time
 
 import httpx
@@ -20,7 +23,7 @@ from tests.integration.platform_helpers import (
 from tests.support.polling import eventually
 from tracing import span_names
 from tradetrace import emit
-from tradetrace.traces import Jaeger, Span, Trace
+from tradetrace.traces import Jaeger, Span, Trace, render, trace_logs
 
 CHAIN = [span_names.SIGNAL_GENERATE, span_names.kafka_send("{topic}"),
          span_names.kafka_process("{topic}"), span_names.PIPELINES_MATCH,
@@ -168,3 +171,41 @@ def test_manual_run_is_one_trace_from_the_request_to_the_agents(api: httpx.Clien
                               span_names.AGENT_RUN]
     body = api.get(f"/executions/{queued['id']}").json()
     assert body["trace_id"] == queued["trace_id"]
+
+
+def test_a_signals_log_lines_carry_its_trace_and_show_in_its_tree(
+        api: httpx.Client, settings, platform, traces: Jaeger, ticker: str) -> None:
+    """Every service logs JSON lines with trace_id, span_id, service.name and signal.id; the
+    dispatcher's and the worker's lines for one signal are found by its trace id and shown by
+    `tradetrace trace` inside the spans that wrote them."""
+    pipeline = create_pipeline(api, f"logs-{ticker}", [ticker])
+    time.sleep(1.0)
+    signal = signal_for(ticker)
+    publish_and_follow(settings, signal)
+    trace = traces.signal_trace(signal.signal_id, executions=1)
+
+    lines = eventually(lambda: [line for line in trace_logs(trace.trace_id, platform.log_paths())
+                                if line.service in ("trigger-dispatcher", "worker")],
+                       "the signal's log lines", timeout=30)
+    spans = {s.span_id: s for s in trace.spans}
+    match = next(line for line in lines if line.service == "trigger-dispatcher")
+    assert match.message.startswith(f"signal {signal.signal_id} ({ticker}): matched")
+    assert spans[match.span_id].name == span_names.PIPELINES_MATCH
+    run = next(line for line in lines if line.service == "worker"
+               and f"of pipeline {pipeline['id']}: succeeded" in line.message)
+    assert spans[run.span_id].name in (span_names.PIPELINE_EXECUTE,
+                                       "run/tradetrace.execute_pipeline")
+
+    cli = subprocess.run(
+        [sys.executable, "-m", "tradetrace.cli", "trace", signal.signal_id, "--json"],
+        env={**os.environ, "TRADETRACE_STATE_DIR": str(platform.state.parent)},
+        capture_output=True, text=True, timeout=120)
+    assert cli.returncode == 0, cli.stderr
+    shown = json.loads(cli.stdout)
+    assert shown["trace_id"] == trace.trace_id
+    assert {(line["service"], line["span_id"]) for line in shown["logs"]} >= {
+        ("trigger-dispatcher", match.span_id), ("worker", run.span_id)}
+    times = [line["time"] for line in shown["logs"]]
+    assert times == sorted(times)
+    tree = render(Trace(trace.trace_id, trace.spans, lines))
+    assert f"| trigger-dispatcher: {match.message}" in tree and f"| worker: {run.message}" in tree

@@ -1,0 +1,25 @@
+"""The worker's and beat's log lines: JSON with trace and signal ids (tracing/logs.py).
+
+Celery configures the root logger itself unless its `setup_logging` signal has a receiver;
+this is that receiver. Worker and beat run the same app module: the program's name on the
+command line tells which one is logging.
+"""
+
+from __future__ import annotations
+
+import logging
+import sys
+from typing import Any
+
+from celery.signals import setup_logging
+
+from tracing.logs import configure_logging
+
+
+def program() -> str:
+    return "beat" if "beat" in sys.argv[1:] else "worker"
+
+
+@setup_logging.connect(weak=False)
+def json_logs(loglevel: Any = None, **_: Any) -> None:
+    configure_logging(program(), level=loglevel if isinstance(loglevel, int) else logging.INFO)
