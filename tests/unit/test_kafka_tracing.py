@@ -169,3 +169,19 @@ def test_undeliverable_signal_ends_its_send_span_in_error(spans) -> None:
     assert by_name[span_names.SIGNAL_GENERATE].attributes["signal.id"] == signal.signal_id
     assert by_name["send trading-signals"].status.status_code == StatusCode.ERROR
     assert by_name["send trading-signals"].attributes["signal.id"] == signal.signal_id
+
+
+def test_oversized_trace_headers_from_outside_are_bounded() -> None:
+    """A stranger's headers cannot grow what we carry: a tracestate over W3C's 32 members is
+    dropped, baggage is dropped at the boundary (and capped by the propagator if trusted)."""
+    members = ",".join(f"k{i}=v{i}" for i in range(40))
+    huge_baggage = ",".join(f"key{i}={'x' * 100}" for i in range(500)).encode()
+    headers = [("traceparent", PARENT.encode()), ("tracestate", members.encode()),
+               ("baggage", huge_baggage)]
+    context, problem = extract_context(headers)
+    span_context = trace.get_current_span(context).get_span_context()
+    assert problem is None and span_context.is_valid
+    assert len(span_context.trace_state) == 0
+    assert baggage.get_all(context) == {}
+    trusted, _ = extract_context(headers, trust_baggage=True)
+    assert len(baggage.get_all(trusted)) <= 180            # W3C baggage: at most 180 entries
