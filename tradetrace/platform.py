@@ -121,11 +121,11 @@ class Platform:
         deadline = time.monotonic() + service.timeout
         while not ready(beat):
             if process.running_pid(pid) is None:
-                raise PlatformError(f"{service.name} exited during start-up; last lines of {log}:\n"
-                                 f"{process.tail(log)}")
+                raise PlatformError(f"{service.name} exited during start-up; last lines of "
+                                    f"{log}:\n{process.tail(log)}")
             if time.monotonic() > deadline:
-                raise PlatformError(f"{service.name} not ready after {service.timeout:.0f}s; last "
-                                 f"lines of {log}:\n{process.tail(log)}")
+                raise PlatformError(f"{service.name} not ready after {service.timeout:.0f}s; "
+                                    f"last lines of {log}:\n{process.tail(log)}")
             time.sleep(0.25)
 
     def down(self, names: list[str] | None = None) -> list[str]:
