@@ -18,6 +18,7 @@ from pythonjsonlogger.json import JsonFormatter
 
 from tracing.attributes import SIGNAL_ID
 from tracing.settings import TracingSettings
+from tracing.setup import use_stable_http_conventions
 
 TEXT_FORMAT = ("%(asctime)s %(levelname)s %(name)s [trace_id=%(otelTraceID)s "
                "span_id=%(otelSpanID)s signal.id=%(signal_id)s] %(message)s")
@@ -45,6 +46,7 @@ class SignalIdFilter(logging.Filter):
 
 def configure_logging(service_name: str, level: int = logging.INFO) -> None:
     """Root logging for a service: one handler on stderr, JSON (or text) lines with ids."""
+    use_stable_http_conventions()      # before this first instrumentor locks the choice in
     if not LoggingInstrumentor().is_instrumented_by_opentelemetry:
         LoggingInstrumentor().instrument(set_logging_format=False, inject_trace_context=True)
     handler = logging.StreamHandler()

@@ -79,6 +79,14 @@ def _exporter() -> SpanExporter | None:
     return GrpcExporter(timeout=timeout)
 
 
+def use_stable_http_conventions() -> None:
+    """Current HTTP conventions (http.request.method, http.response.status_code): the contrib
+    instrumentations still default to the old names. A value the user set is kept. It must be
+    set before the first instrumentor of the process runs (logging's included): the
+    instrumentation library reads it once."""
+    os.environ.setdefault("OTEL_SEMCONV_STABILITY_OPT_IN", "http")
+
+
 def sampler() -> Sampler | None:
     """Parent-based, except that a remote parent's "not sampled" flag does not drop our spans.
 
@@ -103,9 +111,7 @@ def setup_tracing(service_name: str) -> TracerProvider | None:
     if tracing_disabled():
         log.info("tracing disabled (OTEL_SDK_DISABLED=true)")
         return None
-    # Current HTTP conventions (http.request.method, http.response.status_code): the contrib
-    # instrumentations still default to the old names. A value the user set is kept.
-    os.environ.setdefault("OTEL_SEMCONV_STABILITY_OPT_IN", "http")
+    use_stable_http_conventions()
     profile = current_profile()
     install_propagator(profile)
     provider = TracerProvider(resource=build_resource(service_name),

@@ -3,8 +3,12 @@ each partition, and how old the oldest unhandled signal is.
 
 The span-derived lag (the age of a message when the dispatcher handles it) goes silent exactly
 when the dispatcher is dead and lag grows, so this one is read by another process (the
-backend, when metrics are exported) through the admin API, never joining the dispatcher's
-group. Every call is bounded by `timeout`; a broker that does not answer gives no reading.
+backend, when metrics are exported). Consumers only, no AdminClient: librdkafka 2.x aborts the
+whole process (`rd_kafka_enq_once_del_source_return: Assertion eonce->refcnt > 0`) when an
+admin request times out during a broker outage, which killed the backend in a fault test. The
+group's committed offsets are fetched by a consumer that has the group's id but never
+subscribes, assigns or commits, so it never joins the group. Every call is bounded by
+`timeout`; a broker that does not answer gives no reading.
 """
 
 from __future__ import annotations
@@ -13,8 +17,7 @@ import time
 import uuid
 from dataclasses import dataclass
 
-from confluent_kafka import Consumer, ConsumerGroupTopicPartitions, TopicPartition
-from confluent_kafka.admin import AdminClient
+from confluent_kafka import Consumer, TopicPartition
 
 from services.shared.settings import Settings
 
@@ -34,8 +37,10 @@ class LagReader:
                                                 settings.signals_topic, timeout)
         config: dict[str, str | int | float | bool] = {
             "bootstrap.servers": settings.kafka_bootstrap_servers}
-        self.admin = AdminClient(config)
-        # Never subscribes, never commits: only reads watermarks and one message per partition.
+        # The group's id, to fetch its committed offsets: never subscribes, assigns or commits.
+        self.group_offsets = Consumer({**config, "group.id": self.group,
+                                       "enable.auto.commit": False})
+        # A group of its own: reads watermarks and the oldest waiting message per partition.
         self.reader = Consumer({**config, "group.id": f"lag-reader-{uuid.uuid4().hex[:8]}",
                                 "enable.auto.commit": False})
 
@@ -56,17 +61,15 @@ class LagReader:
         return lags
 
     def _partitions(self) -> list[int]:
-        metadata = self.admin.list_topics(self.topic, timeout=self.timeout).topics[self.topic]
+        metadata = self.reader.list_topics(self.topic, timeout=self.timeout).topics[self.topic]
         if metadata.error is not None:
             raise RuntimeError(f"topic {self.topic}: {metadata.error}")
         return sorted(metadata.partitions)
 
     def _committed(self, partitions: list[int]) -> dict[int, int]:
-        request = ConsumerGroupTopicPartitions(
-            self.group, [TopicPartition(self.topic, p) for p in partitions])
-        [future] = self.admin.list_consumer_group_offsets(
-            [request], request_timeout=self.timeout).values()
-        return {tp.partition: tp.offset for tp in future.result(self.timeout).topic_partitions}
+        wanted = [TopicPartition(self.topic, p) for p in partitions]
+        return {tp.partition: tp.offset
+                for tp in self.group_offsets.committed(wanted, timeout=self.timeout)}
 
     def _age(self, partition: int, offset: int) -> float:
         """Seconds since the message at `offset` was written (the oldest one waiting)."""
@@ -78,4 +81,5 @@ class LagReader:
         return max(0.0, time.time() - written_ms / 1000) if written_ms > 0 else 0.0
 
     def close(self) -> None:
+        self.group_offsets.close()
         self.reader.close()

@@ -11,11 +11,9 @@ from collections.abc import Iterator
 import httpx
 import pytest
 
-from tests.integration.faults.ground_truth import Batch, Recovery, assert_recovered
+from tests.integration.faults.ground_truth import SERVICES, Batch, Recovery, assert_recovered
 from tradetrace.platform import Platform
 from tradetrace.stack import Stack
-
-SERVICES = ["backend", "worker", "beat", "trigger-dispatcher"]
 
 
 @pytest.fixture

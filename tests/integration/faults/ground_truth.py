@@ -27,6 +27,8 @@ from tests.support.polling import eventually
 RECOVERY_BOUND = 3.0
 RECOVERY_SLACK_SECONDS = 5.0
 BATCH_SIZE = 8
+# The session platform's services (the generator runs only when a test starts one).
+SERVICES = ["backend", "worker", "beat", "trigger-dispatcher"]
 
 # recovered(pipeline_id, ticker, fault): the check every fault test ends with.
 Recovery = Callable[[int, str, str], None]

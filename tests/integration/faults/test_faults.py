@@ -10,6 +10,7 @@ import time
 import httpx
 
 from services.signal_generator.publisher import SignalPublisher
+from tests.integration.faults.ground_truth import SERVICES
 from tests.integration.isolation import free_redis_url
 from tests.integration.platform_helpers import create_pipeline, publish_and_follow, signal_for
 from tests.support.polling import eventually
@@ -40,7 +41,10 @@ def test_collector_down_loses_no_execution_and_tracing_recovers(
 
 
 def test_broker_restart_loses_no_signal(api: httpx.Client, settings, stack: Stack,
-                                        ticker: str, restore) -> None:
+                                        platform: Platform, ticker: str, restore) -> None:
+    """The broker away: every signal published before, during and after is handled once, and
+    no service dies of it (the backend's lag reader once aborted its process)."""
+    pids = {name: platform.pid(name) for name in SERVICES}
     tickers = [f"{ticker[:6]}{i:02d}" for i in range(30)]
     for t in tickers:
         create_pipeline(api, f"restart-{t}", [t])
@@ -62,6 +66,7 @@ def test_broker_restart_loses_no_signal(api: httpx.Client, settings, stack: Stac
         outcome = emit.wait_for_dispatch(settings, signal.signal_id, timeout=120)
         assert len(emit.wait_for_executions(settings, signal.signal_id,
                                             len(outcome["enqueued"]))) == 1
+    assert {name: platform.pid(name) for name in SERVICES} == pids, "a service restarted"
 
 
 def test_services_run_normally_with_tracing_disabled(platform_env, tmp_path, ticker: str) -> None:
