@@ -10,7 +10,7 @@ import time
 import httpx
 
 from services.signal_generator.publisher import SignalPublisher
-from tests.integration.faults.ground_truth import SERVICES
+from tests.integration.faults.ground_truth import SERVICES, Recovery
 from tests.integration.isolation import free_redis_url
 from tests.integration.platform_helpers import create_pipeline, publish_and_follow, signal_for
 from tests.support.polling import eventually
@@ -23,8 +23,9 @@ from tradetrace.traces import Jaeger
 
 
 def test_collector_down_loses_no_execution_and_tracing_recovers(
-        api: httpx.Client, settings, stack: Stack, traces: Jaeger, ticker: str, restore) -> None:
-    create_pipeline(api, f"nocollector-{ticker}", [ticker])
+        api: httpx.Client, settings, stack: Stack, traces: Jaeger, ticker: str,
+        recovered: Recovery, restore) -> None:
+    pipeline = create_pipeline(api, f"nocollector-{ticker}", [ticker])
     time.sleep(1.0)
     with stack.select(["collector"]).stopped():
         started = time.monotonic()
@@ -38,16 +39,17 @@ def test_collector_down_loses_no_execution_and_tracing_recovers(
     # The services' exporters reconnect by themselves: the next signal's trace arrives whole.
     trace = traces.signal_trace(signal.signal_id, executions=1, timeout=60)
     assert len(trace.named(span_names.AGENT_RUN)) == 2
+    recovered(pipeline["id"], ticker, "collector down")
 
 
 def test_broker_restart_loses_no_signal(api: httpx.Client, settings, stack: Stack,
-                                        platform: Platform, ticker: str, restore) -> None:
+                                        platform: Platform, ticker: str, recovered: Recovery,
+                                        restore) -> None:
     """The broker away: every signal published before, during and after is handled once, and
     no service dies of it (the backend's lag reader once aborted its process)."""
     pids = {name: platform.pid(name) for name in SERVICES}
     tickers = [f"{ticker[:6]}{i:02d}" for i in range(30)]
-    for t in tickers:
-        create_pipeline(api, f"restart-{t}", [t])
+    pipelines = [create_pipeline(api, f"restart-{t}", [t])["id"] for t in tickers]
     time.sleep(1.0)
     publisher = SignalPublisher(settings.kafka_bootstrap_servers, settings.signals_topic)
     before = [signal_for(t) for t in tickers[:15]]
@@ -67,6 +69,7 @@ def test_broker_restart_loses_no_signal(api: httpx.Client, settings, stack: Stac
         assert len(emit.wait_for_executions(settings, signal.signal_id,
                                             len(outcome["enqueued"]))) == 1
     assert {name: platform.pid(name) for name in SERVICES} == pids, "a service restarted"
+    recovered(pipelines[0], tickers[0], "broker restart")
 
 
 def test_services_run_normally_with_tracing_disabled(platform_env, tmp_path, ticker: str) -> None:

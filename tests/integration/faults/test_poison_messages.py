@@ -24,7 +24,7 @@ from hypothesis import settings as hypothesis_settings
 from hypothesis import strategies as st
 
 from services.shared.signals import InvalidSignal, parse_signal
-from tests.integration.faults.ground_truth import wait_all_finished
+from tests.integration.faults.ground_truth import Recovery, wait_all_finished
 from tests.integration.faults.raw_kafka import RawProducer
 from tests.integration.platform_helpers import create_pipeline, signal_for
 from tests.support.kafka import end_offsets, read_topic
@@ -133,3 +133,9 @@ def test_poison_messages_are_parked_and_never_stall_a_partition(
     missing = [position for position in invalid if position not in parked]
     assert not missing, f"messages neither run nor parked: {missing}"
     wait_all_finished(settings, valid, len(valid))
+
+
+def test_the_platform_is_whole_after_the_corpus(valid_pipelines: list[int],
+                                                recovered: Recovery) -> None:
+    """After every example of the corpus above (this module runs in order)."""
+    recovered(valid_pipelines[0], VALID_TICKERS[0], "poison corpus")
