@@ -7,6 +7,7 @@ ends the command with one red line, never a traceback.
 
 from __future__ import annotations
 
+import functools
 import json
 import sys
 import time
@@ -21,6 +22,7 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
+from services.shared.settings import Settings
 from tracing.settings import package_version
 from tradetrace.errors import CliError, PlatformError
 from tradetrace.stack import Stack, StackError, report
@@ -173,11 +175,11 @@ def _follow(paths: list[Path]) -> None:
         pass
 
 
-def _settings():
+@functools.cache
+def _settings() -> Settings:
     """The services' settings as the CLI sees them: the same variables `services up` passes."""
     import os
 
-    from services.shared.settings import Settings
     from tradetrace.platform import default_env
 
     os.environ.update(default_env())
@@ -228,10 +230,6 @@ def services_status(as_json: AsJson = False) -> None:
         raise typer.Exit(1)
 
 
-def _trace_link(trace_id: str) -> str:
-    return f"{_settings().jaeger_ui_url.rstrip('/')}/trace/{trace_id}"
-
-
 def _find_trace(signal_id: str, executions: int | None):
     """The signal's trace from Jaeger, with the services' log lines written inside it."""
     from tradetrace.platform import Platform
@@ -247,7 +245,7 @@ def _print_trace(trace) -> None:
     from tradetrace.traces import render
 
     console.print(render(trace), markup=False)
-    console.print(f"in Jaeger: {_trace_link(trace.trace_id)}")
+    console.print(f"in Jaeger: {_settings().trace_url(trace.trace_id)}")
 
 
 @app.command("trace")
@@ -257,7 +255,7 @@ def trace_command(signal_id: Annotated[str, typer.Argument(help="The signal's id
     with _reported():
         trace = _find_trace(signal_id, None)
     if as_json:
-        _print_json({"trace_id": trace.trace_id, "link": _trace_link(trace.trace_id),
+        _print_json({"trace_id": trace.trace_id, "link": _settings().trace_url(trace.trace_id),
                      "spans": [s.as_dict() for s in trace.spans],
                      "logs": [line.as_dict() for line in trace.logs]})
     else:
@@ -286,6 +284,7 @@ def signal_emit(
     as_json: AsJson = False,
 ) -> None:
     """Publish one signal, wait until the executions it triggered finish, and print them."""
+    from services.backend.executions_view import execution_out
     from tracing import setup_tracing, shutdown_tracing
     from tradetrace import emit
 
@@ -299,22 +298,23 @@ def signal_emit(
         executions = emit.wait_for_executions(settings, signal.signal_id,
                                               len(outcome["enqueued"]), timeout)
         trace = _find_trace(signal.signal_id, len(executions)) if show_trace else None
+    shown = [execution_out(e, settings) for e in executions]      # as the API shows them
     if as_json:
         _print_json({"signal": signal.model_dump(mode="json"), "dispatch": outcome,
-                     "executions": [emit.execution_summary(e) for e in executions],
+                     "executions": [out.model_dump(mode="json") for out in shown],
                      "trace": trace and {"trace_id": trace.trace_id,
-                                         "link": _trace_link(trace.trace_id)}})
+                                         "link": settings.trace_url(trace.trace_id)}})
         return
     console.print(f"signal {signal.signal_id}: {signal.signal_type} {signal.direction} "
                   f"{signal.ticker} strength {signal.strength}")
     console.print(f"matched pipelines {outcome['matched']}, enqueued {outcome['enqueued']}, "
                   f"skipped (already running) {outcome['skipped_running']}")
     table = Table("pipeline", "status", "duration", "cost", "trace", "error", box=None)
-    for e in executions:
-        good = e.status.value == "succeeded"
-        table.add_row(str(e.pipeline_id), _state(e.status.value, good),
-                      f"{(e.duration_seconds or 0):.3f}s", f"${(e.cost_usd or 0):.4f}",
-                      _trace_link(e.trace_id) if e.trace_id else "-", e.error or "")
+    for out in shown:
+        status = out.status.value
+        table.add_row(str(out.pipeline_id), _state(status, status == "succeeded"),
+                      f"{(out.duration_seconds or 0):.3f}s", f"${(out.cost_usd or 0):.4f}",
+                      out.trace_url or "-", out.error or "")
     console.print(table)
     if trace is not None:
         _print_trace(trace)

@@ -53,14 +53,6 @@ def wait_for_dispatch(settings: Settings, signal_id: str, timeout: float = 30.0)
     return json.loads(raw)
 
 
-def execution_summary(execution: Execution) -> dict[str, object]:
-    """What `signal emit --json` prints of an execution."""
-    return {"id": execution.id, "pipeline_id": execution.pipeline_id,
-            "status": execution.status.value, "attempts": execution.attempts,
-            "duration_seconds": execution.duration_seconds, "cost_usd": execution.cost_usd,
-            "trace_id": execution.trace_id, "error": execution.error}
-
-
 def wait_for_executions(settings: Settings, signal_id: str, expected: int,
                         timeout: float = 120.0) -> list[Execution]:
     """The signal's executions once `expected` of them have finished."""

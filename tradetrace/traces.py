@@ -71,6 +71,7 @@ class LogLine:
     level: str
     message: str
     span_id: str | None
+    trace_id: str | None
 
     def as_dict(self) -> dict[str, object]:
         return {"time": self.time.isoformat(), "service": self.service, "level": self.level,
@@ -80,24 +81,25 @@ class LogLine:
 def trace_logs(trace_id: str, log_files: Iterable[Path]) -> list[LogLine]:
     """The JSON log lines of these files that carry the trace id, in time order (lines that
     are not JSON, a traceback's continuation say, are passed over)."""
-    found = []
+    found: list[LogLine | None] = []
     for path in log_files:
         try:
-            text = path.read_text(errors="replace")
+            with open(path, errors="replace") as lines:     # read as a stream: logs grow large
+                found += [_log_line(line) for line in lines if trace_id in line]
         except OSError:
             continue
-        for line in text.splitlines():
-            if trace_id not in line:
-                continue
-            try:
-                record = json.loads(line)
-            except ValueError:
-                continue
-            if isinstance(record, dict) and record.get("trace_id") == trace_id:
-                found.append(LogLine(datetime.fromisoformat(record["time"]),
-                                     str(record.get("service.name")), str(record.get("level")),
-                                     str(record.get("message")), record.get("span_id")))
-    return sorted(found, key=lambda line: line.time)
+    return sorted((line for line in found if line is not None and line.trace_id == trace_id),
+                  key=lambda line: line.time)
+
+
+def _log_line(text: str) -> LogLine | None:
+    try:
+        record = json.loads(text)
+        return LogLine(datetime.fromisoformat(record["time"]), str(record.get("service.name")),
+                       str(record.get("level")), str(record.get("message")),
+                       record.get("span_id"), record.get("trace_id"))
+    except (ValueError, TypeError, KeyError, AttributeError):
+        return None
 
 
 @dataclass

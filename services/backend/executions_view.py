@@ -10,5 +10,5 @@ from services.shared.settings import Settings
 def execution_out(execution: Execution, settings: Settings) -> ExecutionOut:
     out = ExecutionOut.model_validate(execution)
     if execution.trace_id:
-        out.trace_url = f"{settings.jaeger_ui_url.rstrip('/')}/trace/{execution.trace_id}"
+        out.trace_url = settings.trace_url(execution.trace_id)
     return out

@@ -49,12 +49,11 @@ class LagReader:
         committed = self._committed(partitions)
         lags = []
         for partition in partitions:
-            _, end = self.reader.get_watermark_offsets(TopicPartition(self.topic, partition),
-                                                       timeout=self.timeout)
+            low, end = self.reader.get_watermark_offsets(TopicPartition(self.topic, partition),
+                                                         timeout=self.timeout)
             start = committed.get(partition, -1)
             if start < 0:          # nothing committed yet: the group starts from the beginning
-                start, _ = self.reader.get_watermark_offsets(
-                    TopicPartition(self.topic, partition), timeout=self.timeout)
+                start = low
             waiting = max(0, end - start)
             age = self._age(partition, start) if waiting else 0.0
             lags.append(PartitionLag(partition, waiting, age))

@@ -93,6 +93,10 @@ class Settings(TracingSettings):
     # {"queue.buffering.max.messages": 100000, "message.timeout.ms": 300000}.
     generator_producer: dict[str, str | int] = {}
 
+    def trace_url(self, trace_id: str) -> str:
+        """Where a trace opens in Jaeger's UI (the API's executions and the CLI link to it)."""
+        return f"{self.jaeger_ui_url.rstrip('/')}/trace/{trace_id}"
+
     @model_validator(mode="after")
     def soft_limit_first(self) -> Settings:
         if self.task_soft_time_limit_seconds >= self.task_time_limit_seconds:

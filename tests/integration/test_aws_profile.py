@@ -22,7 +22,7 @@ from confluent_kafka import Producer
 
 from services.shared.tasks import PIPELINE_QUEUE
 from tests.integration.collectors import CollectorOnOwnPorts
-from tests.integration.isolation import free_redis_url
+from tests.integration.isolation import isolated_env, namespace
 from tests.integration.platform_helpers import create_pipeline, run_generator, settings_from_env
 from tests.integration.xray_api import XRayApi
 from tests.support.polling import eventually
@@ -74,16 +74,11 @@ def aws_collector(stack: Stack, xray_api: XRayApi, cluster: str,
 @pytest.fixture(scope="module")
 def aws_env(platform_env: dict[str, str], aws_collector: CollectorOnOwnPorts) -> dict[str, str]:
     """The test session's platform variables, plus the profile switch and its collector."""
-    run = uuid.uuid4().hex[:8]
     return {
-        **platform_env,
+        **isolated_env(platform_env, namespace("aws"), database=False),
         "TRADETRACE_PROFILE": "aws",
         "AWS_REGION": "us-east-1",
         "OTEL_EXPORTER_OTLP_ENDPOINT": aws_collector.otlp_grpc_endpoint,
-        "TRADETRACE_SIGNALS_TOPIC": f"aws-signals-{run}",
-        "TRADETRACE_DLQ_TOPIC": f"aws-signals-{run}.dlq",
-        "TRADETRACE_CONSUMER_GROUP": f"aws-dispatcher-{run}",
-        "TRADETRACE_REDIS_URL": free_redis_url(),
     }
 
 

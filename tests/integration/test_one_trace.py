@@ -10,7 +10,6 @@ import sys
 import time
 
 import httpx
-from confluent_kafka import Producer
 
 from services.shared.db import Execution, session_scope
 from tests.integration.platform_helpers import (
@@ -20,6 +19,7 @@ from tests.integration.platform_helpers import (
     run_generator,
     signal_for,
 )
+from tests.support.kafka import produce
 from tests.support.polling import eventually
 from tracing import span_names
 from tradetrace import emit
@@ -102,11 +102,9 @@ def test_foreign_and_garbage_contexts_in_one_batch_keep_their_own_traces(
     }
     signals = {kind: signal_for(ticker + kind) for kind in messages}
     with platform.stopped(["trigger-dispatcher"]):     # so that all four arrive in one batch
-        producer = Producer({"bootstrap.servers": settings.kafka_bootstrap_servers})
-        for kind, headers in messages.items():
-            producer.produce(settings.signals_topic, key=signals[kind].ticker.encode(),
-                             value=signals[kind].to_json(), headers=headers)
-        assert producer.flush(10) == 0
+        produce(settings.kafka_bootstrap_servers, settings.signals_topic,
+                [(signals[kind].ticker.encode(), signals[kind].to_json(), headers)
+                 for kind, headers in messages.items()])
 
     trace_ids = {}
     for kind, signal in signals.items():

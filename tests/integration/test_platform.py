@@ -10,7 +10,6 @@ import time
 
 import httpx
 import redis
-from confluent_kafka import Producer
 from sqlalchemy import func, select
 
 from services.shared import redis_keys
@@ -19,7 +18,7 @@ from services.shared.executions import run_of
 from services.shared.tasks import send_pipeline_run
 from services.worker.agents import AGENTS
 from tests.integration.platform_helpers import FAST, create_pipeline, publish_and_follow, signal_for
-from tests.support.kafka import end_offsets, read_topic
+from tests.support.kafka import end_offsets, produce, read_topic
 from tests.support.polling import eventually
 
 
@@ -85,12 +84,9 @@ def test_malformed_message_goes_to_the_dlq_and_the_next_is_processed(
     _wait_for_index()
     garbage = b"{not a signal " + ticker.encode()
     dlq_before = end_offsets(settings.kafka_bootstrap_servers, settings.dlq_topic)
-    producer = Producer({"bootstrap.servers": settings.kafka_bootstrap_servers})
-    producer.produce(settings.signals_topic, key=ticker.encode(), value=garbage,
-                     headers=[("origin", b"test")])
-    producer.produce(settings.signals_topic, key=ticker.encode(),
-                     value=json.dumps({"signal_type": "mock", "ticker": ticker}).encode())
-    assert producer.flush(10) == 0
+    produce(settings.kafka_bootstrap_servers, settings.signals_topic, [
+        (ticker.encode(), garbage, [("origin", b"test")]),
+        (ticker.encode(), json.dumps({"signal_type": "mock", "ticker": ticker}).encode(), [])])
 
     outcome, executions = publish_and_follow(settings, signal_for(ticker))
     assert [e.pipeline_id for e in executions] == [pipeline["id"]]

@@ -7,21 +7,14 @@ import secrets
 import time
 
 import httpx
-from confluent_kafka import Producer
 
 from tests.integration.platform_helpers import create_pipeline, publish_and_follow, signal_for
+from tests.support.kafka import produce
 from tests.support.polling import eventually
 from tests.support.prometheus import instant, scalar
 from tracing import span_names
 from tradetrace import emit
 from tradetrace.traces import Jaeger
-
-
-def _produce(settings, signal, headers: list[tuple[str, bytes]]) -> None:
-    producer = Producer({"bootstrap.servers": settings.kafka_bootstrap_servers})
-    producer.produce(settings.signals_topic, key=signal.ticker.encode(), value=signal.to_json(),
-                     headers=headers)
-    assert producer.flush(10) == 0
 
 
 def test_a_foreign_not_sampled_flag_loses_no_span_and_no_count(
@@ -31,9 +24,10 @@ def test_a_foreign_not_sampled_flag_loses_no_span_and_no_count(
     time.sleep(1.0)
     foreign = secrets.token_hex(16)
     signal = signal_for(ticker)
-    _produce(settings, signal, [
-        ("traceparent", f"00-{foreign}-{secrets.token_hex(8)}-00".encode()),
-        ("baggage", b"signal.id=forged-by-a-stranger")])
+    produce(settings.kafka_bootstrap_servers, settings.signals_topic, [
+        (signal.ticker.encode(), signal.to_json(), [
+            ("traceparent", f"00-{foreign}-{secrets.token_hex(8)}-00".encode()),
+            ("baggage", b"signal.id=forged-by-a-stranger")])])
     outcome = emit.wait_for_dispatch(settings, signal.signal_id)
     [execution] = emit.wait_for_executions(settings, signal.signal_id, 1)
     assert outcome["enqueued"] == [pipeline["id"]] and execution.trace_id == foreign

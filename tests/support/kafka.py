@@ -5,7 +5,18 @@ from __future__ import annotations
 import time
 import uuid
 
-from confluent_kafka import Consumer, Message, TopicPartition
+from confluent_kafka import Consumer, Message, Producer, TopicPartition
+
+# (key, value, headers) of a message written as a foreign producer would, no tracing of ours.
+RawMessage = tuple[bytes | None, bytes | None, list[tuple[str, bytes]]]
+
+
+def produce(bootstrap: str, topic: str, messages: list[RawMessage]) -> None:
+    """Write the messages and wait until Kafka has every one."""
+    producer = Producer({"bootstrap.servers": bootstrap})
+    for key, value, headers in messages:
+        producer.produce(topic, key=key, value=value, headers=headers)
+    assert producer.flush(10) == 0, "not every message reached Kafka"
 
 
 def end_offsets(bootstrap: str, topic: str) -> dict[int, int]:

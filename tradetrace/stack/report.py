@@ -56,18 +56,18 @@ class Reporter:
         self.event(f"{name} ...")
         done = threading.Event()
         watcher = threading.Thread(target=self._watch, args=(name, log, started, done),
-                                   daemon=True)
-        watcher.start()
+                                   daemon=True) if log is not None else None
+        if watcher is not None:
+            watcher.start()
         try:
             yield
         finally:
             done.set()
-            watcher.join()
+            if watcher is not None:
+                watcher.join()
         self.event(f"{name}: {time.monotonic() - started:.1f}s")
 
-    def _watch(self, name: str, log: Path | None, started: float, done: threading.Event) -> None:
-        if log is None:
-            return
+    def _watch(self, name: str, log: Path, started: float, done: threading.Event) -> None:
         while not done.wait(self.interval):
             self.progress(name, log, time.monotonic() - started)
 

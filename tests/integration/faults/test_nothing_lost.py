@@ -19,7 +19,12 @@ import redis
 
 from services.shared.tasks import PIPELINE_QUEUE
 from services.signal_generator.publisher import SignalPublisher
-from tests.integration.faults.ground_truth import Recovery, running, wait_all_finished
+from tests.integration.faults.ground_truth import (
+    Recovery,
+    pipeline_per_ticker,
+    running,
+    wait_all_finished,
+)
 from tests.integration.platform_helpers import create_pipeline, signal_for
 from tests.support.polling import eventually
 from tradetrace import emit
@@ -105,18 +110,16 @@ def test_whole_worker_killed_mid_run_is_taken_over_by_the_next_worker(
 
 def _queue_signals_with_the_worker_stopped(api, settings, platform: Platform, ticker: str,
                                            count: int) -> tuple[list[int], list[str]]:
-    pipelines = [create_pipeline(api, f"q-{ticker}-{i}", [f"{ticker[:6]}{i:02d}"])["id"]
-                 for i in range(count)]
-    time.sleep(1.0)
-    platform.down(["worker"])
-    signals = [signal_for(f"{ticker[:6]}{i:02d}") for i in range(count)]
+    pipelines = pipeline_per_ticker(api, "q", ticker, count)
+    platform.down(["worker"])               # started again by the test, or by `restore`
+    signals = [signal_for(t) for t in pipelines]
     publisher = SignalPublisher(settings.kafka_bootstrap_servers, settings.signals_topic)
     for signal in signals:
         publisher.publish(signal)
     assert publisher.flush(30) == 0
     for signal in signals:
         assert emit.wait_for_dispatch(settings, signal.signal_id)["enqueued"]
-    return pipelines, [s.signal_id for s in signals]
+    return list(pipelines.values()), [s.signal_id for s in signals]
 
 
 def _queue_length(client: redis.Redis) -> int:

@@ -13,11 +13,10 @@ from pathlib import Path
 
 import httpx
 
-from services.signal_generator.publisher import SignalPublisher
 from tests.integration.collectors import CollectorOnOwnPorts
-from tests.integration.faults.ground_truth import Recovery, wait_all_finished
+from tests.integration.faults.ground_truth import Recovery, pipeline_per_ticker, run_wave
 from tests.integration.isolation import isolated_env, namespace
-from tests.integration.platform_helpers import create_pipeline, settings_from_env, signal_for
+from tests.integration.platform_helpers import settings_from_env
 from tests.support.polling import eventually
 from tests.support.ports import free_port
 from tests.support.prometheus import scalar
@@ -28,25 +27,6 @@ from tradetrace.stack.components.collector import CONFIG
 from tradetrace.traces import Jaeger, Trace, parse_trace
 
 JAEGER_OUTAGE_SECONDS = 60
-
-
-def _pipelines(api: httpx.Client, prefix: str, ticker: str, count: int) -> dict[str, int]:
-    """A pipeline per ticker, so no signal is skipped as already running: {ticker: id}."""
-    tickers = [f"{ticker[:6]}{i:02d}" for i in range(count)]
-    ids = {t: create_pipeline(api, f"{prefix}-{t}", [t])["id"] for t in tickers}
-    time.sleep(1.0)            # the dispatcher's index refreshes every 0.5 s in tests
-    return ids
-
-
-def _wave(settings, publisher: SignalPublisher, tickers: list[str]) -> list[str]:
-    """One signal per ticker, published and run to the end; returns their ids."""
-    signals = [signal_for(t) for t in tickers]
-    for signal in signals:
-        publisher.publish(signal)
-    assert publisher.flush(30) == 0
-    ids = [s.signal_id for s in signals]
-    wait_all_finished(settings, ids, len(ids))
-    return ids
 
 
 def _stored_runs(traces: Jaeger, window: tuple[float, float],
@@ -79,15 +59,14 @@ def test_jaeger_away_for_a_minute_costs_no_execution_and_no_count(
     """Signals keep flowing for a full minute without Jaeger: each runs once, each is counted
     (the derived metrics do not wait on the trace store), and every trace of that minute,
     queued in the collector meanwhile, reaches Jaeger whole once it is back."""
-    pipelines = _pipelines(api, "jaeger", ticker, 3)
+    pipelines = pipeline_per_ticker(api, "jaeger", ticker, 3)
     tickers = list(pipelines)
-    publisher = SignalPublisher(settings.kafka_bootstrap_servers, settings.signals_topic)
     sent: list[str] = []
     window_start = time.time()
     with stack.select(["jaeger"]).stopped():
         down_at = time.monotonic()
         while time.monotonic() - down_at < JAEGER_OUTAGE_SECONDS:
-            sent += _wave(settings, publisher, tickers)
+            sent += run_wave(settings, tickers)
     waves = len(sent) // len(tickers)
     print(f"\n[faults] Jaeger away {time.monotonic() - down_at:.0f}s: {len(sent)} signals, "
           f"{len(sent)} executions, 0 duplicates")
@@ -103,12 +82,11 @@ def test_prometheus_away_costs_no_execution_and_no_count(
         api: httpx.Client, settings, stack: Stack, prometheus: httpx.Client, ticker: str,
         recovered: Recovery, restore) -> None:
     """The counters live in the collector: once Prometheus scrapes again, nothing is missing."""
-    pipelines = _pipelines(api, "prometheus", ticker, 5)
+    pipelines = pipeline_per_ticker(api, "prometheus", ticker, 5)
     tickers = list(pipelines)
-    publisher = SignalPublisher(settings.kafka_bootstrap_servers, settings.signals_topic)
     started = time.monotonic()
     with stack.select(["prometheus"]).stopped():
-        sent = _wave(settings, publisher, tickers)
+        sent = run_wave(settings, tickers)
     print(f"\n[faults] Prometheus away: {len(sent)} signals, {len(sent)} executions in "
           f"{time.monotonic() - started:.1f}s")
     _assert_counted(prometheus, tickers, 1)
@@ -147,10 +125,9 @@ def test_collector_refusing_spans_costs_no_execution(platform_env: dict[str, str
     with limited.running(), services.running(["backend", "worker", "trigger-dispatcher"]):
         local = settings_from_env(env)
         with httpx.Client(base_url=services.backend_url, timeout=10) as api:
-            tickers = list(_pipelines(api, "limited", ticker, 10))
-        publisher = SignalPublisher(local.kafka_bootstrap_servers, local.signals_topic)
+            tickers = list(pipeline_per_ticker(api, "limited", ticker, 10))
         started = time.monotonic()
-        sent = [signal_id for _ in range(5) for signal_id in _wave(local, publisher, tickers)]
+        sent = [signal_id for _ in range(5) for signal_id in run_wave(local, tickers)]
         refused = _refused_spans(collector)
         print(f"\n[faults] collector memory limiter tripped: {len(sent)} signals, {len(sent)} "
               f"executions in {time.monotonic() - started:.1f}s, {refused:.0f} spans refused")
