@@ -28,7 +28,9 @@ class CollectorOnOwnPorts(Collector):
         return [self.grpc, self.http, self.exporter, self.health, self.self_metrics]
 
     def launch(self) -> Launch:
-        return replace(super().launch(), env={
+        launch = super().launch()
+        return replace(launch, env={
+            **(launch.env or {}),
             "OTLP_GRPC_ENDPOINT": f"127.0.0.1:{self.grpc}",
             "OTLP_HTTP_ENDPOINT": f"127.0.0.1:{self.http}",
             "PROMETHEUS_EXPORTER_ENDPOINT": f"127.0.0.1:{self.exporter}",

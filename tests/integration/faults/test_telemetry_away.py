@@ -24,6 +24,7 @@ from tracing import span_names
 from tradetrace.platform import Platform
 from tradetrace.stack import Stack
 from tradetrace.stack.components.collector import CONFIG
+from tradetrace.stack.ports import port
 from tradetrace.traces import Jaeger, Trace, parse_trace
 
 JAEGER_OUTAGE_SECONDS = 60
@@ -76,6 +77,41 @@ def test_jaeger_away_for_a_minute_costs_no_execution_and_no_count(
                         f"the {len(sent)} traces of the outage in Jaeger", timeout=120, interval=3)
     assert all(len(t.named(span_names.AGENT_RUN)) == 2 for t in stored.values())
     recovered(pipelines[tickers[0]], tickers[0], "Jaeger away for a minute")
+
+
+def _queued_for_jaeger() -> float:
+    """Bytes of spans waiting in the collector's queue for Jaeger (its own gauge)."""
+    text = httpx.get(f"http://127.0.0.1:{port('collector', 'collector self-metrics')}/metrics").text
+    return sum(float(line.rsplit(" ", 1)[1]) for line in text.splitlines()
+               if line.startswith("otelcol_exporter_queue_size{")
+               and 'exporter="otlp_grpc/jaeger"' in line)
+
+
+def test_spans_queued_for_jaeger_survive_a_collector_restart(
+        api: httpx.Client, settings, stack: Stack, prometheus: httpx.Client, traces: Jaeger,
+        ticker: str, recovered: Recovery, restore) -> None:
+    """The spans waiting for Jaeger are on disk: a collector restarted in the middle of a
+    Jaeger outage delivers them once Jaeger is back, with the spans of signals that ran after
+    the restart; the derived counts of both halves are exact."""
+    pipelines = pipeline_per_ticker(api, "requeue", ticker, 6)
+    tickers = list(pipelines)
+    before, after = tickers[:3], tickers[3:]
+    window_start = time.time()
+    with stack.select(["jaeger"]).stopped():
+        sent = run_wave(settings, before)
+        _assert_counted(prometheus, before, 1)        # every span of the wave in the collector
+        eventually(lambda: _queued_for_jaeger() > 0, "spans queued for Jaeger", timeout=30)
+        with stack.select(["collector"]).stopped():
+            pass
+        sent += run_wave(settings, after)
+        _assert_counted(prometheus, after, 1)
+    window = (window_start, time.time())
+    stored = eventually(lambda: _stored_runs(traces, window, set(sent)),
+                        f"the {len(sent)} traces from both sides of the restart in Jaeger",
+                        timeout=120, interval=3)
+    assert all(len(t.named(span_names.AGENT_RUN)) == 2 for t in stored.values())
+    assert all(t.named(span_names.PIPELINES_MATCH) for t in stored.values())
+    recovered(pipelines[tickers[0]], tickers[0], "collector restarted while Jaeger was away")
 
 
 def test_prometheus_away_costs_no_execution_and_no_count(

@@ -94,7 +94,7 @@ class Collector(Component):
             # One collector: a fresh collector.instance.id label on every restart would only
             # split every span-metrics series in two.
             "--feature-gates=-connector.spanmetrics.includeCollectorInstanceID",
-        ])
+        ], env={"COLLECTOR_QUEUE_DIR": str(self.data_dir / "queue")})
 
     def healthy(self) -> bool:
         return http_ok(f"http://{HOST}:{port('collector', 'health')}/")
