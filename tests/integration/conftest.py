@@ -13,12 +13,11 @@ import httpx
 import pytest
 
 from tests.integration.isolation import free_redis_url, fresh_database
-from tests.support.ports import free_port
 from tradetrace.stack import Stack
 from tradetrace.stack.components.jaeger import query_url
 from tradetrace.stack.components.kafka import bootstrap_servers
 from tradetrace.stack.components.postgres import database_url
-from tradetrace.stack.ports import HOST, port
+from tradetrace.stack.ports import HOST, free_port, port
 
 
 @pytest.fixture(scope="session")

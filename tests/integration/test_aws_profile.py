@@ -21,20 +21,18 @@ import redis
 from confluent_kafka import Producer
 
 from services.shared.tasks import PIPELINE_QUEUE
-from tests.integration.collectors import CollectorOnOwnPorts
 from tests.integration.isolation import isolated_env, namespace
 from tests.integration.platform_helpers import create_pipeline, run_generator, settings_from_env
 from tests.integration.xray_api import XRayApi
 from tests.support.polling import eventually
-from tests.support.ports import free_port
 from tests.support.prometheus import scalar
 from tracing import span_names
 from tracing.kafka import HEADERS
 from tradetrace import emit
 from tradetrace.platform import Platform
 from tradetrace.stack import Stack
-from tradetrace.stack.components.collector import AWS_OVERLAY, CONFIG
-from tradetrace.stack.ports import HOST, port
+from tradetrace.stack.components.collector import AWS_OVERLAY, CONFIG, CollectorOnOwnPorts
+from tradetrace.stack.ports import HOST, free_port, port
 
 
 def xray_id(trace_id: str) -> str:

@@ -15,10 +15,10 @@ from services.shared.db import Execution, ExecutionStatus, session_scope
 from tests.integration.isolation import isolated_env, namespace
 from tests.integration.platform_helpers import create_pipeline, run_generator, settings_from_env
 from tests.support.polling import eventually
-from tests.support.ports import free_port
 from tests.support.prometheus import instant, scalar
 from tracing import span_names
 from tradetrace.platform import Platform
+from tradetrace.stack.ports import free_port
 
 
 @pytest.fixture

@@ -17,10 +17,10 @@ from opentelemetry.sdk.trace import TracerProvider
 from opentelemetry.sdk.trace.export import BatchSpanProcessor
 from opentelemetry.trace import Status, StatusCode
 
-from tests.integration.collectors import CollectorOnOwnPorts
 from tests.support.polling import eventually
 from tracing import span_names
 from tradetrace.stack import Stack
+from tradetrace.stack.components.collector import CollectorOnOwnPorts
 from tradetrace.traces import Jaeger
 
 

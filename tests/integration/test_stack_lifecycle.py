@@ -12,9 +12,9 @@ from pathlib import Path
 
 import pytest
 
-from tests.support.ports import free_port
 from tradetrace.stack import Stack, StackError
 from tradetrace.stack.components import Redis
+from tradetrace.stack.ports import free_port
 from tradetrace.stack.process import Launch, running_pid
 
 CLI = [sys.executable, "-m", "tradetrace.cli", "stack"]

@@ -16,7 +16,7 @@ from services.shared.settings import Settings
 from services.shared.signals import Signal
 from services.trigger_dispatcher.dispatcher import Dispatcher
 from services.trigger_dispatcher.index import PipelineIndex
-from tests.support.ports import free_port
+from tradetrace.stack.ports import free_port
 
 
 class RecordingConsumer:

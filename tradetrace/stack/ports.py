@@ -7,6 +7,7 @@ is this list (a unit test keeps them equal).
 
 from __future__ import annotations
 
+import socket
 from dataclasses import dataclass
 
 HOST = "127.0.0.1"
@@ -47,3 +48,11 @@ def port(component: str, purpose_prefix: str = "") -> int:
             return entry.number
     raise KeyError(f"no port for {component!r} {purpose_prefix!r}")
 
+
+
+def free_port() -> int:
+    """A loopback port nothing listens on now (the OS picks it): for a process started beside
+    the stack (a test's second collector, a benchmark's)."""
+    with socket.socket() as probe:
+        probe.bind((HOST, 0))
+        return probe.getsockname()[1]

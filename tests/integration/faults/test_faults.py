@@ -14,11 +14,11 @@ from tests.integration.faults.ground_truth import SERVICES, Recovery
 from tests.integration.isolation import free_redis_url
 from tests.integration.platform_helpers import create_pipeline, publish_and_follow, signal_for
 from tests.support.polling import eventually
-from tests.support.ports import free_port
 from tracing import span_names
 from tradetrace import emit
 from tradetrace.platform import Platform
 from tradetrace.stack import Stack
+from tradetrace.stack.ports import free_port
 from tradetrace.traces import Jaeger
 
 

@@ -13,18 +13,16 @@ from pathlib import Path
 
 import httpx
 
-from tests.integration.collectors import CollectorOnOwnPorts
 from tests.integration.faults.ground_truth import Recovery, pipeline_per_ticker, run_wave
 from tests.integration.isolation import isolated_env, namespace
 from tests.integration.platform_helpers import settings_from_env
 from tests.support.polling import eventually
-from tests.support.ports import free_port
 from tests.support.prometheus import scalar
 from tracing import span_names
 from tradetrace.platform import Platform
 from tradetrace.stack import Stack
-from tradetrace.stack.components.collector import CONFIG
-from tradetrace.stack.ports import port
+from tradetrace.stack.components.collector import CONFIG, CollectorOnOwnPorts
+from tradetrace.stack.ports import free_port, port
 from tradetrace.traces import Jaeger, Trace, parse_trace
 
 JAEGER_OUTAGE_SECONDS = 60

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import shutil
+from dataclasses import replace
 from pathlib import Path
 
 import yaml
@@ -10,7 +11,7 @@ import yaml
 from tradetrace.stack.components.base import Component
 from tradetrace.stack.health import StackError, http_ok
 from tradetrace.stack.paths import REPO_ROOT, cache_dir, content_key
-from tradetrace.stack.ports import HOST, port
+from tradetrace.stack.ports import HOST, free_port, port
 from tradetrace.stack.process import Launch
 from tradetrace.stack.steps import require_program, run
 
@@ -98,3 +99,37 @@ class Collector(Component):
 
     def healthy(self) -> bool:
         return http_ok(f"http://{HOST}:{port('collector', 'health')}/")
+
+
+class CollectorOnOwnPorts(Collector):
+    """A second collector of our binary and configs on free ports beside the stack's (a test's
+    sampling or tripped limiter, a benchmark's): `env` sets its configs' variables."""
+
+    def __init__(self, state: Path, configs: tuple[Path, ...] = (CONFIG,),
+                 env: dict[str, str] | None = None) -> None:
+        super().__init__(state, configs)
+        self.grpc, self.http, self.exporter, self.health, self.self_metrics = (
+            free_port() for _ in range(5))
+        self.env = env or {}
+
+    @property
+    def otlp_grpc_endpoint(self) -> str:
+        return f"http://{HOST}:{self.grpc}"
+
+    def ports(self) -> list[int]:
+        return [self.grpc, self.http, self.exporter, self.health, self.self_metrics]
+
+    def launch(self) -> Launch:
+        launch = super().launch()
+        return replace(launch, env={
+            **(launch.env or {}),
+            "OTLP_GRPC_ENDPOINT": f"{HOST}:{self.grpc}",
+            "OTLP_HTTP_ENDPOINT": f"{HOST}:{self.http}",
+            "PROMETHEUS_EXPORTER_ENDPOINT": f"{HOST}:{self.exporter}",
+            "HEALTH_CHECK_ENDPOINT": f"{HOST}:{self.health}",
+            "SELF_METRICS_PORT": str(self.self_metrics),
+            **self.env,
+        })
+
+    def healthy(self) -> bool:
+        return http_ok(f"http://{HOST}:{self.health}/")
