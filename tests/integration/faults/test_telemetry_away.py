@@ -15,6 +15,7 @@ import httpx
 
 from tests.integration.faults.ground_truth import Recovery, pipeline_per_ticker, run_wave
 from tests.integration.isolation import isolated_env, namespace
+from tests.integration.overlays import TRIPPED_LIMITER
 from tests.integration.platform_helpers import settings_from_env
 from tests.support.polling import eventually
 from tests.support.prometheus import scalar
@@ -125,17 +126,6 @@ def test_prometheus_away_costs_no_execution_and_no_count(
           f"{time.monotonic() - started:.1f}s")
     _assert_counted(prometheus, tickers, 1)
     recovered(pipelines[tickers[0]], tickers[0], "Prometheus away")
-
-
-# Below the collector's working set (about 8 MiB of heap at rest), so every batch of the burst
-# meets a tripped limiter: the refusals the services' exporters see in a real memory squeeze.
-TRIPPED_LIMITER = """
-processors:
-  memory_limiter:
-    check_interval: 100ms
-    limit_mib: 6
-    spike_limit_mib: 2
-"""
 
 
 def _refused_spans(collector: CollectorOnOwnPorts) -> float:

@@ -7,7 +7,7 @@ from pathlib import Path
 from tradetrace.stack.components.base import Component
 from tradetrace.stack.health import http_ok
 from tradetrace.stack.paths import REPO_ROOT
-from tradetrace.stack.ports import HOST
+from tradetrace.stack.ports import HOST, free_port
 from tradetrace.stack.process import Launch
 
 CONFIG = REPO_ROOT / "prometheus" / "prometheus.yml"
@@ -39,3 +39,15 @@ class Prometheus(Component):
 
     def healthy(self) -> bool:
         return http_ok(f"{self.url}/-/ready")
+
+
+class PrometheusOnOwnPort(Prometheus):
+    """A second Prometheus on a free port beside the stack's, with a config of its own (a
+    test's targets and rules: the alerts tier loads the rules with short windows)."""
+
+    def __init__(self, state: Path, config: Path) -> None:
+        super().__init__(state, config)
+        self.own_port = free_port()
+
+    def ports(self) -> list[int]:
+        return [self.own_port]
