@@ -18,7 +18,8 @@ from opentelemetry.sdk.metrics import MeterProvider
 from opentelemetry.sdk.metrics.export import PeriodicExportingMetricReader
 from opentelemetry.sdk.metrics.view import DropAggregation, View
 
-from tracing.setup import DEFAULT_EXPORT_TIMEOUT_SECONDS, build_resource, tracing_disabled
+from tracing.exporters import otlp_exporter
+from tracing.setup import build_resource, tracing_disabled
 
 DEFAULT_EXPORT_INTERVAL_MS = "15000"
 Gauge = Callable[[], Iterable[tuple[float, dict[str, str]]]]
@@ -29,11 +30,7 @@ def setup_metrics(service_name: str) -> MeterProvider | None:
     if tracing_disabled() or os.environ.get("OTEL_METRICS_EXPORTER", "otlp") == "none":
         return None
     os.environ.setdefault("OTEL_METRIC_EXPORT_INTERVAL", DEFAULT_EXPORT_INTERVAL_MS)
-    from opentelemetry.exporter.otlp.proto.grpc.metric_exporter import OTLPMetricExporter
-
-    timeout_set = any(v in os.environ for v in ("OTEL_EXPORTER_OTLP_METRICS_TIMEOUT",
-                                                "OTEL_EXPORTER_OTLP_TIMEOUT"))
-    exporter = OTLPMetricExporter(timeout=None if timeout_set else DEFAULT_EXPORT_TIMEOUT_SECONDS)
+    exporter = otlp_exporter("metrics")
     # Durations are derived from spans by the collector: an instrumentation's own duration
     # histogram (e.g. FastAPI's http.server.request.duration) would count every request twice
     # under the same Prometheus name.

@@ -2,7 +2,7 @@
 
 Honoured: OTEL_SDK_DISABLED, OTEL_SERVICE_NAME, OTEL_RESOURCE_ATTRIBUTES, OTEL_TRACES_SAMPLER(_ARG)
 (parent-based always-on by default; a remote "not sampled" flag is not obeyed, see `sampler`),
-OTEL_TRACES_EXPORTER (otlp, console or none),
+OTEL_TRACES_EXPORTER and OTEL_LOGS_EXPORTER (otlp, console or none; logs: tracing/log_export.py),
 OTEL_EXPORTER_OTLP_(TRACES_)ENDPOINT/PROTOCOL/TIMEOUT/HEADERS/INSECURE, OTEL_BSP_*, OTEL_PROPAGATORS
 (tracecontext,baggage by default), OTEL_PYTHON_ID_GENERATOR and the span limits. An argument
 never overrides a variable the user set. TRADETRACE_PROFILE=aws changes the defaults for AWS
@@ -16,6 +16,7 @@ import os
 
 from opentelemetry import trace
 from opentelemetry.processor.baggage import BaggageSpanProcessor
+from opentelemetry.sdk._logs import LoggerProvider
 from opentelemetry.sdk.resources import OTELResourceDetector, Resource
 from opentelemetry.sdk.trace import TracerProvider
 from opentelemetry.sdk.trace.export import BatchSpanProcessor, ConsoleSpanExporter, SpanExporter
@@ -23,16 +24,17 @@ from opentelemetry.sdk.trace.sampling import ALWAYS_ON, ParentBased, Sampler
 
 from tracing.attributes import SIGNAL_ID
 from tracing.conventions import MessagingSystemProcessor
+from tracing.exporters import otlp_exporter
+from tracing.log_export import setup_log_export
 from tracing.profile import current_profile, id_generator, install_propagator, profile_resource
 from tracing.settings import TracingSettings, package_version
 
 log = logging.getLogger(__name__)
 
-NAMESPACE = "tradetrace"
-# The collector is local (or a sidecar): if it does not answer in this time, spans are
-# dropped rather than held, and the BatchSpanProcessor's thread moves on.
-DEFAULT_EXPORT_TIMEOUT_SECONDS = 3.0
+# The process's log record provider (set up with tracing, after a fork too): flushed with it.
+_log_provider: LoggerProvider | None = None
 
+NAMESPACE = "tradetrace"
 
 def tracing_disabled() -> bool:
     return os.environ.get("OTEL_SDK_DISABLED", "").strip().lower() == "true"
@@ -61,22 +63,8 @@ def _exporter() -> SpanExporter | None:
         return ConsoleSpanExporter()
     if kind != "otlp":
         log.warning("OTEL_TRACES_EXPORTER=%s is not supported here; using otlp", kind)
-    protocol = os.environ.get("OTEL_EXPORTER_OTLP_TRACES_PROTOCOL",
-                              os.environ.get("OTEL_EXPORTER_OTLP_PROTOCOL", "grpc"))
-    timeout_set = any(v in os.environ for v in ("OTEL_EXPORTER_OTLP_TRACES_TIMEOUT",
-                                                "OTEL_EXPORTER_OTLP_TIMEOUT"))
-    timeout = None if timeout_set else DEFAULT_EXPORT_TIMEOUT_SECONDS
-    if protocol.startswith("http"):
-        from opentelemetry.exporter.otlp.proto.http.trace_exporter import (
-            OTLPSpanExporter as HttpExporter,
-        )
-
-        return HttpExporter(timeout=timeout)
-    from opentelemetry.exporter.otlp.proto.grpc.trace_exporter import (
-        OTLPSpanExporter as GrpcExporter,
-    )
-
-    return GrpcExporter(timeout=timeout)
+    exporter: SpanExporter = otlp_exporter("traces")
+    return exporter
 
 
 def use_stable_http_conventions() -> None:
@@ -122,6 +110,8 @@ def setup_tracing(service_name: str) -> TracerProvider | None:
     if exporter is not None:
         provider.add_span_processor(BatchSpanProcessor(exporter))
     trace.set_tracer_provider(provider)
+    global _log_provider
+    _log_provider = setup_log_export(provider.resource)
     return provider
 
 
@@ -129,3 +119,5 @@ def shutdown_tracing(provider: TracerProvider | None) -> None:
     """Flush what is queued and stop the exporter (bounded by the export timeout)."""
     if provider is not None:
         provider.shutdown()
+    if _log_provider is not None:
+        _log_provider.shutdown()

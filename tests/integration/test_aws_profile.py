@@ -21,6 +21,7 @@ import redis
 from confluent_kafka import Producer
 
 from services.shared.tasks import PIPELINE_QUEUE
+from tests.integration.cloudwatch_logs_api import CloudWatchLogsApi
 from tests.integration.isolation import isolated_env, namespace
 from tests.integration.platform_helpers import create_pipeline, run_generator, settings_from_env
 from tests.integration.xray_api import XRayApi
@@ -33,6 +34,8 @@ from tradetrace.platform import Platform
 from tradetrace.stack import Stack
 from tradetrace.stack.components.collector import AWS_OVERLAY, CONFIG, CollectorOnOwnPorts
 from tradetrace.stack.ports import HOST, free_port, port
+
+LOG_GROUP = "/tradetrace/aws-test"
 
 
 def xray_id(trace_id: str) -> str:
@@ -47,13 +50,21 @@ def xray_api() -> Iterator[XRayApi]:
 
 
 @pytest.fixture(scope="module")
+def cloudwatch_logs() -> Iterator[CloudWatchLogsApi]:
+    api = CloudWatchLogsApi()
+    yield api
+    api.close()
+
+
+@pytest.fixture(scope="module")
 def cluster() -> str:
     return f"aws-test-{uuid.uuid4().hex[:8]}"
 
 
 @pytest.fixture(scope="module")
-def aws_collector(stack: Stack, xray_api: XRayApi, cluster: str,
-                  tmp_path_factory: pytest.TempPathFactory) -> Iterator[CollectorOnOwnPorts]:
+def aws_collector(stack: Stack, xray_api: XRayApi, cloudwatch_logs: CloudWatchLogsApi,
+                  cluster: str, tmp_path_factory: pytest.TempPathFactory,
+                  ) -> Iterator[CollectorOnOwnPorts]:
     collector = CollectorOnOwnPorts(tmp_path_factory.mktemp("aws-collector"),
                                     configs=(CONFIG, AWS_OVERLAY), env={
         "AWS_REGION": "us-east-1",
@@ -61,6 +72,8 @@ def aws_collector(stack: Stack, xray_api: XRayApi, cluster: str,
         "XRAY_ENDPOINT": xray_api.url,
         "AMP_REMOTE_WRITE_ENDPOINT": f"http://{HOST}:{port('prometheus')}/api/v1/write",
         "TRADETRACE_CLUSTER": cluster,
+        "CLOUDWATCH_LOGS_ENDPOINT": cloudwatch_logs.url,
+        "CLOUDWATCH_LOG_GROUP": LOG_GROUP,
     })
     collector.install()
     own = Stack([collector])
@@ -113,8 +126,8 @@ def _root(xray_header: str) -> str:
 
 def test_signals_flow_in_the_aws_profile_as_one_xray_trace_each(
         aws_platform: Platform, aws_api: httpx.Client, aws_env: dict[str, str],
-        xray_api: XRayApi, prometheus: httpx.Client, cluster: str, ticker: str,
-        tmp_path: Path) -> None:
+        xray_api: XRayApi, cloudwatch_logs: CloudWatchLogsApi, prometheus: httpx.Client,
+        cluster: str, ticker: str, tmp_path: Path) -> None:
     settings = settings_from_env(aws_env)
     with aws_platform.stopped(["worker"]):      # the queued tasks are looked at before they run
         pipelines = [create_pipeline(aws_api, f"aws-{ticker}-{i}", [ticker])["id"] for i in (1, 2)]
@@ -161,6 +174,21 @@ def test_signals_flow_in_the_aws_profile_as_one_xray_trace_each(
         if signal_id in enqueuing:
             executes = [s for s in found if s["name"] == span_names.PIPELINE_EXECUTE]
             assert sorted(int(s["annotations"]["pipeline.id"]) for s in executes) == pipelines
+
+    # CloudWatch Logs' stand-in: the services' log lines of the signal, signed, in the log
+    # group X-Ray links to, under the signal's trace id (the one X-Ray shows).
+    ran = enqueuing[0]
+
+    def logged() -> set[str] | None:
+        found = [r for r in cloudwatch_logs.received() if r.trace_id == traces[ran]]
+        services = {r.service for r in found}
+        return services if {"trigger-dispatcher", "worker"} <= services else None
+
+    eventually(logged, "the signal's log records from the dispatcher and the worker", timeout=60)
+    records = [r for r in cloudwatch_logs.received() if r.trace_id == traces[ran]]
+    assert all(r.signed and r.log_group == LOG_GROUP for r in records)
+    assert {r.attributes.get("signal.id") for r in records} == {ran}
+    assert any("succeeded" in r.body for r in records if r.service == "worker")
 
     # Amazon Managed Prometheus's stand-in: the same span-derived metrics, by remote write.
     def remote_written(query: str) -> float | None:

@@ -52,3 +52,28 @@ def test_text_lines_keep_the_ids_for_a_terminal(captured) -> None:
     line = buffer.getvalue().strip()
     assert line.endswith("readable") and "signal.id=sig-8" in line
     assert f"trace_id={format(span.get_span_context().trace_id, '032x')}" in line
+
+
+def test_otlp_records_carry_the_trace_as_fields_and_the_signal_as_attribute(captured) -> None:
+    """The log record exported over OTLP: ids as the data model's fields, `signal.id` as an
+    attribute, none of the stderr line's extra fields, and no record of the exporter's own."""
+    from opentelemetry.sdk._logs import LoggerProvider
+    from opentelemetry.sdk._logs.export import InMemoryLogRecordExporter, SimpleLogRecordProcessor
+
+    from tracing.log_export import OtlpLogHandler
+
+    _, configure = captured
+    configure("json")
+    exported = InMemoryLogRecordExporter()
+    provider = LoggerProvider()
+    provider.add_log_record_processor(SimpleLogRecordProcessor(exported))
+    logging.getLogger().addHandler(OtlpLogHandler(logger_provider=provider))
+    with tracer().start_as_current_span("work") as span, signal_baggage("sig-9"):
+        logging.getLogger("t").warning("inside %s", "x")
+        logging.getLogger("opentelemetry.exporter.otlp").warning("export failed")
+    [record] = [r.log_record for r in exported.get_finished_logs()]
+    context = span.get_span_context()
+    assert (record.trace_id, record.span_id) == (context.trace_id, context.span_id)
+    assert record.body == "inside x" and record.severity_text == "WARN"
+    assert record.attributes["signal.id"] == "sig-9"
+    assert not {"otelTraceID", "otelSpanID", "signal_id"} & set(record.attributes)
