@@ -100,9 +100,10 @@ class Platform:
         """Start the services not running, wait until each is ready; returns those started."""
         from services.backend.migrate import upgrade
 
+        selected = self._select(names)       # a wrong name fails before anything is touched
         upgrade(self.env["TRADETRACE_DATABASE_URL"])  # before any service reads the tables
         started = []
-        for service in self._select(names):
+        for service in selected:
             log, pid = self._paths(service.name)
             if process.running_pid(pid) is None:
                 beat = self.heartbeat_path(service.name)
