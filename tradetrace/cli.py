@@ -39,6 +39,9 @@ services_app = typer.Typer(help="The platform's services (backend, worker, beat,
 app.add_typer(services_app, name="services")
 signal_app = typer.Typer(help="Trading signals.", no_args_is_help=True)
 app.add_typer(signal_app, name="signal")
+keys_app = typer.Typer(help="API keys of the backend (read, or write: read and change).",
+                       no_args_is_help=True)
+app.add_typer(keys_app, name="keys")
 
 # Long trace lines stay whole; in a pipe or a CI log (no terminal width) tables get room.
 console = Console(highlight=False, soft_wrap=True, width=None if sys.stdout.isatty() else 160)
@@ -320,12 +323,77 @@ def signal_emit(
         _print_trace(trace)
 
 
+def _key_session():
+    from services.backend.migrate import upgrade
+    from services.shared.db import session_scope
+
+    settings = _settings()
+    upgrade(settings.database_url)
+    return session_scope(settings.database_url)
+
+
+@keys_app.command("create")
+def keys_create(
+    role: Annotated[str, typer.Option(help="read, or write (read and change).")] = "read",
+    name: Annotated[str, typer.Option(help="Who or what uses it.")] = "cli",
+) -> None:
+    """Create a key; it is printed once (only its hash is kept)."""
+    from services.shared.api_keys import create_key
+    from services.shared.db import ApiRole
+
+    with _reported():
+        try:
+            chosen = ApiRole(role)
+        except ValueError:
+            raise CliError(f"--role must be read or write, not {role!r}") from None
+        with _key_session() as session:
+            row, key = create_key(session, chosen, name)
+            key_id = row.id
+        console.print(f"key {key_id} ({chosen.value}, {name}); shown once, keep it:")
+        print(key)
+        console.print("use it: [bold]export TRADETRACE_API_KEY=<key>[/], or send "
+                      "`Authorization: Bearer <key>`")
+
+
+@keys_app.command("list")
+def keys_list(as_json: AsJson = False) -> None:
+    """Every key: id, name, role, prefix, created, revoked (never the key)."""
+    from services.shared.api_keys import list_keys
+
+    with _reported(), _key_session() as session:
+        rows: list[dict[str, Any]] = [
+            {"id": k.id, "name": k.name, "role": k.role.value, "prefix": k.prefix,
+             "created_at": k.created_at.isoformat(),
+             "revoked_at": k.revoked_at.isoformat() if k.revoked_at else None}
+            for k in list_keys(session)]
+    if as_json:
+        _print_json(rows)
+        return
+    table = Table("id", "name", "role", "prefix", "created", "revoked", box=None)
+    for row in rows:
+        table.add_row(str(row["id"]), row["name"], row["role"], f"{row['prefix']}...",
+                      row["created_at"][:19], (row["revoked_at"] or "")[:19])
+    console.print(table)
+
+
+@keys_app.command("revoke")
+def keys_revoke(key_id: Annotated[int, typer.Argument(help="The key's id (keys list).")]) -> None:
+    """Revoke a key: the next request with it gets a 401."""
+    from services.shared.api_keys import revoke_key
+
+    with _reported(), _key_session() as session:
+        if revoke_key(session, key_id) is None:
+            raise CliError(f"no key {key_id}")
+    console.print(f"key {key_id} revoked")
+
+
 @app.command()
 def demo(seconds: Annotated[float, typer.Option(help="How long to emit signals.")] = 20) -> None:
     """Seed demo pipelines, start everything, emit signals for a while, print what ran."""
     from services.shared.db import utcnow
     from tradetrace import demo as demo_run
     from tradetrace.platform import Platform
+    from tradetrace.stack.paths import state_dir
 
     _live_progress()
     platform = Platform()
@@ -333,8 +401,15 @@ def demo(seconds: Annotated[float, typer.Option(help="How long to emit signals."
         settings = _settings()
         Stack().up()
         platform.up(["backend", "worker", "beat", "trigger-dispatcher"])
-        ids = demo_run.seed_pipelines(platform.backend_url)
+        key = settings.api_key or demo_run.demo_key(settings)
+        ids = demo_run.seed_pipelines(platform.backend_url, key)
         console.print(f"demo pipelines: {ids}")
+        if not settings.api_key:
+            key_file = state_dir() / demo_run.DEMO_KEY_FILE
+            console.print(f"the API's write key for the demo is in {key_file} (0600):\n"
+                          f"  export TRADETRACE_API_KEY=$(cat {key_file})\n"
+                          f"  curl -H \"Authorization: Bearer $TRADETRACE_API_KEY\" "
+                          f"{platform.backend_url}/pipelines")
         since = utcnow()
         platform.up(["signal-generator"])
         console.print(f"emitting signals for {seconds:.0f}s ...")

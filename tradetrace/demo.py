@@ -12,9 +12,13 @@ import redis
 from sqlalchemy import func, select
 
 from services.shared import redis_keys
-from services.shared.db import Execution, ExecutionStatus, Pipeline, session_scope
+from services.shared.api_keys import create_key, find_key
+from services.shared.db import ApiRole, Execution, ExecutionStatus, Pipeline, session_scope
 from services.shared.settings import Settings
 from tradetrace.errors import PlatformError
+from tradetrace.stack.paths import state_dir
+
+DEMO_KEY_FILE = "demo-api-key"   # in the state directory
 
 ALL_AGENTS = [{"name": "market_data"}, {"name": "indicators"},
               {"name": "risk_check", "params": {"min_strength": 0.2}},
@@ -35,9 +39,25 @@ DEMO_PIPELINES: list[dict[str, Any]] = [
 ]
 
 
-def seed_pipelines(backend_url: str) -> list[int]:
+def demo_key(settings: Settings) -> str:
+    """The demo's write key: kept in the state directory (0600) so later runs and the reader
+    use the same one; created (and the file written) when missing or no longer valid."""
+    path = state_dir() / DEMO_KEY_FILE
+    with session_scope(settings.database_url) as session:
+        if path.is_file() and find_key(session, path.read_text().strip()) is not None:
+            return path.read_text().strip()
+        _, key = create_key(session, ApiRole.WRITE, "demo")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.touch(mode=0o600)
+    path.chmod(0o600)
+    path.write_text(key + "\n")
+    return key
+
+
+def seed_pipelines(backend_url: str, key: str) -> list[int]:
     """Create the demo pipelines through the API (those that exist already are kept)."""
-    with httpx.Client(base_url=backend_url, timeout=10) as api:
+    with httpx.Client(base_url=backend_url, timeout=10,
+                      headers={"Authorization": f"Bearer {key}"}) as api:
         existing = {p["name"]: p["id"] for p in api.get("/pipelines").raise_for_status().json()}
         ids = []
         for spec in DEMO_PIPELINES:

@@ -28,6 +28,8 @@ class AgentConfig(BaseModel):
 
 
 Tickers = list[str]
+# A pipeline's name is shown in tables, logs and pages: printable, no control characters.
+NAME_PATTERN = r"^[^\x00-\x1f\x7f]+$"
 
 
 def _check_tickers(tickers: Tickers) -> Tickers:
@@ -40,7 +42,7 @@ def _check_tickers(tickers: Tickers) -> Tickers:
 
 
 class PipelineIn(BaseModel):
-    name: str = Field(min_length=1, max_length=100)
+    name: str = Field(min_length=1, max_length=100, pattern=NAME_PATTERN)
     tickers: Tickers = Field(min_length=1, max_length=500)
     trigger_mode: TriggerMode = TriggerMode.SIGNAL
     interval_seconds: int | None = Field(None, ge=1, le=86400)
@@ -65,7 +67,7 @@ class PipelineUpdate(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    name: str | None = Field(None, min_length=1, max_length=100)
+    name: str | None = Field(None, min_length=1, max_length=100, pattern=NAME_PATTERN)
     tickers: Tickers | None = Field(None, min_length=1, max_length=500)
     trigger_mode: TriggerMode | None = None
     interval_seconds: int | None = Field(None, ge=1, le=86400)

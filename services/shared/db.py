@@ -80,6 +80,27 @@ class Pipeline(Base):
                                                  onupdate=utcnow)
 
 
+class ApiRole(str, enum.Enum):
+    READ = "read"        # pipelines and executions
+    WRITE = "write"      # also create, change, delete and run pipelines
+
+
+class ApiKey(Base):
+    """A key to the backend's API. Only its SHA-256 is stored (the key is 256 random bits:
+    a slow hash adds nothing); `prefix` names it in listings without revealing it."""
+
+    __tablename__ = "api_keys"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    name: Mapped[str] = mapped_column(String(100))
+    role: Mapped[ApiRole] = mapped_column(
+        Enum(ApiRole, native_enum=False, length=16, values_callable=_values))
+    key_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    prefix: Mapped[str] = mapped_column(String(16))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    revoked_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+
+
 class Execution(Base):
     __tablename__ = "executions"
     # One execution per pipeline and signal: a redelivered signal cannot run a pipeline twice.

@@ -39,6 +39,17 @@ class Settings(TracingSettings):
     # backend
     backend_host: str = "127.0.0.1"
     backend_port: int = 8000
+    # Reads (pipelines, executions) without a key: only where everyone who can reach the
+    # backend may see them. Writes always need a `write` key.
+    open_reads: bool = False
+    # The Host headers the backend answers (DNS rebinding gets a 400); compose adds "backend".
+    allowed_hosts: list[str] = ["127.0.0.1", "localhost"]
+    # Origins a browser may call the API from; none by default (no CORS headers at all).
+    cors_origins: list[str] = []
+    # A request body larger than this is refused (413) unread: a pipeline is a few KiB.
+    max_request_bytes: int = Field(65536, ge=1024)
+    # The key the CLI sends (tradetrace demo, ...); `tradetrace keys create` makes one.
+    api_key: str | None = Field(None, repr=False)
 
     # trigger-dispatcher
     consumer_group: str = "trigger-dispatcher"

@@ -123,7 +123,10 @@ def platform(platform_env: dict[str, str], tmp_path_factory: pytest.TempPathFact
 
 @pytest.fixture(scope="session")
 def api(platform) -> Iterator[httpx.Client]:
-    with httpx.Client(base_url=platform.backend_url, timeout=10) as client:
+    """The session platform's API, with a write key."""
+    from tests.integration.platform_helpers import api_client
+
+    with api_client(platform) as client:
         yield client
 
 

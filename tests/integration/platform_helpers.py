@@ -10,6 +10,9 @@ from unittest.mock import patch
 import httpx
 from confluent_kafka import Message
 
+from services.backend.migrate import upgrade
+from services.shared.api_keys import create_key
+from services.shared.db import ApiRole, session_scope
 from services.shared.settings import Settings
 from services.shared.signals import Signal
 from tests.support.kafka import end_offsets, read_topic
@@ -18,6 +21,20 @@ from tradetrace import emit
 from tradetrace.platform import Platform
 
 FAST = {"duration_ms": 0}
+
+
+def new_key(database_url: str, role: ApiRole = ApiRole.WRITE, name: str = "tests") -> str:
+    """A fresh API key in that database (migrated first: a backend may not have started)."""
+    upgrade(database_url)
+    with session_scope(database_url) as session:
+        return create_key(session, role, name)[1]
+
+
+def api_client(platform: Platform, role: ApiRole = ApiRole.WRITE) -> httpx.Client:
+    """A client of the platform's API with a key of its own, of that role."""
+    key = new_key(platform.env["TRADETRACE_DATABASE_URL"], role)
+    return httpx.Client(base_url=platform.backend_url, timeout=10,
+                        headers={"Authorization": f"Bearer {key}"})
 
 
 def create_pipeline(api: httpx.Client, name: str, tickers: list[str], **fields) -> dict:

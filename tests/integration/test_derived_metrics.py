@@ -13,7 +13,12 @@ import pytest
 
 from services.shared.db import Execution, ExecutionStatus, session_scope
 from tests.integration.isolation import isolated_env, namespace
-from tests.integration.platform_helpers import create_pipeline, run_generator, settings_from_env
+from tests.integration.platform_helpers import (
+    api_client,
+    create_pipeline,
+    run_generator,
+    settings_from_env,
+)
 from tests.support.polling import eventually
 from tests.support.prometheus import instant, scalar
 from tracing import span_names
@@ -36,7 +41,7 @@ def test_named_metrics_count_exactly_what_happened(isolated, settings, prometheu
     services, env, namespace = isolated
     local = settings_from_env(env)
     tickers = [ticker + "A", ticker + "B"]
-    with httpx.Client(base_url=services.backend_url, timeout=10) as api:
+    with api_client(services) as api:
         ids = [create_pipeline(api, f"m-{t}", [t])["id"] for t in tickers]
         create_pipeline(api, f"m-fail-{ticker}", [tickers[0]], agents=[
             {"name": "market_data", "params": {"duration_ms": 0, "fail": True}}])
@@ -162,7 +167,7 @@ STATE_METRICS = {
 def test_state_metrics_come_from_the_services_over_otlp(isolated, prometheus: httpx.Client,
                                                         ticker: str) -> None:
     services, env, namespace = isolated
-    with httpx.Client(base_url=services.backend_url, timeout=10) as api:
+    with api_client(services) as api:
         api.get("/pipelines").raise_for_status()   # the active-requests gauge needs a request
         pipeline = create_pipeline(api, f"state-{ticker}", [ticker])
         api.post(f"/pipelines/{pipeline['id']}/run").raise_for_status()

@@ -24,7 +24,12 @@ from services.shared.db import FINISHED, Execution, ExecutionStatus
 from services.signal_generator.publisher import SignalPublisher
 from tests.integration.faults.ground_truth import pipeline_per_ticker, rows, run_wave
 from tests.integration.isolation import isolated_env, namespace
-from tests.integration.platform_helpers import create_pipeline, settings_from_env, signal_for
+from tests.integration.platform_helpers import (
+    api_client,
+    create_pipeline,
+    settings_from_env,
+    signal_for,
+)
 from tests.support.polling import eventually
 from tracing import span_names
 from tradetrace.platform import Platform
@@ -97,7 +102,7 @@ def test_failing_and_slow_traces_are_kept_whole_at_ten_percent(
         window_start = time.time()
         kinds = {"late-failure": LATE_FAILURE, "error-after-a-while": ERROR_AFTER_A_WHILE,
                  "slow": SLOW}
-        with httpx.Client(base_url=services.backend_url, timeout=10) as api:
+        with api_client(services) as api:
             kept_tickers = {f"{ticker[:5]}{kind[0].upper()}{i}": kind
                             for kind in kinds for i in range(KEPT_PER_KIND)}
             for kept_ticker, kind in kept_tickers.items():

@@ -8,6 +8,8 @@ from fastapi.testclient import TestClient
 
 from services.backend.app import create_app
 from services.backend.migrate import upgrade
+from services.shared.api_keys import create_key
+from services.shared.db import ApiRole, session_scope
 from services.shared.settings import Settings
 
 
@@ -15,8 +17,11 @@ def test_migrations_and_pipeline_api_on_sqlite(tmp_path: Path) -> None:
     url = f"sqlite:///{tmp_path / 'tradetrace.db'}"
     upgrade(url)
     upgrade(url)  # idempotent
+    with session_scope(url) as session:
+        _, key = create_key(session, ApiRole.WRITE, "unit")
     app = create_app(Settings(database_url=url, redis_url="redis://127.0.0.1:1/0"))
-    with TestClient(app) as api:
+    with TestClient(app, base_url="http://127.0.0.1",
+                    headers={"Authorization": f"Bearer {key}"}) as api:
         created = api.post("/pipelines", json={"name": "p", "tickers": ["AAPL"],
                                                "agents": [{"name": "market_data"}]})
         assert created.status_code == 201, created.text

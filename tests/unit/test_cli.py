@@ -43,3 +43,27 @@ def test_stack_status_as_json_lists_every_component(tmp_path: Path, monkeypatch)
     assert (redis["pid"], redis["state"], redis["healthy"]) == (None, "stopped", False)
     assert redis["port"] == Redis().port
     assert redis["log"].startswith(str(tmp_path))
+
+
+def test_keys_are_created_once_listed_without_the_key_and_revoked(tmp_path: Path,
+                                                                  monkeypatch) -> None:
+    from services.shared.api_keys import find_key
+    from services.shared.db import session_scope
+    from tradetrace.cli import _settings
+
+    url = f"sqlite:///{tmp_path / 'keys.db'}"
+    monkeypatch.setenv("TRADETRACE_DATABASE_URL", url)
+    _settings.cache_clear()
+    try:
+        created = runner.invoke(app, ["keys", "create", "--role", "write", "--name", "bot"])
+        assert created.exit_code == 0, created.output
+        key = next(line for line in created.stdout.splitlines() if line.startswith("tt_"))
+        listed = json.loads(runner.invoke(app, ["keys", "list", "--json"]).stdout)
+        assert [(k["name"], k["role"], k["revoked_at"]) for k in listed] == [("bot", "write", None)]
+        assert key not in json.dumps(listed) and key.startswith(listed[0]["prefix"])
+        assert runner.invoke(app, ["keys", "revoke", str(listed[0]["id"])]).exit_code == 0
+        with session_scope(url) as session:
+            assert find_key(session, key) is None
+        assert runner.invoke(app, ["keys", "create", "--role", "admin"]).exit_code == 2
+    finally:
+        _settings.cache_clear()

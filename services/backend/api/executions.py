@@ -5,12 +5,14 @@ from __future__ import annotations
 from fastapi import APIRouter, HTTPException, Query, status
 from sqlalchemy import select
 
+from services.backend.auth import require_read
 from services.backend.deps import SessionDep, SettingsDep
 from services.backend.executions_view import execution_out
 from services.backend.schemas import ExecutionOut
 from services.shared.db import Execution, ExecutionStatus
 
-router = APIRouter(prefix="/executions", tags=["executions"])
+router = APIRouter(prefix="/executions", tags=["executions"],
+                   dependencies=[require_read])
 
 
 @router.get("", response_model=list[ExecutionOut])

@@ -10,6 +10,7 @@ from pydantic import ValidationError
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
+from services.backend.auth import require_read, require_write
 from services.backend.deps import RedisDep, SessionDep, SettingsDep
 from services.backend.executions_view import execution_out
 from services.backend.schemas import ExecutionOut, PipelineIn, PipelineOut, PipelineUpdate
@@ -40,7 +41,8 @@ def _flush_unique(session, name: str) -> None:
                             f"a pipeline named {name!r} already exists") from None
 
 
-@router.post("", status_code=status.HTTP_201_CREATED, response_model=PipelineOut)
+@router.post("", dependencies=[require_write], status_code=status.HTTP_201_CREATED,
+             response_model=PipelineOut)
 def create_pipeline(body: PipelineIn, session: SessionDep) -> Pipeline:
     pipeline = Pipeline(**body.model_dump(mode="json"))
     session.add(pipeline)
@@ -48,7 +50,7 @@ def create_pipeline(body: PipelineIn, session: SessionDep) -> Pipeline:
     return pipeline
 
 
-@router.get("", response_model=list[PipelineOut])
+@router.get("", dependencies=[require_read], response_model=list[PipelineOut])
 def list_pipelines(session: SessionDep, ticker: str | None = None,
                    enabled: bool | None = None,
                    trigger_mode: TriggerMode | None = None) -> list[Pipeline]:
@@ -61,12 +63,12 @@ def list_pipelines(session: SessionDep, ticker: str | None = None,
     return [p for p in pipelines if ticker in p.tickers] if ticker else pipelines
 
 
-@router.get("/{pipeline_id}", response_model=PipelineOut)
+@router.get("/{pipeline_id}", dependencies=[require_read], response_model=PipelineOut)
 def get_pipeline(pipeline_id: int, session: SessionDep) -> Pipeline:
     return _get(session, pipeline_id)
 
 
-@router.patch("/{pipeline_id}", response_model=PipelineOut)
+@router.patch("/{pipeline_id}", dependencies=[require_write], response_model=PipelineOut)
 def update_pipeline(pipeline_id: int, body: PipelineUpdate, session: SessionDep) -> Pipeline:
     pipeline = _get(session, pipeline_id)
     changes = body.model_dump(mode="json", exclude_unset=True)
@@ -82,29 +84,32 @@ def update_pipeline(pipeline_id: int, body: PipelineUpdate, session: SessionDep)
     return pipeline
 
 
-@router.post("/{pipeline_id}/enable", response_model=PipelineOut)
+@router.post("/{pipeline_id}/enable", dependencies=[require_write],
+             response_model=PipelineOut)
 def enable_pipeline(pipeline_id: int, session: SessionDep) -> Pipeline:
     pipeline = _get(session, pipeline_id)
     pipeline.enabled = True
     return pipeline
 
 
-@router.post("/{pipeline_id}/disable", response_model=PipelineOut)
+@router.post("/{pipeline_id}/disable", dependencies=[require_write],
+             response_model=PipelineOut)
 def disable_pipeline(pipeline_id: int, session: SessionDep) -> Pipeline:
     pipeline = _get(session, pipeline_id)
     pipeline.enabled = False
     return pipeline
 
 
-@router.delete("/{pipeline_id}", status_code=status.HTTP_204_NO_CONTENT)
+@router.delete("/{pipeline_id}", dependencies=[require_write],
+               status_code=status.HTTP_204_NO_CONTENT)
 def delete_pipeline(pipeline_id: int, session: SessionDep) -> Response:
     """Deletes the pipeline and its execution history."""
     session.delete(_get(session, pipeline_id))
     return Response(status_code=status.HTTP_204_NO_CONTENT)
 
 
-@router.post("/{pipeline_id}/run", status_code=status.HTTP_202_ACCEPTED,
-             response_model=ExecutionOut)
+@router.post("/{pipeline_id}/run", dependencies=[require_write],
+             status_code=status.HTTP_202_ACCEPTED, response_model=ExecutionOut)
 def run_pipeline(pipeline_id: int, session: SessionDep, redis_client: RedisDep,
                  settings: SettingsDep,
                  ticker: str | None = Query(None, pattern=TICKER_PATTERN,

@@ -38,7 +38,12 @@ from services.signal_generator.publisher import SignalPublisher
 from tests.integration.faults.ground_truth import wait_all_finished
 from tests.integration.isolation import isolated_env, namespace
 from tests.integration.overlays import TRIPPED_LIMITER
-from tests.integration.platform_helpers import create_pipeline, settings_from_env, signal_for
+from tests.integration.platform_helpers import (
+    api_client,
+    create_pipeline,
+    settings_from_env,
+    signal_for,
+)
 from tests.support.polling import eventually
 from tests.support.prometheus import instant
 from tracing import span_names
@@ -145,7 +150,7 @@ def observed(platform_env: dict[str, str],
     platform = Platform(env=env, state=state / "platform", backend_port=free_port())
     with Stack([collector, prometheus]).running(), \
             platform.running(["backend", "worker", "trigger-dispatcher"]), \
-            httpx.Client(base_url=platform.backend_url, timeout=10) as api, \
+            api_client(platform) as api, \
             httpx.Client(base_url=prometheus.url, timeout=10) as prom:
         observed = Observed(platform, settings_from_env(env), collector, limited, prom, api,
                             time.monotonic())

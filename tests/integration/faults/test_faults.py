@@ -12,7 +12,12 @@ import httpx
 from services.signal_generator.publisher import SignalPublisher
 from tests.integration.faults.ground_truth import SERVICES, Recovery
 from tests.integration.isolation import free_redis_url
-from tests.integration.platform_helpers import create_pipeline, publish_and_follow, signal_for
+from tests.integration.platform_helpers import (
+    api_client,
+    create_pipeline,
+    publish_and_follow,
+    signal_for,
+)
 from tests.support.polling import eventually
 from tracing import span_names
 from tradetrace import emit
@@ -79,7 +84,7 @@ def test_services_run_normally_with_tracing_disabled(platform_env, tmp_path, tic
     untraced = Platform(env=env, state=tmp_path, backend_port=free_port())
     untraced.up(["backend", "worker"])
     try:
-        with httpx.Client(base_url=untraced.backend_url, timeout=10) as api:
+        with api_client(untraced) as api:
             pipeline = create_pipeline(api, f"untraced-{ticker}", [ticker])
             queued = api.post(f"/pipelines/{pipeline['id']}/run").json()
 
