@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import secrets
+
 import yaml
 
-from tradetrace.stack.components.collector import HELD_BACK, MANIFEST, collector_release
+from tradetrace.stack.components.collector import CONFIG, HELD_BACK, MANIFEST, collector_release
 
 
 def _modules() -> dict[str, str]:
@@ -39,3 +41,15 @@ def test_manifest_has_the_components_the_configs_use() -> None:
             "spanmetricsconnector",
             "servicegraphconnector", "signaltometricsconnector", "healthcheckextension",
             "sigv4authextension"} <= names
+
+
+def test_the_collector_masks_our_api_keys_by_the_pattern_the_keys_are_made_with() -> None:
+    """One home for the key's shape: api_keys.KEY_PATTERN; the redaction repeats it (YAML
+    cannot import), so this keeps the two equal and checks a fresh key matches."""
+    import re
+
+    from services.shared.api_keys import KEY_PATTERN, KEY_PREFIX
+
+    config = yaml.safe_load(CONFIG.read_text())
+    assert KEY_PATTERN in config["processors"]["redaction/secrets"]["blocked_values"]
+    assert re.fullmatch(KEY_PATTERN, KEY_PREFIX + secrets.token_urlsafe(32))
