@@ -2,8 +2,9 @@
 
 The services run with TRADETRACE_PROFILE=aws against a second collector of our binary started
 with collector/spanmetrics.yaml + collector/aws.yaml. Its awsxray exporter posts to a local
-endpoint standing in for the X-Ray API; its remote write goes to the stack's Prometheus
-(started with its remote-write receiver), labelled with a cluster of this run's own.
+endpoint standing in for the X-Ray API, its logs to one standing in for CloudWatch Logs' OTLP
+endpoint, its remote write to a Prometheus of the test's own (the stack's has no remote-write
+receiver), labelled with a cluster of this run's own.
 """
 
 from __future__ import annotations
@@ -23,7 +24,12 @@ from confluent_kafka import Producer
 from services.shared.tasks import PIPELINE_QUEUE
 from tests.integration.cloudwatch_logs_api import CloudWatchLogsApi
 from tests.integration.isolation import isolated_env, namespace
-from tests.integration.platform_helpers import create_pipeline, run_generator, settings_from_env
+from tests.integration.platform_helpers import (
+    api_client,
+    create_pipeline,
+    run_generator,
+    settings_from_env,
+)
 from tests.integration.xray_api import XRayApi
 from tests.support.polling import eventually
 from tests.support.prometheus import scalar
@@ -33,7 +39,8 @@ from tradetrace import emit
 from tradetrace.platform import Platform
 from tradetrace.stack import Stack
 from tradetrace.stack.components.collector import AWS_OVERLAY, CONFIG, CollectorOnOwnPorts
-from tradetrace.stack.ports import HOST, free_port, port
+from tradetrace.stack.components.prometheus import PrometheusOnOwnPort
+from tradetrace.stack.ports import free_port
 
 LOG_GROUP = "/tradetrace/aws-test"
 
@@ -57,20 +64,31 @@ def cloudwatch_logs() -> Iterator[CloudWatchLogsApi]:
 
 
 @pytest.fixture(scope="module")
+def amp(tmp_path_factory: pytest.TempPathFactory) -> Iterator[PrometheusOnOwnPort]:
+    """Amazon Managed Prometheus's stand-in: a Prometheus of its own that only receives
+    remote writes (the stack's has its receiver off)."""
+    state = tmp_path_factory.mktemp("amp")
+    (state / "prometheus.yml").write_text("global: {}\n")
+    receiver = PrometheusOnOwnPort(state, state / "prometheus.yml", remote_write_receiver=True)
+    with Stack([receiver]).running():
+        yield receiver
+
+
+@pytest.fixture(scope="module")
 def cluster() -> str:
     return f"aws-test-{uuid.uuid4().hex[:8]}"
 
 
 @pytest.fixture(scope="module")
 def aws_collector(stack: Stack, xray_api: XRayApi, cloudwatch_logs: CloudWatchLogsApi,
-                  cluster: str, tmp_path_factory: pytest.TempPathFactory,
+                  amp: PrometheusOnOwnPort, cluster: str, tmp_path_factory: pytest.TempPathFactory,
                   ) -> Iterator[CollectorOnOwnPorts]:
     collector = CollectorOnOwnPorts(tmp_path_factory.mktemp("aws-collector"),
                                     configs=(CONFIG, AWS_OVERLAY), env={
         "AWS_REGION": "us-east-1",
         "AWS_ACCESS_KEY_ID": "AKIDLOCALTEST", "AWS_SECRET_ACCESS_KEY": "local-test-secret",
         "XRAY_ENDPOINT": xray_api.url,
-        "AMP_REMOTE_WRITE_ENDPOINT": f"http://{HOST}:{port('prometheus')}/api/v1/write",
+        "AMP_REMOTE_WRITE_ENDPOINT": f"{amp.url}/api/v1/write",
         "TRADETRACE_CLUSTER": cluster,
         "CLOUDWATCH_LOGS_ENDPOINT": cloudwatch_logs.url,
         "CLOUDWATCH_LOG_GROUP": LOG_GROUP,
@@ -106,7 +124,7 @@ def aws_platform(aws_env: dict[str, str], tmp_path_factory) -> Iterator[Platform
 
 @pytest.fixture(scope="module")
 def aws_api(aws_platform: Platform) -> Iterator[httpx.Client]:
-    with httpx.Client(base_url=aws_platform.backend_url, timeout=10) as client:
+    with api_client(aws_platform) as client:
         yield client
 
 
@@ -126,7 +144,7 @@ def _root(xray_header: str) -> str:
 
 def test_signals_flow_in_the_aws_profile_as_one_xray_trace_each(
         aws_platform: Platform, aws_api: httpx.Client, aws_env: dict[str, str],
-        xray_api: XRayApi, cloudwatch_logs: CloudWatchLogsApi, prometheus: httpx.Client,
+        xray_api: XRayApi, cloudwatch_logs: CloudWatchLogsApi, amp: PrometheusOnOwnPort,
         cluster: str, ticker: str, tmp_path: Path) -> None:
     settings = settings_from_env(aws_env)
     with aws_platform.stopped(["worker"]):      # the queued tasks are looked at before they run
@@ -192,7 +210,8 @@ def test_signals_flow_in_the_aws_profile_as_one_xray_trace_each(
 
     # Amazon Managed Prometheus's stand-in: the same span-derived metrics, by remote write.
     def remote_written(query: str) -> float | None:
-        return scalar(prometheus, query)
+        with httpx.Client(base_url=amp.url, timeout=5) as client:
+            return scalar(client, query)
 
     ids = "|".join(str(pipeline) for pipeline in pipelines)
     executions = (f'sum(pipeline_executions_total{{cluster="{cluster}",status="succeeded",'

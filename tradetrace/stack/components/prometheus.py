@@ -33,8 +33,8 @@ class Prometheus(Component):
             f"--storage.tsdb.path={self.data_dir}",
             f"--web.listen-address={HOST}:{self.port}",
             "--enable-feature=exemplar-storage",
-            "--web.enable-lifecycle",
-            "--web.enable-remote-write-receiver",
+            # No lifecycle (/-/quit, /-/reload) nor admin API, and no remote-write receiver:
+            # nobody on this machine stops it or writes series into it.
         ])
 
     def healthy(self) -> bool:
@@ -43,11 +43,19 @@ class Prometheus(Component):
 
 class PrometheusOnOwnPort(Prometheus):
     """A second Prometheus on a free port beside the stack's, with a config of its own (a
-    test's targets and rules: the alerts tier loads the rules with short windows)."""
+    test's targets and rules: the alerts tier loads the rules with short windows), and its
+    remote-write receiver on where a test stands it in for Amazon Managed Prometheus."""
 
-    def __init__(self, state: Path, config: Path) -> None:
+    def __init__(self, state: Path, config: Path, remote_write_receiver: bool = False) -> None:
         super().__init__(state, config)
         self.own_port = free_port()
+        self.remote_write_receiver = remote_write_receiver
 
     def ports(self) -> list[int]:
         return [self.own_port]
+
+    def launch(self) -> Launch:
+        launch = super().launch()
+        if self.remote_write_receiver:
+            launch.argv.append("--web.enable-remote-write-receiver")
+        return launch
