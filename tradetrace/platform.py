@@ -20,6 +20,7 @@ from services.shared.heartbeat import MAX_AGE_SECONDS, alive, heartbeat_age
 from tradetrace.errors import CliError, PlatformError
 from tradetrace.stack import process
 from tradetrace.stack.components.postgres import database_url
+from tradetrace.stack.components.redis import redis_url
 from tradetrace.stack.health import http_ok
 from tradetrace.stack.paths import REPO_ROOT, state_dir
 from tradetrace.stack.ports import port
@@ -49,8 +50,10 @@ class ServiceState:
 
 
 def default_env() -> dict[str, str]:
-    """The services' settings on the native stack; variables already set win."""
-    defaults = {"TRADETRACE_DATABASE_URL": database_url(port("postgres"))}
+    """The services' settings on the native stack (its addresses and passwords); variables
+    already set win."""
+    defaults = {"TRADETRACE_DATABASE_URL": database_url(port("postgres")),
+                "TRADETRACE_REDIS_URL": redis_url(port("redis"))}
     return {k: os.environ.get(k, v) for k, v in defaults.items()}
 
 

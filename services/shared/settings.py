@@ -17,8 +17,10 @@ from tracing.settings import TracingSettings
 
 class Settings(TracingSettings):
 
-    database_url: str = "sqlite:///./tradetrace.db"
-    redis_url: str = "redis://127.0.0.1:6379/0"
+    # URLs carry passwords on the native stack and in compose: kept out of the settings' repr
+    # (a traceback or a test failure prints it).
+    database_url: str = Field("sqlite:///./tradetrace.db", repr=False)
+    redis_url: str = Field("redis://127.0.0.1:6379/0", repr=False)
     kafka_bootstrap_servers: str = "127.0.0.1:9092"
     signals_topic: str = "trading-signals"
     dlq_topic: str = "trading-signals.dlq"

@@ -17,6 +17,7 @@ from tradetrace.stack import Stack
 from tradetrace.stack.components.jaeger import query_url
 from tradetrace.stack.components.kafka import bootstrap_servers
 from tradetrace.stack.components.postgres import database_url
+from tradetrace.stack.components.redis import redis_url as stack_redis_url
 from tradetrace.stack.ports import HOST, free_port, port
 
 
@@ -43,7 +44,7 @@ def postgres_url(stack: Stack) -> str:
 
 @pytest.fixture(scope="session")
 def redis_url(stack: Stack) -> str:
-    return f"redis://{HOST}:{port('redis')}/0"
+    return stack_redis_url(port("redis"))
 
 
 @pytest.fixture(scope="session")

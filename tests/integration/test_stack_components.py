@@ -65,7 +65,7 @@ def test_postgres_is_a_server_not_an_embedded_database(postgres_url: str) -> Non
     """The integration tier must exercise PostgreSQL's wire protocol, not SQLite."""
     url = sa.make_url(postgres_url)
     with psycopg.connect(host=url.host, port=url.port, user=url.username,
-                         dbname=url.database) as conn:
+                         password=url.password, dbname=url.database) as conn:
         assert conn.info.server_version >= 150000
 
 

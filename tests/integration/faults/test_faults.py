@@ -109,6 +109,7 @@ def test_a_commit_caught_by_a_broker_restart_waits_for_it_and_lands(
     import redis
     from confluent_kafka import TopicPartition
 
+    from services.shared.topics import ensure_topics
     from services.trigger_dispatcher.dispatcher import (
         Dispatcher,
         create_consumer,
@@ -119,6 +120,7 @@ def test_a_commit_caught_by_a_broker_restart_waits_for_it_and_lands(
     own = settings.model_copy(update={"signals_topic": unique_name,
                                       "consumer_group": unique_name,
                                       "retry_backoff_seconds": 0.5})
+    ensure_topics(own)                      # as the services do: the broker creates none
     publisher = SignalPublisher(kafka_bootstrap, own.signals_topic)
     for _ in range(5):
         publisher.publish(signal_for("NOPIPELINE"))

@@ -1,4 +1,9 @@
-"""PostgreSQL from Debian's package, run from its own data directory as a plain process."""
+"""PostgreSQL from Debian's package, run from its own data directory as a plain process.
+
+Closed: every connection, over TCP or the socket, authenticates with SCRAM-SHA-256 as the one
+role `tradetrace`, whose password is the stack secret `postgres` (tradetrace/stack/secrets.py).
+A data directory made by an earlier release with `trust` is converted on its next start.
+"""
 
 from __future__ import annotations
 
@@ -12,14 +17,19 @@ from tradetrace.stack.components.base import Component
 from tradetrace.stack.health import StackError
 from tradetrace.stack.ports import HOST
 from tradetrace.stack.process import Launch
+from tradetrace.stack.secrets import stack_secret
 
 DATABASE = "tradetrace"
 USER = "tradetrace"
 
 
-def database_url(port: int = 5432) -> str:
-    """The SQLAlchemy URL of the application database on the native stack."""
-    return f"postgresql+psycopg://{USER}@{HOST}:{port}/{DATABASE}"
+def password() -> str:
+    return stack_secret("postgres")
+
+
+def database_url(port: int = 5432, database: str = DATABASE) -> str:
+    """The SQLAlchemy URL of a database on the native stack (the application's by default)."""
+    return f"postgresql+psycopg://{USER}:{password()}@{HOST}:{port}/{database}"
 
 
 def _bin_dir() -> Path | None:
@@ -62,11 +72,20 @@ class Postgres(Component):
         self.data_dir.chmod(0o700)
         if (self.data_dir / "PG_VERSION").exists():
             return
-        result = subprocess.run(
-            [_server_program("initdb"), "-D", str(self.data_dir), "-U", USER,
-             "--auth=trust", "-E", "UTF8", "--locale=C.UTF-8"],
-            user=self.run_as, group=self.run_as, capture_output=True, text=True, timeout=120,
-        )
+        password_file = self.state / "initdb-password"      # read by initdb, then removed
+        password_file.write_text(password())
+        password_file.chmod(0o600)
+        if self.run_as:
+            shutil.chown(password_file, self.run_as, self.run_as)
+        try:
+            result = subprocess.run(
+                [_server_program("initdb"), "-D", str(self.data_dir), "-U", USER,
+                 "--auth=scram-sha-256", f"--pwfile={password_file}", "-E", "UTF8",
+                 "--locale=C.UTF-8"],
+                user=self.run_as, group=self.run_as, capture_output=True, text=True,
+                timeout=120)
+        finally:
+            password_file.unlink(missing_ok=True)
         if result.returncode != 0:
             raise StackError(f"postgres: initdb failed:\n{result.stdout}{result.stderr}\n"
                              f"(as root the state directory {self.state} must be reachable "
@@ -82,8 +101,8 @@ class Postgres(Component):
     def _connect(self, dbname: str):
         import psycopg
 
-        return psycopg.connect(host=HOST, port=self.port, user=USER, dbname=dbname,
-                               connect_timeout=2, autocommit=True)
+        return psycopg.connect(host=HOST, port=self.port, user=USER, password=password(),
+                               dbname=dbname, connect_timeout=2, autocommit=True)
 
     def healthy(self) -> bool:
         try:
@@ -94,8 +113,26 @@ class Postgres(Component):
             return False
 
     def after_healthy(self) -> None:
+        self._close_trust()
         with self._connect("postgres") as conn:
             exists = conn.execute("SELECT 1 FROM pg_database WHERE datname = %s",
                                   (DATABASE,)).fetchone()
             if not exists:
                 conn.execute(f'CREATE DATABASE "{DATABASE}"')
+
+    def _close_trust(self) -> None:
+        """A data directory initialised with `trust` (an earlier release): set the password,
+        then require it (pg_hba.conf rewritten, configuration reloaded)."""
+        hba = self.data_dir / "pg_hba.conf"
+        lines = hba.read_text().splitlines()
+        if not any(line.split()[-1:] == ["trust"] for line in lines if not line.startswith("#")):
+            return
+        from psycopg import sql
+
+        with self._connect("postgres") as conn:       # trust lets this one in
+            conn.execute(sql.SQL("ALTER ROLE {} PASSWORD {}").format(
+                sql.Identifier(USER), sql.Literal(password())))
+            hba.write_text("".join(
+                (line.rsplit(None, 1)[0] + " scram-sha-256" if line.split()[-1:] == ["trust"]
+                 and not line.startswith("#") else line) + "\n" for line in lines))
+            conn.execute("SELECT pg_reload_conf()")
