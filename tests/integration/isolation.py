@@ -7,14 +7,22 @@ them with `isolated_env`, so they never take the session platform's tasks or sig
 from __future__ import annotations
 
 import secrets
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
 
 import psycopg
 import redis
 
 from services.backend.migrate import upgrade
+from services.shared.settings import Settings
+from tests.integration.platform_helpers import settings_from_env
+from tradetrace.platform import Platform
+from tradetrace.stack import Stack
+from tradetrace.stack.components.collector import CollectorOnOwnPorts
 from tradetrace.stack.components.postgres import database_url
 from tradetrace.stack.components.redis import redis_url
-from tradetrace.stack.ports import port
+from tradetrace.stack.ports import free_port, port
 
 _handed_out: set[int] = set()
 
@@ -62,3 +70,16 @@ def isolated_env(platform_env: dict[str, str], namespace: str,
     if database:
         env["TRADETRACE_DATABASE_URL"] = fresh_database(namespace.replace("-", "_"))
     return env
+
+
+@contextmanager
+def platform_beside(collector: CollectorOnOwnPorts, platform_env: dict[str, str],
+                    state: Path, prefix: str) -> Iterator[tuple[Platform, Settings]]:
+    """A collector of the test's own, and the backend, worker and dispatcher sending to it
+    in a room of their own; both stopped however the block ends."""
+    env = {**isolated_env(platform_env, namespace(prefix)),
+           "OTEL_EXPORTER_OTLP_ENDPOINT": collector.otlp_grpc_endpoint}
+    services = Platform(env=env, state=state / "platform", backend_port=free_port())
+    with Stack([collector]).running(), services.running(["backend", "worker",
+                                                         "trigger-dispatcher"]):
+        yield services, settings_from_env(env)

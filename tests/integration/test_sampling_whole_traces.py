@@ -20,22 +20,14 @@ from pathlib import Path
 
 import httpx
 
-from services.shared.db import FINISHED, Execution, ExecutionStatus
+from services.shared.db import Execution, ExecutionStatus
 from services.signal_generator.publisher import SignalPublisher
-from tests.integration.faults.ground_truth import pipeline_per_ticker, rows, run_wave
-from tests.integration.isolation import isolated_env, namespace
-from tests.integration.platform_helpers import (
-    api_client,
-    create_pipeline,
-    settings_from_env,
-    signal_for,
-)
+from tests.integration.faults.ground_truth import finished_rows, pipeline_per_ticker, run_wave
+from tests.integration.isolation import platform_beside
+from tests.integration.platform_helpers import api_client, create_pipeline, signal_for
 from tests.support.polling import eventually
 from tracing import span_names
-from tradetrace.platform import Platform
-from tradetrace.stack import Stack
 from tradetrace.stack.components.collector import CollectorOnOwnPorts
-from tradetrace.stack.ports import free_port
 from tradetrace.traces import Jaeger, Trace, parse_trace
 
 SAMPLING_ENV = {"TRACE_SAMPLING_PERCENTAGE": "10", "TRACE_SLOW_THRESHOLD_MS": "5000",
@@ -83,22 +75,10 @@ def _derived_executions(collector: CollectorOnOwnPorts, status: str) -> float:
                if line.startswith("pipeline_executions_total{") and f'status="{status}"' in line)
 
 
-def _finished(settings, signal_ids: list[str], expected: int) -> list[Execution]:
-    def done() -> list[Execution] | None:
-        found = rows(settings, signal_ids)
-        return found if sum(e.status in FINISHED for e in found) >= expected else None
-    return eventually(done, f"{expected} finished executions", timeout=120)
-
-
 def test_failing_and_slow_traces_are_kept_whole_at_ten_percent(
         platform_env: dict[str, str], tmp_path: Path, traces: Jaeger, ticker: str) -> None:
     collector = CollectorOnOwnPorts(tmp_path / "collector", env=SAMPLING_ENV)
-    env = {**isolated_env(platform_env, namespace("tt-sampled")),
-           "OTEL_EXPORTER_OTLP_ENDPOINT": collector.otlp_grpc_endpoint}
-    services = Platform(env=env, state=tmp_path / "platform", backend_port=free_port())
-    with Stack([collector]).running(), services.running(["backend", "worker",
-                                                         "trigger-dispatcher"]):
-        local = settings_from_env(env)
+    with platform_beside(collector, platform_env, tmp_path, "tt-sampled") as (services, local):
         window_start = time.time()
         kinds = {"late-failure": LATE_FAILURE, "error-after-a-while": ERROR_AFTER_A_WHILE,
                  "slow": SLOW}
@@ -117,8 +97,8 @@ def test_failing_and_slow_traces_are_kept_whole_at_ten_percent(
             kept_signals[signal.signal_id] = kind
         assert publisher.flush(30) == 0
         plain = [sid for _ in range(PLAIN_WAVES) for sid in run_wave(local, plain_tickers)]
-        executions = {e.signal_id: e for e in _finished(local, [*kept_signals, *plain],
-                                                        len(kept_signals) + len(plain))}
+        executions = {e.signal_id: e for e in finished_rows(
+            local, [*kept_signals, *plain], len(kept_signals) + len(plain))}
         failed = sum(e.status == ExecutionStatus.FAILED for e in executions.values())
         assert failed == 2 * KEPT_PER_KIND
         assert all(executions[sid].attempts == local.task_max_retries + 1

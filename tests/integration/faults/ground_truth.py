@@ -43,14 +43,21 @@ def running(settings: Settings, signal_id: str) -> bool:
     return any(e.status == ExecutionStatus.RUNNING for e in rows(settings, [signal_id]))
 
 
-def wait_all_finished(settings: Settings, signal_ids: list[str], expected: int,
-                      timeout: float = 120) -> list[Execution]:
-    """The signals' executions once `expected` have finished; then checks none is left over."""
+def finished_rows(settings: Settings, signal_ids: list[str], expected: int,
+                  timeout: float = 120) -> list[Execution]:
+    """The signals' executions once `expected` of them have finished, whatever their outcome."""
     def finished() -> list[Execution] | None:
         found = rows(settings, signal_ids)
         return found if sum(e.status in FINISHED for e in found) >= expected else None
 
-    found = eventually(finished, f"{expected} finished executions", timeout=timeout)
+    return eventually(finished, f"{expected} finished executions", timeout=timeout, interval=1)
+
+
+def wait_all_finished(settings: Settings, signal_ids: list[str], expected: int,
+                      timeout: float = 120) -> list[Execution]:
+    """The signals' executions once `expected` have finished; then checks none is left over
+    and every one succeeded."""
+    found = finished_rows(settings, signal_ids, expected, timeout)
     assert len(found) == expected, "one row per (pipeline, signal), no more"
     assert {e.status for e in found} == {ExecutionStatus.SUCCEEDED}, [
         (e.status.value, e.error) for e in found]

@@ -14,16 +14,15 @@ from pathlib import Path
 import httpx
 
 from tests.integration.faults.ground_truth import Recovery, pipeline_per_ticker, run_wave
-from tests.integration.isolation import isolated_env, namespace
+from tests.integration.isolation import platform_beside
 from tests.integration.overlays import TRIPPED_LIMITER
-from tests.integration.platform_helpers import api_client, settings_from_env
+from tests.integration.platform_helpers import api_client
 from tests.support.polling import eventually
 from tests.support.prometheus import scalar
 from tracing import span_names
-from tradetrace.platform import Platform
 from tradetrace.stack import Stack
 from tradetrace.stack.components.collector import CONFIG, CollectorOnOwnPorts
-from tradetrace.stack.ports import free_port, port
+from tradetrace.stack.ports import port
 from tradetrace.traces import Jaeger, Trace, parse_trace
 
 JAEGER_OUTAGE_SECONDS = 60
@@ -147,12 +146,7 @@ def test_collector_refusing_spans_costs_no_execution(platform_env: dict[str, str
     overlay = tmp_path / "tripped-limiter.yaml"
     overlay.write_text(TRIPPED_LIMITER)
     collector = CollectorOnOwnPorts(tmp_path / "collector", configs=(CONFIG, overlay))
-    limited = Stack([collector])
-    env = {**isolated_env(platform_env, namespace("tt-limited")),
-           "OTEL_EXPORTER_OTLP_ENDPOINT": collector.otlp_grpc_endpoint}
-    services = Platform(env=env, state=tmp_path / "platform", backend_port=free_port())
-    with limited.running(), services.running(["backend", "worker", "trigger-dispatcher"]):
-        local = settings_from_env(env)
+    with platform_beside(collector, platform_env, tmp_path, "tt-limited") as (services, local):
         with api_client(services) as api:
             tickers = list(pipeline_per_ticker(api, "limited", ticker, 10))
         started = time.monotonic()
