@@ -35,7 +35,8 @@ def make_signal(ticker: str, signal_type: str) -> Signal:
 
 def publish(settings: Settings, signal: Signal) -> None:
     """Publish as the signal-generator does: the signal's trace starts at `signal.generate`."""
-    publisher = SignalPublisher(settings.kafka_bootstrap_servers, settings.signals_topic)
+    publisher = SignalPublisher(settings.kafka_bootstrap_servers, settings.signals_topic,
+                                settings.kafka_client)
     generate_and_publish(iter([signal]), publisher)
     if publisher.flush(15) or publisher.counts.failed:
         raise PlatformError(f"signal {signal.signal_id} was not delivered to Kafka")

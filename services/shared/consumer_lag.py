@@ -35,14 +35,12 @@ class LagReader:
     def __init__(self, settings: Settings, timeout: float = 2.0) -> None:
         self.group, self.topic, self.timeout = (settings.consumer_group,
                                                 settings.signals_topic, timeout)
-        config: dict[str, str | int | float | bool] = {
-            "bootstrap.servers": settings.kafka_bootstrap_servers}
         # The group's id, to fetch its committed offsets: never subscribes, assigns or commits.
-        self.group_offsets = Consumer({**config, "group.id": self.group,
-                                       "enable.auto.commit": False})
+        self.group_offsets = Consumer(settings.kafka_config({
+            "group.id": self.group, "enable.auto.commit": False}))
         # A group of its own: reads watermarks and the oldest waiting message per partition.
-        self.reader = Consumer({**config, "group.id": f"lag-reader-{uuid.uuid4().hex[:8]}",
-                                "enable.auto.commit": False})
+        self.reader = Consumer(settings.kafka_config({
+            "group.id": f"lag-reader-{uuid.uuid4().hex[:8]}", "enable.auto.commit": False}))
 
     def read(self) -> list[PartitionLag]:
         partitions = self._partitions()

@@ -14,6 +14,8 @@ from pydantic import Field, model_validator
 
 from tracing.settings import TracingSettings
 
+KafkaConfig = dict[str, str | int | float | bool]
+
 
 class Settings(TracingSettings):
 
@@ -22,6 +24,13 @@ class Settings(TracingSettings):
     database_url: str = Field("sqlite:///./tradetrace.db", repr=False)
     redis_url: str = Field("redis://127.0.0.1:6379/0", repr=False)
     kafka_bootstrap_servers: str = "127.0.0.1:9092"
+    # librdkafka properties every Kafka client of the platform gets (producers, consumers,
+    # admin): how to reach a closed broker in production, e.g. TRADETRACE_KAFKA_CLIENT=
+    # '{"security.protocol": "SASL_SSL", "sasl.mechanisms": "SCRAM-SHA-512",
+    #   "sasl.username": "dispatcher", "sasl.password": "...", "ssl.ca.location": "/ca.pem"}'
+    # (on AWS MSK with IAM: "sasl.mechanisms": "OAUTHBEARER" and a token provider). Kept out
+    # of the repr: it may hold a password.
+    kafka_client: dict[str, str] = Field({}, repr=False)
     signals_topic: str = "trading-signals"
     dlq_topic: str = "trading-signals.dlq"
     jaeger_ui_url: str = "http://127.0.0.1:16686"
@@ -105,6 +114,12 @@ class Settings(TracingSettings):
     # librdkafka settings for the generator's producer, over its defaults: e.g.
     # {"queue.buffering.max.messages": 100000, "message.timeout.ms": 300000}.
     generator_producer: dict[str, str | int] = {}
+
+    def kafka_config(self, own: KafkaConfig | None = None) -> KafkaConfig:
+        """A Kafka client's configuration: the brokers, the security properties, then the
+        client's own settings."""
+        return {"bootstrap.servers": self.kafka_bootstrap_servers, **self.kafka_client,
+                **(own or {})}
 
     def trace_url(self, trace_id: str) -> str:
         """Where a trace opens in Jaeger's UI (the API's executions and the CLI link to it)."""

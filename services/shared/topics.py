@@ -15,7 +15,7 @@ SIGNAL_PARTITIONS = 3
 
 
 def ensure_topics(settings: Settings, timeout: float = 15.0) -> None:
-    admin = AdminClient({"bootstrap.servers": settings.kafka_bootstrap_servers})
+    admin = AdminClient(settings.kafka_config())
     wanted = [NewTopic(settings.signals_topic, SIGNAL_PARTITIONS, 1),
               NewTopic(settings.dlq_topic, 1, 1)]
     for topic, future in admin.create_topics(wanted, request_timeout=timeout).items():

@@ -26,7 +26,7 @@ def main() -> None:
     meters = setup_metrics("signal-generator")
     ensure_topics(settings)
     publisher = SignalPublisher(settings.kafka_bootstrap_servers, settings.signals_topic,
-                                settings.generator_producer)
+                                {**settings.kafka_client, **settings.generator_producer})
     stream = signals(settings.generator, settings.tickers, settings.generator_seed)
     stopping = StopRequested()
     interval = 1.0 / settings.signals_per_second

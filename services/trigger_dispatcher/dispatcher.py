@@ -354,16 +354,14 @@ def _partition_ranges(messages: list[Message]) -> dict[tuple[str, int], tuple[in
 
 
 def create_consumer(settings: Settings) -> Consumer:
-    return Consumer({
-        "bootstrap.servers": settings.kafka_bootstrap_servers,
+    return Consumer(settings.kafka_config({
         "group.id": settings.consumer_group,
         "enable.auto.commit": False,        # committed after the batch is enqueued
         "auto.offset.reset": "earliest",
         "enable.partition.eof": False,
         "session.timeout.ms": settings.consumer_session_timeout_ms,
-    })
+    }))
 
 
 def create_dlq_producer(settings: Settings) -> Producer:
-    return Producer({"bootstrap.servers": settings.kafka_bootstrap_servers,
-                     "enable.idempotence": True})
+    return Producer(settings.kafka_config({"enable.idempotence": True}))
