@@ -27,13 +27,17 @@ def _config(compose: list[str], env_file: Path, *options: str) -> subprocess.Com
 def test_compose_accepts_the_file_with_and_without_the_tempo_profile(compose: list[str],
                                                                        tmp_path: Path) -> None:
     env_file = tmp_path / ".env"
-    env_file.write_text("POSTGRES_PASSWORD=pg-secret\nGRAFANA_ADMIN_PASSWORD=gf-secret\n")
+    env_file.write_text("POSTGRES_PASSWORD=pg-secret\nGRAFANA_ADMIN_PASSWORD=gf-secret\n"
+                        "REDIS_PASSWORD=rd-secret\n")
     default = _config(compose, env_file)
     assert default.returncode == 0, default.stderr
     services = json.loads(default.stdout)["services"]
     assert "tempo" not in services and {"kafka", "otel-collector", "grafana"} <= set(services)
     assert "pg-secret@postgres:5432" in services["worker"]["environment"][
         "TRADETRACE_DATABASE_URL"]
+    assert services["worker"]["environment"]["TRADETRACE_REDIS_URL"] == \
+        "redis://:rd-secret@redis:6379/0"
+    assert "rd-secret" not in json.dumps(services["redis"]["command"])   # not on its argv
 
     with_tempo = _config(compose, env_file, "--profile", "tempo")
     assert with_tempo.returncode == 0, with_tempo.stderr
@@ -46,5 +50,5 @@ def test_compose_refuses_to_start_without_the_passwords(compose: list[str],
     env_file.write_text("")
     result = _config(compose, env_file)
     assert result.returncode != 0
-    assert "set POSTGRES_PASSWORD in .env" in result.stderr or \
-        "set GRAFANA_ADMIN_PASSWORD in .env" in result.stderr
+    assert any(f"set {name} in .env" in result.stderr
+               for name in ("POSTGRES_PASSWORD", "GRAFANA_ADMIN_PASSWORD", "REDIS_PASSWORD"))

@@ -84,7 +84,8 @@ def test_addresses_the_services_get_match_the_names_and_ports_that_listen() -> N
     kafka_port = _host_port(
         SERVICES["kafka"]["environment"]["KAFKA_ADVERTISED_LISTENERS"].split("//")[1])
     assert _host_port(env["TRADETRACE_KAFKA_BOOTSTRAP_SERVERS"]) == kafka_port
-    assert _host_port(env["TRADETRACE_REDIS_URL"]) == ("redis", 6379)
+    redis_url = urlsplit(re.sub(r"\$\{[^}]*\}", "secret", env["TRADETRACE_REDIS_URL"]))
+    assert (redis_url.hostname, redis_url.port, redis_url.password) == ("redis", 6379, "secret")
     database = urlsplit(re.sub(r"\$\{[^}]*\}", "secret", env["TRADETRACE_DATABASE_URL"]))
     assert (database.hostname, database.port, database.username, database.path) == (
         "postgres", 5432, SERVICES["postgres"]["environment"]["POSTGRES_USER"],
