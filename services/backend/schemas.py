@@ -24,7 +24,10 @@ class AgentConfig(BaseModel):
             raise ValueError(f"unknown agent {name!r}; known agents: {', '.join(AGENT_NAMES)}")
         return name
 
-    _params = field_validator("params")(lambda cls, v: check_params(v))
+    @model_validator(mode="after")
+    def params_for_this_agent(self) -> AgentConfig:
+        check_params(self.name, self.params)
+        return self
 
 
 Tickers = list[str]

@@ -28,7 +28,16 @@ class AgentParams(BaseModel):
     quantity: int = Field(10, ge=0, le=1_000_000, description="order_decision: order size")
 
 
-def check_params(params: dict[str, Any]) -> dict[str, Any]:
-    """The params as given, once they pass `AgentParams` (raises ValidationError)."""
+# Parameters only one agent reads: given to another, they would be silently ignored.
+ONLY_FOR = {"min_strength": "risk_check", "quantity": "order_decision"}
+
+
+def check_params(agent: str, params: dict[str, Any]) -> dict[str, Any]:
+    """The params as given, once they pass `AgentParams` and each suits this agent (raises
+    ValidationError or ValueError)."""
     AgentParams.model_validate(params)
+    misplaced = sorted(k for k in params if ONLY_FOR.get(k, agent) != agent)
+    if misplaced:
+        raise ValueError(f"{agent} takes no {', '.join(misplaced)} (only "
+                         f"{', '.join(ONLY_FOR[k] for k in misplaced)} does)")
     return params

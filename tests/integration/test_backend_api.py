@@ -42,6 +42,13 @@ def test_pipeline_lifecycle(api: httpx.Client, ticker: str) -> None:
      "interval_seconds applies only to periodic pipelines"),
     ({"name": "x", "tickers": ["AAPL"], "agents": AGENTS, "trigger_mode": "hourly"},
      "'signal', 'periodic'"),
+    ({"name": "x", "tickers": ["AAPL"], "agents": [
+        {"name": "market_data", "params": {"quantity": 5}}]},
+     "market_data takes no quantity (only order_decision does)"),
+    ({"name": "x", "tickers": ["AAPL"], "agents": [
+        {"name": "market_data", "params": {"duration_ms": 3_600_000}}]},
+     "less than or equal to 60000"),
+    ({"name": "bad\u0000name", "tickers": ["AAPL"], "agents": AGENTS}, "string_pattern"),
 ])
 def test_invalid_pipeline_is_rejected_with_what_was_wrong(api: httpx.Client, body: dict,
                                                           message: str) -> None:

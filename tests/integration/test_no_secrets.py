@@ -1,10 +1,12 @@
-"""No secret reaches the telemetry: not the API key a client sends, not a password planted in
-a span or a log line (the collector masks those as a second line).
+"""No secret reaches the telemetry: not the API key a client sends, not the PostgreSQL and Redis
+passwords every service connects with, not a password planted in a span (the collector masks
+those as a second line).
 
-The key travels in the session backend's requests (read and write routes); afterwards Jaeger's
-spans of those requests, every label value Prometheus holds and the services' log files are
-searched for it. Then a span carrying a key, a bearer token and a password in a
-URL goes through the stack's collector: Jaeger stores the values masked.
+The key travels in the session backend's requests (read and write routes, which touch the
+database and Redis); afterwards Jaeger's spans of those requests, every label value Prometheus
+holds and the services' log files are searched for the key and both passwords. Then a span
+carrying a key, a bearer token and a password in a URL goes through the stack's collector:
+Jaeger stores the values masked.
 """
 
 from __future__ import annotations
@@ -24,6 +26,7 @@ from tests.integration.platform_helpers import api_client
 from tests.support.polling import eventually
 from tradetrace.platform import Platform
 from tradetrace.stack.ports import HOST, port
+from tradetrace.stack.secrets import stack_secret
 from tradetrace.traces import Jaeger
 
 
@@ -33,7 +36,7 @@ def _label_values(prometheus: httpx.Client) -> str:
                        for label in labels})
 
 
-def test_the_api_key_a_client_sends_is_nowhere_in_the_telemetry(
+def test_the_api_key_and_the_stack_passwords_are_nowhere_in_the_telemetry(
         platform: Platform, prometheus: httpx.Client, traces: Jaeger, ticker: str) -> None:
     started = time.time()
     with api_client(platform) as client:
@@ -52,11 +55,14 @@ def test_the_api_key_a_client_sends_is_nowhere_in_the_telemetry(
         return text if text.count("/disable") else None
 
     stored = eventually(backend_spans, "the backend's spans of those requests", timeout=30)
-    assert key not in stored and key[len(KEY_PREFIX):] not in stored
-    assert key not in _label_values(prometheus)
-    for log_file in platform.log_paths():
-        if log_file.is_file():
-            assert key not in log_file.read_text(errors="replace"), log_file
+    labels = _label_values(prometheus)
+    logs = {path: path.read_text(errors="replace") for path in platform.log_paths()
+            if path.is_file()}
+    assert "SELECT" in stored and logs                # the places searched hold something
+    for secret in (key, key[len(KEY_PREFIX):], stack_secret("postgres"), stack_secret("redis")):
+        assert secret not in stored
+        assert secret not in labels
+        assert not [path for path, text in logs.items() if secret in text]
 
 
 def test_the_collector_masks_secrets_a_service_let_slip(traces: Jaeger) -> None:
