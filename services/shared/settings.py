@@ -67,7 +67,8 @@ class Settings(TracingSettings):
     # A dispatcher that dies holds its partitions until this passes; Kafka's default is 45 s.
     consumer_session_timeout_ms: int = Field(10000, ge=6000, le=300000)
     batch_size: int = Field(100, ge=1, le=10000)
-    # consume() waits this long for a full batch: the latency a signal pays when traffic is low.
+    # How long one consume waits for a first message (a batch is then what is already
+    # fetched, up to batch_size: a signal does not wait for the batch to fill).
     batch_timeout_seconds: float = Field(0.1, gt=0)
     index_refresh_seconds: float = Field(5.0, gt=0)
     running_lock_seconds: int = Field(600, ge=1)

@@ -96,13 +96,27 @@ class Dispatcher:
         log.debug("index: %d tickers, %d pipelines", len(self.index), self.index.pipeline_count)
         return True
 
+    def _next_batch(self) -> list[Message]:
+        """Up to batch_size messages, without waiting for more than there are.
+
+        librdkafka's consume(n, timeout) returns when it has n messages or the timeout has
+        passed, so at low traffic every signal would wait the whole batch timeout in the
+        client. Instead: wait (up to the timeout) for the first message only, then take what
+        is already fetched, without waiting. At high traffic a batch still fills up.
+        """
+        first = self.consumer.consume(num_messages=1,
+                                      timeout=self.settings.batch_timeout_seconds)
+        if not first or self.settings.batch_size == 1:
+            return first
+        return first + self.consumer.consume(num_messages=self.settings.batch_size - 1,
+                                             timeout=0)
+
     def run_once(self) -> int:
         """Consume and handle one batch; returns the number of messages in it."""
         if not self.refresh_index_if_due():
             time.sleep(1.0)  # consuming with no index would match nothing and lose signals
             return 0
-        messages = self.consumer.consume(num_messages=self.settings.batch_size,
-                                         timeout=self.settings.batch_timeout_seconds)
+        messages = self._next_batch()
         if not messages:
             return 0
         try:

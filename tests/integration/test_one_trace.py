@@ -23,7 +23,7 @@ from tests.support.kafka import produce
 from tests.support.polling import eventually
 from tracing import span_names
 from tradetrace import emit
-from tradetrace.traces import Jaeger, Span, Trace, render, trace_logs
+from tradetrace.traces import Jaeger, Span, Trace, parse_trace, render, trace_logs
 
 CHAIN = [span_names.SIGNAL_GENERATE, span_names.kafka_send("{topic}"),
          span_names.kafka_process("{topic}"), span_names.PIPELINES_MATCH,
@@ -207,3 +207,38 @@ def test_a_signals_log_lines_carry_its_trace_and_show_in_its_tree(
     assert times == sorted(times)
     tree = render(Trace(trace.trace_id, trace.spans, lines))
     assert f"| trigger-dispatcher: {match.message}" in tree and f"| worker: {run.message}" in tree
+
+
+def test_at_a_low_rate_a_signal_waits_in_kafka_only_milliseconds(platform, settings,
+                                                                 traces: Jaeger,
+                                                                 ticker: str) -> None:
+    """One signal every 300 ms: the dispatcher takes each as soon as it is fetched, not after
+    its batch timeout (200 ms in the tests). The wait is the process span's message age."""
+    from services.signal_generator.publisher import SignalPublisher
+    from tests.integration.platform_helpers import signal_for
+    from tracing.attributes import MESSAGE_AGE_MS
+
+    publisher = SignalPublisher(settings.kafka_bootstrap_servers, settings.signals_topic)
+    started, sent = time.time(), []
+    for _ in range(10):
+        signal = signal_for(ticker)
+        publisher.publish(signal)
+        assert publisher.flush(10) == 0
+        sent.append(signal.signal_id)
+        time.sleep(0.3)
+
+    def ages() -> dict[str, float] | None:
+        found = traces.http.get("/api/traces", params={
+            "service": "trigger-dispatcher",
+            "operation": span_names.kafka_process(settings.signals_topic),
+            "start": int(started * 1e6), "limit": 500}).json()["data"] or []
+        by_signal = {str(s.tags.get("signal.id")): float(s.tags[MESSAGE_AGE_MS])
+                     for raw in found for s in parse_trace(raw).spans
+                     if MESSAGE_AGE_MS in s.tags}
+        return by_signal if set(sent) <= set(by_signal) else None
+
+    waits = sorted(eventually(ages, "the 10 signals' process spans", timeout=30)[s]
+                   for s in sent)
+    print(f"\n[latency] wait in Kafka at 3 signals/s: median {waits[5]:.1f} ms, "
+          f"max {waits[-1]:.1f} ms")
+    assert waits[5] < 20
