@@ -4,8 +4,12 @@ and timeout through the exporters themselves."""
 
 from __future__ import annotations
 
+import logging
 import os
+from collections.abc import Callable
 from typing import Any, Literal
+
+log = logging.getLogger(__name__)
 
 # The collector is local (or a sidecar): if it does not answer in this time, the batch is
 # dropped rather than held, and the batch processor's thread moves on.
@@ -47,3 +51,16 @@ def otlp_exporter(signal: Signal) -> Any:
         OTLPLogExporter as GrpcLogExporter,
     )
     return GrpcLogExporter(timeout=timeout)
+
+
+def chosen_exporter(signal: Literal["traces", "logs"], console: Callable[[], Any]) -> Any:
+    """The exporter OTEL_<SIGNAL>_EXPORTER names: otlp (the default), console, or none (None)."""
+    variable = f"OTEL_{signal.upper()}_EXPORTER"
+    kind = os.environ.get(variable, "otlp").strip().lower()
+    if kind == "none":
+        return None
+    if kind == "console":
+        return console()
+    if kind != "otlp":
+        log.warning("%s=%s is not supported here; using otlp", variable, kind)
+    return otlp_exporter(signal)

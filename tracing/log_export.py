@@ -11,7 +11,6 @@ OTEL_EXPORTER_OTLP_(LOGS_)* variables apply.
 from __future__ import annotations
 
 import logging
-import os
 
 from opentelemetry import baggage
 from opentelemetry.instrumentation.logging.handler import LoggingHandler
@@ -24,9 +23,7 @@ from opentelemetry.sdk._logs.export import (
 from opentelemetry.sdk.resources import Resource
 
 from tracing.attributes import SIGNAL_ID
-from tracing.exporters import otlp_exporter
-
-log = logging.getLogger(__name__)
+from tracing.exporters import chosen_exporter
 
 # Fields the stderr lines get from the logging instrumentation and our filter: in a log
 # record they are first-class (trace and span ids) or an attribute under its own name.
@@ -52,22 +49,10 @@ class OtlpLogHandler(LoggingHandler):
         super().emit(copy)
 
 
-def _exporter() -> LogRecordExporter | None:
-    kind = os.environ.get("OTEL_LOGS_EXPORTER", "otlp").strip().lower()
-    if kind == "none":
-        return None
-    if kind == "console":
-        return ConsoleLogRecordExporter()
-    if kind != "otlp":
-        log.warning("OTEL_LOGS_EXPORTER=%s is not supported here; using otlp", kind)
-    exporter: LogRecordExporter = otlp_exporter("logs")
-    return exporter
-
-
 def setup_log_export(resource: Resource) -> LoggerProvider | None:
     """A LoggerProvider exporting in batches, and its handler on the root logger (replacing
     one inherited across a fork, whose export thread did not survive it)."""
-    exporter = _exporter()
+    exporter: LogRecordExporter | None = chosen_exporter("logs", ConsoleLogRecordExporter)
     root = logging.getLogger()
     root.handlers[:] = [h for h in root.handlers if not isinstance(h, OtlpLogHandler)]
     if exporter is None:

@@ -24,7 +24,7 @@ from opentelemetry.sdk.trace.sampling import ALWAYS_ON, ParentBased, Sampler
 
 from tracing.attributes import SIGNAL_ID
 from tracing.conventions import MessagingSystemProcessor
-from tracing.exporters import otlp_exporter
+from tracing.exporters import chosen_exporter
 from tracing.log_export import setup_log_export
 from tracing.profile import current_profile, id_generator, install_propagator, profile_resource
 from tracing.settings import TracingSettings, package_version
@@ -53,18 +53,6 @@ def build_resource(service_name: str) -> Resource:
     }
     from_env = OTELResourceDetector().detect().attributes
     return Resource.create({k: v for k, v in defaults.items() if k not in from_env})
-
-
-def _exporter() -> SpanExporter | None:
-    kind = os.environ.get("OTEL_TRACES_EXPORTER", "otlp").strip().lower()
-    if kind == "none":
-        return None
-    if kind == "console":
-        return ConsoleSpanExporter()
-    if kind != "otlp":
-        log.warning("OTEL_TRACES_EXPORTER=%s is not supported here; using otlp", kind)
-    exporter: SpanExporter = otlp_exporter("traces")
-    return exporter
 
 
 def use_stable_http_conventions() -> None:
@@ -106,7 +94,7 @@ def setup_tracing(service_name: str) -> TracerProvider | None:
                               id_generator=id_generator(profile), sampler=sampler())
     provider.add_span_processor(BaggageSpanProcessor(lambda key: key == SIGNAL_ID))
     provider.add_span_processor(MessagingSystemProcessor())
-    exporter = _exporter()
+    exporter: SpanExporter | None = chosen_exporter("traces", ConsoleSpanExporter)
     if exporter is not None:
         provider.add_span_processor(BatchSpanProcessor(exporter))
     trace.set_tracer_provider(provider)

@@ -15,15 +15,13 @@ import time
 from collections import Counter
 from pathlib import Path
 
-import httpx
-
 from services.signal_generator.publisher import SignalPublisher
 from tests.integration.faults.ground_truth import wait_all_finished
 from tests.integration.isolation import platform_beside
 from tests.integration.platform_helpers import api_client, signal_for
 from tests.support.polling import eventually
+from tests.support.prometheus import exposed, exposed_sum
 from tradetrace.stack.components.collector import CollectorOnOwnPorts
-from tradetrace.stack.ports import HOST
 
 PIPELINES = 1_000
 UNKNOWN_TICKERS = 10_000
@@ -32,23 +30,6 @@ UNKNOWN_TICKERS = 10_000
 # folding of unknown tickers it would be 11,001 ticker values, not 1,001.
 SERIES_BOUND = 60_000
 RSS_BOUND_MIB = 300
-
-
-def _series(collector: CollectorOnOwnPorts) -> list[str]:
-    text = httpx.get(f"http://{HOST}:{collector.exporter}/metrics", timeout=30).text
-    return [line for line in text.splitlines() if line and not line.startswith("#")]
-
-
-def _sum(series: list[str], name: str) -> float:
-    return sum(float(line.rsplit(" ", 1)[1]) for line in series
-               if line.startswith(name + "{") or line.startswith(name + " "))
-
-
-def _rss_mib(collector: CollectorOnOwnPorts) -> float:
-    text = httpx.get(f"http://{HOST}:{collector.self_metrics}/metrics").text
-    value = next(line for line in text.splitlines()
-                 if line.startswith("otelcol_process_memory_rss_bytes "))
-    return float(value.split()[1]) / 2**20
 
 
 def test_ten_thousand_tickers_and_a_thousand_pipelines_keep_series_bounded(
@@ -74,17 +55,18 @@ def test_ten_thousand_tickers_and_a_thousand_pipelines_keep_series_bounded(
                 publisher.producer.poll(0)    # serve delivery reports as we go
         assert publisher.flush(60) == 0
         started = time.monotonic()
-        eventually(lambda: _sum(_series(collector), "signals_consumed_total") == len(sent),
+        derived = collector.metrics_url
+        eventually(lambda: exposed_sum(derived, "signals_consumed_total") == len(sent),
                    f"{len(sent)} signals consumed (derived count)", timeout=240, interval=3)
         wait_all_finished(local, sent[:PIPELINES], PIPELINES, timeout=240)
-        eventually(lambda: _sum(_series(collector), "pipeline_executions_total") == PIPELINES,
+        eventually(lambda: exposed_sum(derived, "pipeline_executions_total") == PIPELINES,
                    "every execution counted", timeout=60, interval=3)
 
-        series = _series(collector)
+        series = exposed(derived)
         tickers = {m.group(1) for line in series if line.startswith("pipelines_matched_total{")
                    if (m := re.search(r'ticker="([^"]*)"', line))}
         by_name = Counter(re.split(r"[{ ]", line, maxsplit=1)[0] for line in series)
-        rss = _rss_mib(collector)
+        rss = exposed_sum(collector.self_metrics_url, "otelcol_process_memory_rss_bytes") / 2**20
         print(f"\n[cardinality] {len(sent)} signals ({UNKNOWN_TICKERS} unknown tickers), "
               f"{PIPELINES} pipelines in {time.monotonic() - started:.0f}s: {len(series)} "
               f"series, {len(tickers)} ticker values, collector RSS {rss:.0f} MiB; largest: "

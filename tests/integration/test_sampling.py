@@ -10,7 +10,6 @@ import secrets
 import time
 from pathlib import Path
 
-import httpx
 from opentelemetry.exporter.otlp.proto.grpc.trace_exporter import OTLPSpanExporter
 from opentelemetry.sdk.resources import Resource
 from opentelemetry.sdk.trace import TracerProvider
@@ -18,19 +17,11 @@ from opentelemetry.sdk.trace.export import BatchSpanProcessor
 from opentelemetry.trace import Status, StatusCode
 
 from tests.support.polling import eventually
+from tests.support.prometheus import exposed_sum
 from tracing import span_names
 from tradetrace.stack import Stack
 from tradetrace.stack.components.collector import CollectorOnOwnPorts
 from tradetrace.traces import Jaeger
-
-
-def _counter(metrics_text: str, name: str, service: str, status: str) -> float:
-    total = 0.0
-    for line in metrics_text.splitlines():
-        if (line.startswith(name + "{") and f'job="{service}"' in line
-                and f'status="{status}"' in line):
-            total += float(line.rsplit(" ", 1)[1])
-    return total
 
 
 def test_counts_are_exact_while_jaeger_gets_only_sampled_traces(stack: Stack, tmp_path: Path,
@@ -53,12 +44,11 @@ def test_counts_are_exact_while_jaeger_gets_only_sampled_traces(stack: Stack, tm
                     span.set_status(Status(StatusCode.ERROR, "agent failed"))
         provider.shutdown()
 
-        scrape = f"http://127.0.0.1:{collector.exporter}/metrics"
-        eventually(lambda: _counter(httpx.get(scrape).text, "pipeline_executions_total",
-                                    service, "succeeded") == 17,
+        eventually(lambda: exposed_sum(collector.metrics_url, "pipeline_executions_total",
+                                       job=service, status="succeeded") == 17,
                    "17 succeeded executions counted", timeout=60)
-        assert _counter(httpx.get(scrape).text, "pipeline_executions_total", service,
-                        "failed") == 3
+        assert exposed_sum(collector.metrics_url, "pipeline_executions_total", job=service,
+                           status="failed") == 3
 
         def error_traces():
             found = traces.http.get("/api/traces", params={"service": service, "limit": 100,

@@ -18,14 +18,13 @@ from __future__ import annotations
 import time
 from pathlib import Path
 
-import httpx
-
 from services.shared.db import Execution, ExecutionStatus
 from services.signal_generator.publisher import SignalPublisher
 from tests.integration.faults.ground_truth import finished_rows, pipeline_per_ticker, run_wave
 from tests.integration.isolation import platform_beside
 from tests.integration.platform_helpers import api_client, create_pipeline, signal_for
 from tests.support.polling import eventually
+from tests.support.prometheus import exposed_sum
 from tracing import span_names
 from tradetrace.stack.components.collector import CollectorOnOwnPorts
 from tradetrace.traces import Jaeger, Trace, parse_trace
@@ -67,12 +66,6 @@ def _assert_whole(trace: Trace, execution: Execution) -> None:
     runs = trace.named(span_names.PIPELINE_EXECUTE)
     assert len(runs) == execution.attempts, (len(runs), execution.attempts)
     assert all(any(c.name == span_names.AGENT_RUN for c in run.children) for run in runs)
-
-
-def _derived_executions(collector: CollectorOnOwnPorts, status: str) -> float:
-    text = httpx.get(f"http://127.0.0.1:{collector.exporter}/metrics").text
-    return sum(float(line.rsplit(" ", 1)[1]) for line in text.splitlines()
-               if line.startswith("pipeline_executions_total{") and f'status="{status}"' in line)
 
 
 def test_failing_and_slow_traces_are_kept_whole_at_ten_percent(
@@ -120,6 +113,7 @@ def test_failing_and_slow_traces_are_kept_whole_at_ten_percent(
 
         for status in ("succeeded", "failed"):
             in_database = sum(e.status.value == status for e in executions.values())
-            eventually(lambda s=status, n=in_database: _derived_executions(collector, s) == n,
+            eventually(lambda s=status, n=in_database: exposed_sum(
+                           collector.metrics_url, "pipeline_executions_total", status=s) == n,
                        f"pipeline_executions_total{{status={status}}} = {in_database}",
                        timeout=30)

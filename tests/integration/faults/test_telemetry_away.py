@@ -18,14 +18,15 @@ from tests.integration.isolation import platform_beside
 from tests.integration.overlays import TRIPPED_LIMITER
 from tests.integration.platform_helpers import api_client
 from tests.support.polling import eventually
-from tests.support.prometheus import scalar
+from tests.support.prometheus import exposed_sum, scalar
 from tracing import span_names
 from tradetrace.stack import Stack
 from tradetrace.stack.components.collector import CONFIG, CollectorOnOwnPorts
-from tradetrace.stack.ports import port
+from tradetrace.stack.ports import HOST, port
 from tradetrace.traces import Jaeger, Trace, parse_trace
 
 JAEGER_OUTAGE_SECONDS = 60
+SELF_METRICS = f"http://{HOST}:{port('collector', 'collector self-metrics')}/metrics"
 
 
 def _whole(trace: Trace) -> bool:
@@ -84,14 +85,6 @@ def test_jaeger_away_for_a_minute_costs_no_execution_and_no_count(
     recovered(pipelines[tickers[0]], tickers[0], "Jaeger away for a minute")
 
 
-def _queued_for_jaeger() -> float:
-    """Bytes of spans waiting in the collector's queue for Jaeger (its own gauge)."""
-    text = httpx.get(f"http://127.0.0.1:{port('collector', 'collector self-metrics')}/metrics").text
-    return sum(float(line.rsplit(" ", 1)[1]) for line in text.splitlines()
-               if line.startswith("otelcol_exporter_queue_size{")
-               and 'exporter="otlp_grpc/jaeger"' in line)
-
-
 def test_spans_queued_for_jaeger_survive_a_collector_restart(
         api: httpx.Client, settings, stack: Stack, prometheus: httpx.Client, traces: Jaeger,
         ticker: str, recovered: Recovery, restore) -> None:
@@ -105,7 +98,9 @@ def test_spans_queued_for_jaeger_survive_a_collector_restart(
     with stack.select(["jaeger"]).stopped():
         sent = run_wave(settings, before)
         _assert_counted(prometheus, before, 1)        # every span of the wave in the collector
-        eventually(lambda: _queued_for_jaeger() > 0, "spans queued for Jaeger", timeout=30)
+        eventually(lambda: exposed_sum(SELF_METRICS, "otelcol_exporter_queue_size",
+                                       exporter="otlp_grpc/jaeger") > 0,
+                   "spans queued for Jaeger", timeout=30)
         with stack.select(["collector"]).stopped():
             pass
         sent += run_wave(settings, after)
@@ -132,13 +127,6 @@ def test_prometheus_away_costs_no_execution_and_no_count(
     recovered(pipelines[tickers[0]], tickers[0], "Prometheus away")
 
 
-def _refused_spans(collector: CollectorOnOwnPorts) -> float:
-    """Spans the collector's receiver refused, from its own metrics (either scrape format)."""
-    text = httpx.get(f"http://127.0.0.1:{collector.self_metrics}/metrics").text
-    return sum(float(line.rsplit(" ", 1)[1]) for line in text.splitlines()
-               if line.startswith("otelcol_receiver_refused_spans"))
-
-
 def test_collector_refusing_spans_costs_no_execution(platform_env: dict[str, str],
                                                      tmp_path: Path, ticker: str) -> None:
     """A burst meets a collector whose memory limiter refuses data: the services drop their
@@ -151,7 +139,7 @@ def test_collector_refusing_spans_costs_no_execution(platform_env: dict[str, str
             tickers = list(pipeline_per_ticker(api, "limited", ticker, 10))
         started = time.monotonic()
         sent = [signal_id for _ in range(5) for signal_id in run_wave(local, tickers)]
-        refused = _refused_spans(collector)
+        refused = exposed_sum(collector.self_metrics_url, "otelcol_receiver_refused_spans_total")
         print(f"\n[faults] collector memory limiter tripped: {len(sent)} signals, {len(sent)} "
               f"executions in {time.monotonic() - started:.1f}s, {refused:.0f} spans refused")
         assert refused > 0, "the limiter never refused: the test did not test anything"

@@ -116,6 +116,15 @@ class CollectorOnOwnPorts(Collector):
     def otlp_grpc_endpoint(self) -> str:
         return f"http://{HOST}:{self.grpc}"
 
+    @property
+    def metrics_url(self) -> str:
+        """The span-derived metrics, as Prometheus scrapes them."""
+        return f"http://{HOST}:{self.exporter}/metrics"
+
+    @property
+    def self_metrics_url(self) -> str:
+        return f"http://{HOST}:{self.self_metrics}/metrics"
+
     def ports(self) -> list[int]:
         return [self.grpc, self.http, self.exporter, self.health, self.self_metrics]
 

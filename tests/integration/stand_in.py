@@ -1,0 +1,41 @@
+"""A local HTTP endpoint standing in for an AWS API that cannot be reached from here: it
+answers POSTs on a thread of its own, the subclass says with what (and keeps what it got)."""
+
+from __future__ import annotations
+
+import threading
+from email.message import Message
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+
+class StandIn:
+    path = "/"
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        stand_in = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self) -> None:  # noqa: N802 - the http.server interface
+                body = self.rfile.read(int(self.headers["Content-Length"]))
+                with stand_in._lock:
+                    content_type, reply = stand_in.answer(self.headers, body)
+                self.send_response(200 if self.path == stand_in.path else 404)
+                self.send_header("Content-Type", content_type)
+                self.send_header("Content-Length", str(len(reply)))
+                self.end_headers()
+                self.wfile.write(reply)
+
+            def log_message(self, *args) -> None:
+                pass
+
+        self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.base_url = f"http://127.0.0.1:{self._server.server_address[1]}"
+        threading.Thread(target=self._server.serve_forever, daemon=True).start()
+
+    def answer(self, headers: Message, body: bytes) -> tuple[str, bytes]:
+        """Keep what the request carried (under the lock); the reply's type and body."""
+        raise NotImplementedError
+
+    def close(self) -> None:
+        self._server.shutdown()
