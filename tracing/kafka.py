@@ -174,8 +174,18 @@ def receive_span(tracer: Tracer, topic: str, group: str, contexts: list[Context]
 @contextmanager
 def process_span(tracer: Tracer, message: Message, parent: Context, problem: str | None,
                  batch: Span, group: str) -> Iterator[Span]:
+    """`start_process_span`, current inside the block and ended after it."""
+    with trace.use_span(start_process_span(tracer, message, parent, problem, batch, group),
+                        end_on_exit=True) as span:
+        yield span
+
+
+def start_process_span(tracer: Tracer, message: Message, parent: Context, problem: str | None,
+                       batch: Span, group: str) -> Span:
     """One message's CONSUMER span: its parent is the message's own context (a new root when
-    that is missing or invalid, marked so); it links to the batch span."""
+    that is missing or invalid, marked so); it links to the batch span. Started, not made
+    current: the dispatcher keeps a batch's process spans open while it does their I/O
+    together, and enters each one's context when working for that message."""
     topic = message.topic() or ""
     attributes: dict[str, str | int | float] = {
         attr.MESSAGING_SYSTEM: "kafka",
@@ -194,7 +204,6 @@ def process_span(tracer: Tracer, message: Message, parent: Context, problem: str
         attributes[attr.MESSAGE_AGE_MS] = max(0.0, time.time() * 1000 - timestamp_ms)
     if problem:
         attributes[attr.TRACE_CONTEXT] = problem
-    with tracer.start_as_current_span(span_names.kafka_process(topic), context=parent,
-                                      kind=SpanKind.CONSUMER, attributes=attributes,
-                                      links=[Link(batch.get_span_context())]) as span:
-        yield span
+    return tracer.start_span(span_names.kafka_process(topic), context=parent,
+                             kind=SpanKind.CONSUMER, attributes=attributes,
+                             links=[Link(batch.get_span_context())])

@@ -53,32 +53,58 @@ class SignalRuns:
 
 def queue_signal_runs(session: Session, signal: dict[str, Any], pipeline_ids: list[int],
                       settings: Settings, trace_id: str | None = None) -> SignalRuns:
-    """Insert a queued row per pipeline for this signal, in one statement; the unique
-    (pipeline, signal) key turns a replay into `existing` instead of a second run."""
-    if not pipeline_ids:
-        return SignalRuns([], {})
+    """Insert a queued row per pipeline for this signal; see `queue_batch_runs`."""
+    [runs] = queue_batch_runs(session, [SignalMatch(signal, pipeline_ids, trace_id)], settings)
+    return runs
+
+
+@dataclass
+class SignalMatch:
+    """A signal and the pipelines it matched, with the trace its rows belong to."""
+
+    signal: dict[str, Any]
+    pipeline_ids: list[int]
+    trace_id: str | None = None
+
+
+# Rows per INSERT: 12 parameters each stays under PostgreSQL's 65,535 per statement.
+_ROWS_PER_INSERT = 2000
+
+
+def queue_batch_runs(session: Session, matches: list[SignalMatch],
+                     settings: Settings) -> list[SignalRuns]:
+    """Insert a queued row per (signal, matched pipeline) for a whole batch of signals, in as
+    few statements as the batch needs; the unique (pipeline, signal) key turns a replay into
+    `existing` instead of a second run. One `SignalRuns` per match, in order."""
     now = utcnow()
-    rows = [{"id": str(uuid.uuid4()), "pipeline_id": pipeline_id, "status": ExecutionStatus.QUEUED,
-             "trigger_mode": TriggerMode.SIGNAL, "signal_id": signal["signal_id"],
-             "ticker": signal.get("ticker"), "signal": signal, "lock_token": signal["signal_id"],
-             "queued_at": now, "attempts": 0, "trace_id": trace_id,
-             "lease_expires_at": lease(settings.queue_lease_seconds, now)}
-            for pipeline_id in pipeline_ids]
+    expires = lease(settings.queue_lease_seconds, now)
+    rows = [[{"id": str(uuid.uuid4()), "pipeline_id": pipeline_id,
+              "status": ExecutionStatus.QUEUED, "trigger_mode": TriggerMode.SIGNAL,
+              "signal_id": match.signal["signal_id"], "ticker": match.signal.get("ticker"),
+              "signal": match.signal, "lock_token": match.signal["signal_id"],
+              "queued_at": now, "attempts": 0, "trace_id": match.trace_id,
+              "lease_expires_at": expires}
+             for pipeline_id in match.pipeline_ids] for match in matches]
+    every_row = [row for signal_rows in rows for row in signal_rows]
     dialect = postgresql if session.get_bind().dialect.name == "postgresql" else sqlite
-    inserted = session.execute(
-        dialect.insert(Execution).values(rows)
-        .on_conflict_do_nothing(index_elements=["pipeline_id", "signal_id"])
-        .returning(Execution.id)).scalars().all()
-    created = set(inserted)
-    new = [_signal_run(row) for row in rows if row["id"] in created]
-    replayed = [row["pipeline_id"] for row in rows if row["id"] not in created]
-    existing = {}
+    created: set[str] = set()
+    for start in range(0, len(every_row), _ROWS_PER_INSERT):
+        created.update(session.execute(
+            dialect.insert(Execution).values(every_row[start:start + _ROWS_PER_INSERT])
+            .on_conflict_do_nothing(index_elements=["pipeline_id", "signal_id"])
+            .returning(Execution.id)).scalars())
+    replayed = {row["signal_id"] for row in every_row if row["id"] not in created}
+    found: dict[tuple[str, int], Execution] = {}
     if replayed:
         for execution in session.scalars(select(Execution).where(
-                Execution.signal_id == signal["signal_id"],
-                Execution.pipeline_id.in_(replayed))):
-            existing[execution.pipeline_id] = (execution.status, run_of(execution))
-    return SignalRuns(new, existing)
+                Execution.signal_id.in_(replayed))):
+            found[(execution.signal_id or "", execution.pipeline_id)] = execution
+    return [SignalRuns(
+        new=[_signal_run(row) for row in signal_rows if row["id"] in created],
+        existing={row["pipeline_id"]: (found[key].status, run_of(found[key]))
+                  for row in signal_rows if row["id"] not in created
+                  and (key := (row["signal_id"], row["pipeline_id"])) in found})
+        for signal_rows in rows]
 
 
 def _signal_run(row: dict[str, Any]) -> PipelineRun:

@@ -36,9 +36,22 @@ def acquire_running_lock(client: redis.Redis, pipeline_id: int, ttl_seconds: int
     being skipped as "running" and lost while the orphaned lock lives out its timeout.
     """
     token = owner or uuid.uuid4().hex
-    key = redis_keys.running_lock(pipeline_id)
-    taken = client.eval(_ACQUIRE_OR_REENTER, 1, key, token, ttl_seconds)
+    [taken] = acquire_running_locks(client, [(pipeline_id, token)], ttl_seconds)
     return token if taken else None
+
+
+def acquire_running_locks(client: redis.Redis, wanted: list[tuple[int, str]],
+                          ttl_seconds: int) -> list[bool]:
+    """Take (or re-enter) each (pipeline id, owner) lock, in order, in one round trip: the
+    dispatcher's whole batch at once. Redis runs them one after another, so a pipeline
+    matched twice in a batch goes to the first owner, as if they were taken one by one."""
+    if not wanted:
+        return []
+    pipe = client.pipeline(transaction=False)
+    for pipeline_id, owner in wanted:
+        pipe.eval(_ACQUIRE_OR_REENTER, 1, redis_keys.running_lock(pipeline_id), owner,
+                  ttl_seconds)
+    return [bool(taken) for taken in pipe.execute()]
 
 
 def release_running_lock(client: redis.Redis, pipeline_id: int, token: str) -> bool:

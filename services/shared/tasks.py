@@ -13,6 +13,8 @@ a dead publish span. The stand-in is never run here: its body only says where th
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from typing import Any
 
 from celery import Celery
@@ -89,7 +91,20 @@ def publisher(settings: Settings) -> Celery:
 def send_pipeline_run(settings: Settings, run: PipelineRun, app: Celery | None = None) -> str:
     """Publish the run; returns the Celery task id. `app`: the worker publishes through its own
     app (the real task is registered there), everyone else through `publisher(settings)`."""
-    sender = app or publisher(settings)
-    result = sender.tasks[PIPELINE_TASK].apply_async(kwargs=run.model_dump(mode="json"),
-                                                     queue=PIPELINE_QUEUE)
+    return _send(app or publisher(settings), run, producer=None)
+
+
+@contextmanager
+def pipeline_run_sender(settings: Settings) -> Iterator[Callable[[PipelineRun], str]]:
+    """A `send(run)` that publishes over one broker connection held for the block: the
+    dispatcher publishes a batch's runs without taking a connection from the pool for each.
+    (Kombu's Redis transport sends every message with its own LPUSH; it has no bulk publish.)"""
+    app = publisher(settings)
+    with app.producer_or_acquire() as producer:
+        yield lambda run: _send(app, run, producer)
+
+
+def _send(app: Celery, run: PipelineRun, producer: Any) -> str:
+    result = app.tasks[PIPELINE_TASK].apply_async(kwargs=run.model_dump(mode="json"),
+                                                  queue=PIPELINE_QUEUE, producer=producer)
     return str(result.id)

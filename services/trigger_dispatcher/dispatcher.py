@@ -14,26 +14,31 @@ from __future__ import annotations
 import json
 import logging
 import time
+from collections.abc import Iterator
+from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
 
 import redis
 from confluent_kafka import Consumer, KafkaError, KafkaException, Message, Producer, TopicPartition
+from opentelemetry import baggage, trace
+from opentelemetry import context as otel_context
 from opentelemetry.context import Context
+from opentelemetry.trace import Span
 from sqlalchemy import delete
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 
 from services.shared import redis_keys
 from services.shared.clients import INFRASTRUCTURE_ERRORS, backoff_seconds
 from services.shared.db import Execution, ExecutionStatus, session_scope
-from services.shared.executions import queue_signal_runs
-from services.shared.locks import acquire_running_lock
+from services.shared.executions import SignalMatch, queue_batch_runs
+from services.shared.locks import acquire_running_locks
 from services.shared.settings import Settings
 from services.shared.signals import InvalidSignal, Signal, parse_signal
-from services.shared.tasks import PipelineRun, send_pipeline_run
+from services.shared.tasks import PipelineRun, pipeline_run_sender
 from services.trigger_dispatcher.index import PipelineIndex, load_index
 from tracing import attributes as attr
-from tracing import current_trace_id, record_failure, signal_baggage, span_names, tracer
-from tracing.kafka import Headers, extract_context, process_span, read_headers, receive_span
+from tracing import record_failure, span_names, tracer
+from tracing.kafka import Headers, extract_context, read_headers, receive_span, start_process_span
 
 log = logging.getLogger(__name__)
 
@@ -55,6 +60,23 @@ class SignalOutcome:
     enqueued: list[int] = field(default_factory=list)
     skipped_running: list[int] = field(default_factory=list)
     duplicates: list[int] = field(default_factory=list)
+
+
+@dataclass
+class InFlight:
+    """One signal of the batch while the batch's I/O is done together: its process and match
+    spans stay open across the steps, and each step for it runs under `context` (its match
+    span current, its signal id in baggage)."""
+
+    message: Message
+    headers: Headers | None
+    process: Span
+    signal: Signal
+    match: Span
+    context: Context
+    outcome: SignalOutcome
+    to_publish: list[PipelineRun] = field(default_factory=list)
+    parked: bool = False
 
 
 class Dispatcher:
@@ -138,8 +160,12 @@ class Dispatcher:
         return len(messages)
 
     def handle_batch(self, messages: list[Message]) -> None:
-        """Handle every message of a batch, each in its own trace, then commit the batch."""
-        counts = {"signals_consumed": 0, "dlq": 0}
+        """Handle every message of a batch, each in its own trace, then commit the batch.
+
+        The spans are per message, the I/O per batch: every message gets its process span and
+        its match span, then the batch's execution rows are written in one transaction, its
+        locks taken in one Redis round trip, its tasks published over one connection (each
+        under its own message's match span) and its records written in one round trip."""
         received = []
         for message in messages:
             error = message.error()
@@ -153,101 +179,153 @@ class Dispatcher:
         contexts = [_context_of(h, trust) for h in headers]
         group, topic = self.settings.consumer_group, self.settings.signals_topic
         with receive_span(tracer(), topic, group, [c for c, _ in contexts],
-                          self.settings.kafka_bootstrap_servers) as batch:
+                          self.settings.kafka_bootstrap_servers) as batch, \
+                ExitStack() as open_spans:
+            flights = []
             for message, message_headers, (parent, problem) in zip(received, headers, contexts,
                                                                    strict=True):
-                with process_span(tracer(), message, parent, problem, batch, group) as span:
-                    handled = self.handle_message(message, span, message_headers)
-                    counts["signals_consumed" if handled else "dlq"] += 1
+                span = start_process_span(tracer(), message, parent, problem, batch, group)
+                open_spans.callback(span.end)
+                flight = self._start(message, message_headers, span, parent)
+                if flight is not None:
+                    flights.append(flight)
+                    open_spans.callback(flight.match.end)
+            parked = len(received) - len(flights)
+            parked += self._dispatch_isolating_poison(flights)
+            self._finish(flights)
             self._flush_dlq()
             self._commit([TopicPartition(topic, partition, last + 1)  # the next to read
                           for (topic, partition), (_, last) in _partition_ranges(messages).items()])
-        self._count(counts)
+        self._count({"signals_consumed": len(received) - parked, "dlq": parked})
 
-    def handle_message(self, message: Message, span, headers: Headers | None) -> bool:
-        """Dispatch one message; False when it was parked in the DLQ. An outage (database,
-        Redis, broker) propagates, so the batch is rewound and retried; anything else this
-        message causes parks it, so it cannot stall its partition."""
+    def _start(self, message: Message, headers: Headers | None, span: Span,
+               parent: Context) -> InFlight | None:
+        """Parse the message and open its match span; None when it was parked in the DLQ."""
         try:
             signal = parse_signal(message.value())
         except InvalidSignal as invalid:
             self._park(message, headers, span, invalid, "invalid_signal", invalid.reason)
-            return False
+            return None
         span.set_attributes({attr.SIGNAL_ID: signal.signal_id, attr.TICKER: signal.ticker,
                              attr.MESSAGING_MESSAGE_ID: signal.signal_id})
+        # The signal id in baggage also for messages from clients that set none.
+        inside = baggage.set_baggage(attr.SIGNAL_ID, signal.signal_id,
+                                     trace.set_span_in_context(span, parent))
+        match = tracer().start_span(span_names.PIPELINES_MATCH, context=inside,
+                                    attributes={attr.TICKER: signal.ticker})
+        matched = [ref.id for ref in self.index.match(signal.ticker)]
+        return InFlight(message, headers, span, signal, match,
+                        trace.set_span_in_context(match, inside), SignalOutcome(matched=matched))
+
+    def _dispatch_isolating_poison(self, flights: list[InFlight]) -> int:
+        """Dispatch the batch's signals together. An outage (database, Redis, broker)
+        propagates, so the batch is rewound and retried; any other failure is some message's
+        doing: the signals are then dispatched one by one, and the one that still fails is
+        parked, so it cannot stall its partition. Returns how many were parked."""
         try:
-            with signal_baggage(signal.signal_id):  # also for messages from clients that set none
-                self.dispatch(signal)
+            self._dispatch(flights)
+            return 0
         except (*INFRASTRUCTURE_ERRORS, StaleIndex):  # type: ignore[misc]  # mypy: a starred tuple
             raise
         except Exception as error:  # noqa: BLE001 - a poison message, not an outage
-            log.exception("signal %s cannot be dispatched", signal.signal_id)
-            self._park(message, headers, span, error, "dispatch_error",
-                       f"dispatch failed: {error.__class__.__name__}: {error}"[:500])
-            return False
-        return True
+            if len(flights) == 1:
+                [flight] = flights
+                with _entered(flight.context):
+                    log.exception("signal %s cannot be dispatched", flight.signal.signal_id)
+                self._park(flight.message, flight.headers, flight.process, error,
+                           "dispatch_error",
+                           f"dispatch failed: {error.__class__.__name__}: {error}"[:500])
+                flight.parked = True
+                record_failure(flight.match, error)
+                return 1
+            log.warning("a batch of %d signals failed (%s); dispatching them one by one",
+                        len(flights), error.__class__.__name__)
+        for flight in flights:
+            flight.outcome = SignalOutcome(matched=flight.outcome.matched)
+            flight.to_publish = []
+        return sum(self._dispatch_isolating_poison([flight]) for flight in flights)
 
-    def _park(self, message: Message, headers: Headers | None, span, error: Exception,
+    def _dispatch(self, flights: list[InFlight]) -> None:
+        """Queue a row per matched pipeline (the dedup), lock the new ones, publish their tasks.
+
+        A pipeline whose lock another trigger holds is skipped (its new row dropped). A replay
+        finds the rows already there: it publishes again those still queued (the dispatcher may
+        have died before publishing them; a task delivered twice still runs once)."""
+        matching = [flight for flight in flights if flight.outcome.matched]
+        if not matching:
+            return
+        with session_scope(self.settings.database_url) as session:
+            try:
+                batch_runs = queue_batch_runs(session, [SignalMatch(
+                    flight.signal.model_dump(mode="json"), flight.outcome.matched,
+                    format(flight.process.get_span_context().trace_id, "032x"))
+                    for flight in matching], self.settings)
+            except IntegrityError as error:   # a matched pipeline was deleted meanwhile
+                self._index_loaded_at = float("-inf")
+                raise StaleIndex(str(error.orig)) from error
+            wanted = [(flight, run) for flight, runs in zip(matching, batch_runs, strict=True)
+                      for run in runs.new]
+            taken = acquire_running_locks(
+                self.redis, [(run.pipeline_id, flight.signal.signal_id) for flight, run in wanted],
+                self.settings.running_lock_seconds)
+            skipped = []
+            for (flight, run), locked in zip(wanted, taken, strict=True):
+                if locked:
+                    flight.outcome.enqueued.append(run.pipeline_id)
+                    flight.to_publish.append(run)
+                else:
+                    flight.outcome.skipped_running.append(run.pipeline_id)
+                    skipped.append(run.execution_id)
+            if skipped:
+                session.execute(delete(Execution).where(Execution.id.in_(skipped)))
+            for flight, runs in zip(matching, batch_runs, strict=True):
+                for pipeline_id, (status, run) in runs.existing.items():
+                    flight.outcome.duplicates.append(pipeline_id)
+                    if status == ExecutionStatus.QUEUED:
+                        flight.to_publish.append(run)
+        # Published after the commit: the worker must find the row. Under each signal's match
+        # span, so each publish span is its child and the worker continues that trace.
+        with pipeline_run_sender(self.settings) as send:
+            for flight in matching:
+                with _entered(flight.context):
+                    for run in flight.to_publish:
+                        send(run)
+
+    def _finish(self, flights: list[InFlight]) -> None:
+        """Close each dispatched signal's match span with what became of it, log it under
+        that span, and record every outcome in one round trip."""
+        pipe = self.redis.pipeline(transaction=False)
+        for flight in flights:
+            if flight.parked:
+                continue
+            outcome, signal = flight.outcome, flight.signal
+            flight.match.set_attributes({
+                attr.PIPELINES_MATCHED: len(outcome.matched),
+                attr.PIPELINES_ENQUEUED: len(outcome.enqueued),
+                attr.PIPELINES_SKIPPED_RUNNING: len(outcome.skipped_running),
+                attr.PIPELINES_DUPLICATES: len(outcome.duplicates)})
+            with _entered(flight.context):
+                log.info("signal %s (%s): matched %s, enqueued %s, skipped (running) %s",
+                         signal.signal_id, signal.ticker, outcome.matched, outcome.enqueued,
+                         outcome.skipped_running)
+            # The first handling is what `signal emit` reports; a redelivery only adds stats.
+            pipe.set(redis_keys.signal_dispatch(signal.signal_id), json.dumps(outcome.__dict__),
+                     ex=self.settings.dispatch_record_seconds, nx=True)
+            for field_name, pipelines in (("pipelines_matched", outcome.matched),
+                                          ("pipelines_enqueued", outcome.enqueued),
+                                          ("pipelines_skipped_running", outcome.skipped_running),
+                                          ("duplicates", outcome.duplicates)):
+                if pipelines:
+                    pipe.hincrby(redis_keys.DISPATCHER_STATS, field_name, len(pipelines))
+        pipe.execute()
+
+    def _park(self, message: Message, headers: Headers | None, span: Span, error: Exception,
               error_type: str, reason: str) -> None:
         span.set_attribute(attr.DLQ_REASON, reason)
         span.set_attribute("error.type", error_type)
         record_failure(span, error, reason if error_type != "invalid_signal"
                        else f"not a valid signal: {reason}")
         self.send_to_dlq(message, reason, headers)
-
-    def dispatch(self, signal: Signal) -> SignalOutcome:
-        with tracer().start_as_current_span(span_names.PIPELINES_MATCH,
-                                            attributes={attr.TICKER: signal.ticker}) as span:
-            outcome = self._dispatch(signal)
-            span.set_attributes({attr.PIPELINES_MATCHED: len(outcome.matched),
-                                 attr.PIPELINES_ENQUEUED: len(outcome.enqueued),
-                                 attr.PIPELINES_SKIPPED_RUNNING: len(outcome.skipped_running),
-                                 attr.PIPELINES_DUPLICATES: len(outcome.duplicates)})
-            log.info("signal %s (%s): matched %s, enqueued %s, skipped (running) %s",
-                     signal.signal_id, signal.ticker, outcome.matched, outcome.enqueued,
-                     outcome.skipped_running)
-        self._record(signal, outcome)
-        return outcome
-
-    def _dispatch(self, signal: Signal) -> SignalOutcome:
-        """Queue a row per matched pipeline (the dedup), lock the new ones, publish their tasks.
-
-        A pipeline whose lock another trigger holds is skipped (its new row dropped). A replay
-        finds the rows already there: it publishes again those still queued (the dispatcher may
-        have died before publishing them; a task delivered twice still runs once)."""
-        outcome = SignalOutcome(matched=[ref.id for ref in self.index.match(signal.ticker)])
-        if not outcome.matched:
-            return outcome
-        payload = signal.model_dump(mode="json")
-        to_publish: list[PipelineRun] = []
-        with session_scope(self.settings.database_url) as session:
-            try:
-                runs = queue_signal_runs(session, payload, outcome.matched, self.settings,
-                                         trace_id=current_trace_id())
-            except IntegrityError as error:   # a matched pipeline was deleted meanwhile
-                self._index_loaded_at = float("-inf")
-                raise StaleIndex(str(error.orig)) from error
-            skipped = []
-            for run in runs.new:
-                if acquire_running_lock(self.redis, run.pipeline_id,
-                                        self.settings.running_lock_seconds,
-                                        owner=signal.signal_id) is None:
-                    outcome.skipped_running.append(run.pipeline_id)
-                    skipped.append(run.execution_id)
-                else:
-                    outcome.enqueued.append(run.pipeline_id)
-                    to_publish.append(run)
-            if skipped:
-                session.execute(delete(Execution).where(Execution.id.in_(skipped)))
-            for pipeline_id, (status, run) in runs.existing.items():
-                outcome.duplicates.append(pipeline_id)
-                if status == ExecutionStatus.QUEUED:
-                    to_publish.append(run)
-        # Published after the commit: the worker must find the row. Under the match span, so
-        # each publish span is its child and the worker continues this trace.
-        for run in to_publish:
-            send_pipeline_run(self.settings, run)
-        return outcome
 
     def send_to_dlq(self, message: Message, reason: str, headers: Headers | None) -> None:
         """Park the message with its reason and where it came from. Its original headers and
@@ -314,23 +392,20 @@ class Dispatcher:
             raise RuntimeError(f"DLQ: {remaining} message(s) unconfirmed, failed deliveries "
                                f"{self._dlq_failures}; batch not committed")
 
-    def _record(self, signal: Signal, outcome: SignalOutcome) -> None:
-        pipe = self.redis.pipeline()
-        # The first handling is what `signal emit` reports; a redelivery only adds to the stats.
-        pipe.set(redis_keys.signal_dispatch(signal.signal_id), json.dumps(outcome.__dict__),
-                 ex=self.settings.dispatch_record_seconds, nx=True)
-        for field_name, pipelines in (("pipelines_matched", outcome.matched),
-                                      ("pipelines_enqueued", outcome.enqueued),
-                                      ("pipelines_skipped_running", outcome.skipped_running),
-                                      ("duplicates", outcome.duplicates)):
-            pipe.hincrby(redis_keys.DISPATCHER_STATS, field_name, len(pipelines))
-        pipe.execute()
-
     def _count(self, counts: dict[str, int]) -> None:
         pipe = self.redis.pipeline()
         for name, value in counts.items():
             pipe.hincrby(redis_keys.DISPATCHER_STATS, name, value)
         pipe.execute()
+
+
+@contextmanager
+def _entered(context: Context) -> Iterator[None]:
+    token = otel_context.attach(context)
+    try:
+        yield
+    finally:
+        otel_context.detach(token)
 
 
 def _context_of(headers: Headers | None, trust_baggage: bool) -> tuple[Context, str | None]:
