@@ -7,7 +7,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-$(shell cat pyproject.toml constraints.txt | sha256sum | cut -c1-12)
 
-.PHONY: run stop test lint unit integration stack-up stack-down status install clean
+.PHONY: run stop test lint unit integration bench stack-up stack-down status install clean
 
 run: install
 	$(BIN)/tradetrace stack up
@@ -28,6 +28,11 @@ test: install lint
 lint: install
 	$(BIN)/ruff check .
 	$(BIN)/mypy
+
+# The signal path at load, tracing on against off (not part of `make test`; a few minutes).
+bench: install
+	$(BIN)/tradetrace stack up
+	$(BIN)/python benchmarks/fast_path.py
 
 unit: install
 	$(BIN)/python -m pytest tests/unit

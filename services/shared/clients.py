@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import redis
 import sqlalchemy.exc
+from kombu.exceptions import BatchPublishError
 from kombu.exceptions import OperationalError as BrokerError
 
 from services.shared.settings import Settings
@@ -21,6 +22,7 @@ INFRASTRUCTURE_ERRORS: tuple[type[Exception], ...] = (
     redis.exceptions.TimeoutError,
     redis.exceptions.BusyLoadingError,
     BrokerError,
+    BatchPublishError,      # a batch of tasks not (surely) in Redis: publish them all again
 )
 
 

@@ -64,6 +64,8 @@ class Settings(TracingSettings):
 
     # trigger-dispatcher
     consumer_group: str = "trigger-dispatcher"
+    # The signal topic's partitions: the most dispatchers that share its work (one group).
+    signal_partitions: int = Field(6, ge=1, le=1000)
     # A dispatcher that dies holds its partitions until this passes; Kafka's default is 45 s.
     consumer_session_timeout_ms: int = Field(10000, ge=6000, le=300000)
     batch_size: int = Field(100, ge=1, le=10000)

@@ -27,6 +27,8 @@ PIPELINE_TASK = "tradetrace.execute_pipeline"
 PERIODIC_TICK_TASK = "tradetrace.schedule_periodic_pipelines"
 REAPER_TASK = "tradetrace.reap_executions"
 PIPELINE_QUEUE = "pipelines"
+# Redis commands buffered by `pipeline_run_sender` before it sends them (one LPUSH per task).
+PUBLISH_BATCH_COMMANDS = 1000
 # Redis redelivers a task not acknowledged within this long; every time limit stays below it.
 VISIBILITY_TIMEOUT_SECONDS = 3600
 
@@ -96,15 +98,21 @@ def send_pipeline_run(settings: Settings, run: PipelineRun, app: Celery | None =
 
 @contextmanager
 def pipeline_run_sender(settings: Settings) -> Iterator[Callable[[PipelineRun], str]]:
-    """A `send(run)` that publishes over one broker connection held for the block: the
-    dispatcher publishes a batch's runs without taking a connection from the pool for each.
-    (Kombu's Redis transport sends every message with its own LPUSH; it has no bulk publish.)"""
+    """A `send(run)` for many runs: they are buffered and published together, in one Redis
+    round trip per `PUBLISH_BATCH_COMMANDS`, when the block ends (kombu's producer batch,
+    a non-transactional Redis pipeline). Leaving the block means every run was handed to
+    Redis; an error there (`BatchPublishError`, an outage) means some may not have been, so
+    the caller publishes them all again (a task delivered twice still runs once)."""
     app = publisher(settings)
-    with app.producer_or_acquire() as producer:
+    with app.producer_or_acquire() as producer, producer.batch(PUBLISH_BATCH_COMMANDS):
         yield lambda run: _send(app, run, producer)
 
 
 def _send(app: Celery, run: PipelineRun, producer: Any) -> str:
-    result = app.tasks[PIPELINE_TASK].apply_async(kwargs=run.model_dump(mode="json"),
-                                                  queue=PIPELINE_QUEUE, producer=producer)
+    # kwargsrepr: what logs and monitors show of the task; Celery would otherwise build a
+    # `saferepr` of the whole payload (the signal included) for every task it publishes.
+    result = app.tasks[PIPELINE_TASK].apply_async(
+        kwargs=run.model_dump(mode="json"), queue=PIPELINE_QUEUE, producer=producer,
+        argsrepr="()", kwargsrepr=f"{{'execution_id': '{run.execution_id}', "
+                                  f"'pipeline_id': {run.pipeline_id}}}")
     return str(result.id)

@@ -7,16 +7,16 @@ refresh (five minutes by default), so the services create the topics when they s
 from __future__ import annotations
 
 from confluent_kafka import KafkaError, KafkaException
-from confluent_kafka.admin import AdminClient, NewTopic
+from confluent_kafka.admin import AdminClient, NewPartitions, NewTopic
 
 from services.shared.settings import Settings
 
-SIGNAL_PARTITIONS = 3
-
 
 def ensure_topics(settings: Settings, timeout: float = 15.0) -> None:
+    """Create the signal topic and its DLQ, and grow the signal topic to
+    `signal_partitions` if it has fewer (Kafka can add partitions, never remove them)."""
     admin = AdminClient(settings.kafka_config())
-    wanted = [NewTopic(settings.signals_topic, SIGNAL_PARTITIONS, 1),
+    wanted = [NewTopic(settings.signals_topic, settings.signal_partitions, 1),
               NewTopic(settings.dlq_topic, 1, 1)]
     for topic, future in admin.create_topics(wanted, request_timeout=timeout).items():
         try:
@@ -24,3 +24,21 @@ def ensure_topics(settings: Settings, timeout: float = 15.0) -> None:
         except KafkaException as error:
             if error.args[0].code() != KafkaError.TOPIC_ALREADY_EXISTS:
                 raise RuntimeError(f"cannot create Kafka topic {topic}: {error}") from None
+    _grow(admin, settings.signals_topic, settings.signal_partitions, timeout)
+
+
+def _grow(admin: AdminClient, topic: str, partitions: int, timeout: float) -> None:
+    """A topic made under a smaller setting gets the partitions the dispatchers now expect.
+    (Messages with a key then map to other partitions from here on; each signal is handled
+    on its own, so the order that changes does not matter to the platform.)"""
+    metadata = admin.list_topics(topic, timeout=timeout).topics[topic]
+    if len(metadata.partitions) >= partitions:
+        return
+    future = admin.create_partitions([NewPartitions(topic, partitions)],
+                                     request_timeout=timeout)[topic]
+    try:
+        future.result(timeout)
+    except KafkaException as error:
+        if error.args[0].code() != KafkaError.INVALID_PARTITIONS:  # another service grew it
+            raise RuntimeError(f"cannot grow Kafka topic {topic} to {partitions} partitions: "
+                               f"{error}") from None

@@ -12,13 +12,13 @@ from collections.abc import Iterator
 import httpx
 import pytest
 
-from tests.integration.isolation import free_redis_url, fresh_database
 from tradetrace.stack import Stack
 from tradetrace.stack.components.jaeger import query_url
 from tradetrace.stack.components.kafka import bootstrap_servers
 from tradetrace.stack.components.postgres import database_url
 from tradetrace.stack.components.redis import redis_url as stack_redis_url
 from tradetrace.stack.ports import HOST, free_port, port
+from tradetrace.stack.scratch import free_redis_url, fresh_database
 
 
 @pytest.fixture(scope="session")

@@ -11,45 +11,13 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-import psycopg
-import redis
-
-from services.backend.migrate import upgrade
 from services.shared.settings import Settings
 from tests.integration.platform_helpers import settings_from_env
 from tradetrace.platform import Platform
 from tradetrace.stack import Stack
 from tradetrace.stack.components.collector import CollectorOnOwnPorts
-from tradetrace.stack.components.postgres import database_url
-from tradetrace.stack.components.redis import redis_url
-from tradetrace.stack.ports import free_port, port
-
-_handed_out: set[int] = set()
-
-
-def free_redis_url() -> str:
-    """A Redis database no client is connected to, emptied: a service left running by an
-    interrupted test session keeps polling its database and would take this session's tasks
-    (a stale worker once swallowed every reaper task of the next session)."""
-    client = redis.Redis.from_url(redis_url(port("redis")))
-    used = {int(c["db"]) for c in client.client_list()} | _handed_out | {0}
-    free = next((db for db in range(1, 16) if db not in used), None)
-    if free is None:
-        raise RuntimeError(f"every Redis database is in use ({sorted(used)}): stop stale services")
-    _handed_out.add(free)
-    url = redis_url(port("redis"), free)
-    redis.Redis.from_url(url).flushdb()
-    return url
-
-
-def fresh_database(name: str) -> str:
-    """A new, migrated PostgreSQL database on the stack; returns its URL."""
-    server = database_url(port("postgres"), "postgres").replace("postgresql+psycopg", "postgresql")
-    with psycopg.connect(server, autocommit=True) as conn:
-        conn.execute(f'CREATE DATABASE "{name}"')
-    url = database_url(port("postgres"), name)
-    upgrade(url)
-    return url
+from tradetrace.stack.ports import free_port
+from tradetrace.stack.scratch import free_redis_url, fresh_database
 
 
 def namespace(prefix: str) -> str:

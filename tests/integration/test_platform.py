@@ -204,7 +204,9 @@ def test_signal_replayed_after_a_crash_between_lock_and_enqueue_still_runs(
 
 def test_dispatcher_killed_mid_batch_loses_no_signal(api: httpx.Client, settings, platform,
                                                      ticker: str) -> None:
-    count = 100
+    """A burst of three batches: the kill lands once the first batch is recorded (a batch
+    records its signals together, at its end), so inside a later one."""
+    count = 3 * settings.batch_size
     tickers = [f"{ticker[:6]}{i:03d}" for i in range(count)]
     pipelines = [create_pipeline(api, f"k-{t}", [t])["id"] for t in tickers]
     _wait_for_index()

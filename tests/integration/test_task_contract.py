@@ -10,7 +10,7 @@ import redis
 
 from services.shared.db import TriggerMode
 from services.shared.tasks import PIPELINE_QUEUE, PIPELINE_TASK, PipelineRun, send_pipeline_run
-from tests.integration.isolation import free_redis_url
+from tradetrace.stack.scratch import free_redis_url
 
 
 def _queued(redis_url: str) -> list[dict]:

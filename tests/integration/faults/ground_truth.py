@@ -50,7 +50,14 @@ def finished_rows(settings: Settings, signal_ids: list[str], expected: int,
         found = rows(settings, signal_ids)
         return found if sum(e.status in FINISHED for e in found) >= expected else None
 
-    return eventually(finished, f"{expected} finished executions", timeout=timeout, interval=1)
+    try:
+        return eventually(finished, f"{expected} finished executions", timeout=timeout,
+                          interval=1)
+    except AssertionError as timed_out:
+        states = sorted((e.signal_id or "", e.pipeline_id, e.status.value, e.attempts)
+                        for e in rows(settings, signal_ids))
+        raise AssertionError(f"{timed_out}; (signal, pipeline, status, attempts): "
+                             f"{states}") from None
 
 
 def wait_all_finished(settings: Settings, signal_ids: list[str], expected: int,

@@ -15,7 +15,7 @@ import httpx
 import pytest
 from confluent_kafka import Consumer, Message, TopicPartition
 
-from services.shared.clients import redis_client
+from services.shared.clients import INFRASTRUCTURE_ERRORS, redis_client
 from services.shared.settings import Settings
 from services.shared.tasks import PipelineRun
 from services.shared.topics import ensure_topics
@@ -26,6 +26,7 @@ from services.trigger_dispatcher.index import load_index
 from tests.integration.faults.ground_truth import wait_all_finished
 from tests.integration.platform_helpers import create_pipeline, signal_for
 from tests.support.polling import eventually
+from tradetrace.platform import Platform
 from tradetrace.stack import Stack
 
 
@@ -108,10 +109,15 @@ def _sender_then(after_first: Callable[[], None]) -> Iterator[list[PipelineRun]]
 
 
 def test_redis_lost_mid_batch_commits_nothing_and_the_redelivered_batch_runs_once(
-        api: httpx.Client, own: Settings, stack: Stack, ticker: str, restore) -> None:
+        api: httpx.Client, own: Settings, stack: Stack, platform: Platform, ticker: str,
+        restore) -> None:
+    """The worker is stopped meanwhile: the fault is the dispatcher's. (Celery 5.7's worker
+    can exit with "Unrecoverable error" when Redis goes away under a running task, a
+    long-standing Celery/kombu bug; a supervisor restarts it, see the README.)"""
     tickers = [f"{ticker[:6]}{i:02d}" for i in range(4)]
     for t in tickers:
         create_pipeline(api, f"midbatch-{t}", [t])
+    platform.down(["worker"])
     signal_ids = _publish(own, tickers)
     dispatcher, consumer = _dispatcher(own)
     batch = _whole_batch(consumer, len(tickers))
@@ -123,8 +129,8 @@ def test_redis_lost_mid_batch_commits_nothing_and_the_redelivered_batch_runs_onc
                 dispatcher.handle_batch(batch)
         finally:
             redis.up()
-    assert len(sent) == 1, "Redis stopped after the batch's first task"
-    assert "Connection" in repr(failure.value) or "OperationalError" in repr(failure.value)
+    assert sent, "Redis stopped while the batch's tasks were being published"
+    assert isinstance(failure.value, INFRASTRUCTURE_ERRORS), repr(failure.value)
     assert _committed(consumer, own) == 0, "nothing of the failed batch may be committed"
     consumer.close()                        # as if the dispatcher died there
 
@@ -134,6 +140,7 @@ def test_redis_lost_mid_batch_commits_nothing_and_the_redelivered_batch_runs_onc
                         "the redelivered batch committed")
     finally:
         replay_consumer.close()
+    platform.up(["worker"])
     executions = wait_all_finished(own, signal_ids, expected=len(tickers))
     assert sorted(e.signal_id for e in executions) == sorted(signal_ids)
     assert [e.attempts for e in executions] == [1] * len(tickers), "each ran once"
@@ -179,3 +186,39 @@ def test_a_signal_that_breaks_the_batch_is_parked_and_the_rest_dispatched(
     headers = dict(parked.headers())
     assert headers["dlq.reason"].startswith(b"dispatch failed: ValueError: a bug reached by")
     assert signal_ids[2].encode() in parked.value()
+
+
+def test_two_dispatchers_in_one_group_share_the_partitions(api: httpx.Client, own: Settings,
+                                                          ticker: str) -> None:
+    """The signal topic has `signal_partitions` partitions; two dispatchers of one group each
+    get some of them, and between them every signal runs once."""
+    tickers = [f"{ticker[:6]}{i:02d}" for i in range(12)]
+    for t in tickers:
+        create_pipeline(api, f"shared-{t}", [t])
+    first, first_consumer = _dispatcher(own)
+    second, second_consumer = _dispatcher(own)
+    try:
+        def both_assigned() -> bool:
+            first.run_once()
+            second.run_once()
+            return bool(first_consumer.assignment()) and bool(second_consumer.assignment())
+
+        eventually(both_assigned, "both dispatchers assigned partitions", timeout=60,
+                   interval=0.1)
+        shares = [{tp.partition for tp in c.assignment()}
+                  for c in (first_consumer, second_consumer)]
+        assert not shares[0] & shares[1]
+        assert len(shares[0] | shares[1]) == own.signal_partitions
+        signal_ids = _publish(own, tickers)
+
+        def all_committed() -> bool:
+            first.run_once()
+            second.run_once()
+            return _committed(first_consumer, own) == len(tickers)
+
+        eventually(all_committed, "the signals dispatched", timeout=90, interval=0.1)
+    finally:
+        first_consumer.close()
+        second_consumer.close()
+    executions = wait_all_finished(own, signal_ids, expected=len(tickers))
+    assert sorted(e.signal_id for e in executions) == sorted(signal_ids)

@@ -11,7 +11,6 @@ import httpx
 
 from services.signal_generator.publisher import SignalPublisher
 from tests.integration.faults.ground_truth import SERVICES, Recovery
-from tests.integration.isolation import free_redis_url
 from tests.integration.platform_helpers import (
     api_client,
     create_pipeline,
@@ -24,6 +23,7 @@ from tradetrace import emit
 from tradetrace.platform import Platform
 from tradetrace.stack import Stack
 from tradetrace.stack.ports import free_port
+from tradetrace.stack.scratch import free_redis_url
 from tradetrace.traces import Jaeger
 
 
