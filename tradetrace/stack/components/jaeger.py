@@ -54,7 +54,8 @@ class Jaeger(Component):
         # Jaeger's query service traces its own API calls to localhost:4317, our collector:
         # they would show up as a "jaeger" service in the RED metrics and dashboards.
         return Launch([str(self.artifact), f"--config={CONFIG}"],
-                      env={"OTEL_TRACES_SAMPLER": "always_off"})
+                      env={"OTEL_TRACES_SAMPLER": "always_off",
+                           "JAEGER_BADGER_DIR": str(self.data_dir / "badger")})
 
     def healthy(self) -> bool:
         return http_ok(f"{query_url()}/api/services")
