@@ -1,20 +1,23 @@
 """The signal path at load, tracing on against off, in one run: `make bench`.
 
-Every figure is measured in both modes in the same run with the modes interleaved (on, off,
-on, off, ... for `--rounds` rounds) and reported as the median and the spread (min-max) of the
-rounds, with the on/off ratio of the medians: on a noisy 2-core machine, a mode run once after
-the other measures mostly the noise. Everything runs on the native stack (`tradetrace stack
-up`) in a room of its own (a database, a Redis database, topics, consumer groups), so the demo
-can keep running beside it (it then shares the CPU: stop it for cleaner figures).
+Every figure is measured in each mode in the same run with the modes interleaved (on,
+unexported, off, on, ... for `--rounds` rounds) and reported as the median and the spread
+(min-max) of the rounds, with the on/off ratio of the medians: on a noisy 2-core machine, a
+mode run once after the other measures mostly the noise. Everything runs on the native stack
+(`tradetrace stack up`) in a room of its own (a database, a Redis database, topics, consumer
+groups), so the demo can keep running beside it (it then shares the CPU: stop it for cleaner
+figures).
 
 1. **Dispatcher** (a fresh process per round and mode: a process has one tracer provider): the
    generator's publish path for the round's signals, then one dispatcher handling them from
    Kafka with the real consumer, PostgreSQL, Redis and Celery publish (no worker: the tasks
    are counted, then dropped), with 1 and with 10 pipelines per signal. Signals/s and tasks/s
    at saturation, CPU per signal (the exporter's thread included); the SDK's bare span (no
-   processor) timed in the same process. The last round of the 1-pipeline case runs again
-   under py-spy, and its profile is saved beside the results (not counted).
-2. **End to end** (a dispatcher and a worker started per round and mode, agents at zero
+   processor) timed in the parent between rounds. The 1-pipeline case runs once more under
+   py-spy with tracing on, and its profile is saved beside the results (not counted).
+2. **Dispatcher group**: one, then two dispatcher processes in one consumer group, joined
+   before the signals are published: signals/s from the first publish to the last batch.
+3. **End to end** (a dispatcher and a worker started per round and mode, agents at zero
    duration): latency from a signal's generation to its execution's start at a fixed rate
    (p50/p95/p99), then the saturation rate of a burst (signals from the first generated to
    the last started).
@@ -113,6 +116,48 @@ def dispatcher_round(pipelines_per_signal: int, signals: int) -> dict[str, float
             "publish_cpu_us": publish_cpu * 1e6 / signals}
 
 
+def group_member(expected: int, ready: Path) -> dict[str, float]:
+    """One dispatcher of a consumer group (topic and group from the environment): join, say
+    so in `ready`, then dispatch until the group has committed `expected` messages."""
+    import redis
+    from confluent_kafka import TopicPartition
+
+    from services.shared.settings import Settings
+    from services.trigger_dispatcher.dispatcher import (
+        Dispatcher,
+        create_consumer,
+        create_dlq_producer,
+    )
+    from services.trigger_dispatcher.index import load_index
+    from tracing import setup_tracing, shutdown_tracing
+    from tracing.instrumentation import instrument_libraries
+
+    settings = Settings(index_refresh_seconds=3600)
+    provider = setup_tracing("benchmark")
+    instrument_libraries(celery=True)
+    consumer = create_consumer(settings)
+    consumer.subscribe([settings.signals_topic])
+    dispatcher = Dispatcher(settings, consumer, create_dlq_producer(settings),
+                            redis.Redis.from_url(settings.redis_url))
+    dispatcher.use_index(load_index(settings.database_url))
+    while not consumer.assignment():
+        dispatcher.run_once()           # joins the group; nothing is published yet
+    ready.touch()
+    partitions = [TopicPartition(settings.signals_topic, p)
+                  for p in range(settings.signal_partitions)]
+    handled, last, cpu = 0, time.time(), time.process_time()
+    while True:
+        batch = dispatcher.run_once()
+        if batch:
+            handled, last = handled + batch, time.time()
+        elif sum(max(0, tp.offset) for tp in consumer.committed(partitions, 10)) >= expected:
+            break
+    cpu = time.process_time() - cpu
+    consumer.close()
+    shutdown_tracing(provider)
+    return {"handled": handled, "last": last, "cpu": cpu}
+
+
 def _bare_span_us(count: int = 20000) -> float:
     """The SDK's cost of a span with no processor: the floor under any tracing (measured in
     the parent, between the rounds, so on the same machine at the same time)."""
@@ -142,11 +187,15 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--round", nargs=2, type=int, help=argparse.SUPPRESS)
+    parser.add_argument("--member", nargs=2, help=argparse.SUPPRESS)
     parser.add_argument("--profile-only", choices=list(MODES),
                         help="only profile the dispatcher in this mode (py-spy), no rounds")
     args = parser.parse_args()
     if args.round:
         print(json.dumps(dispatcher_round(*args.round)))
+        return
+    if args.member:
+        print(json.dumps(group_member(int(args.member[0]), Path(args.member[1]))))
         return
     from tradetrace.stack.scratch import drop_database, free_redis_url, fresh_database
 
@@ -163,6 +212,7 @@ def main() -> None:
             return
         results = {"machine": _machine(), "rounds": args.rounds,
                    "dispatcher": _dispatcher_rounds(env, args.rounds),
+                   "group": _group_rounds(env, args.rounds),
                    "end_to_end": _end_to_end_rounds(env, args.rounds)}
     finally:
         drop_database(database)
@@ -225,6 +275,57 @@ def _run_round(env: dict[str, str], per_signal: int, signals: int,
                             timeout=600).stdout
     return json.loads(next(line for line in reversed(output.splitlines())
                            if line.startswith("{")))
+
+
+def _group_rounds(env: dict[str, str], rounds: int) -> dict[str, Any]:
+    """One and two dispatcher processes in one consumer group, joined before the signals
+    (one pipeline each) are published: signals/s from the first publish to the last batch."""
+    per_signal, signals = DISPATCH_CASES[0]
+    samples: dict[str, list[dict[str, float]]] = {mode: [] for mode in MODES}
+    for _ in range(rounds):
+        for mode, variables in MODES.items():
+            samples[mode].append({
+                f"group_{n}_signals_per_s": _group_round({**env, **variables}, n, signals)
+                for n in (1, 2)})
+    return {"signals": signals, **_summary(samples)}
+
+
+def _group_round(env: dict[str, str], dispatchers: int, signals: int) -> float:
+    import redis
+
+    from services.shared.settings import Settings
+    from services.shared.topics import ensure_topics
+    from services.signal_generator.publisher import SignalPublisher
+
+    run = uuid.uuid4().hex[:8]
+    env = {**env, "TRADETRACE_SIGNALS_TOPIC": f"bench-{run}",
+           "TRADETRACE_DLQ_TOPIC": f"bench-{run}.dlq", "TRADETRACE_CONSUMER_GROUP": f"bench-{run}"}
+    settings = Settings(signals_topic=env["TRADETRACE_SIGNALS_TOPIC"],
+                        dlq_topic=env["TRADETRACE_DLQ_TOPIC"])
+    ensure_topics(settings)
+    ready = [Path(tempfile.mkdtemp()) / "ready" for _ in range(dispatchers)]
+    members = [subprocess.Popen([sys.executable, __file__, "--member", str(signals), str(r)],
+                                env=env, stdout=subprocess.PIPE, text=True) for r in ready]
+    try:
+        deadline = time.monotonic() + 120
+        while not all(r.exists() for r in ready):
+            if time.monotonic() > deadline or any(m.poll() is not None for m in members):
+                raise RuntimeError("the dispatchers did not all join the group")
+            time.sleep(0.1)
+        publisher = SignalPublisher(settings.kafka_bootstrap_servers, settings.signals_topic)
+        started = time.time()
+        for signal in _signals(_tickers(*DISPATCH_CASES[0])):
+            publisher.publish(signal)
+        publisher.flush(60)
+        reports = [json.loads(m.communicate(timeout=600)[0].strip().splitlines()[-1])
+                   for m in members]
+    finally:
+        for member in members:
+            member.kill()
+    redis.Redis.from_url(env["TRADETRACE_REDIS_URL"]).flushdb()   # tasks and locks
+    if sum(r["handled"] for r in reports) < signals:
+        raise RuntimeError(f"{dispatchers} dispatchers handled {reports}, not {signals}")
+    return signals / (max(r["last"] for r in reports) - started)
 
 
 def _end_to_end_rounds(env: dict[str, str], rounds: int) -> dict[str, Any]:
@@ -337,6 +438,8 @@ LABELS = {
 "latency_p50_ms": "latency p50 ms",
     "latency_p95_ms": "latency p95 ms", "latency_p99_ms": "latency p99 ms",
     "burst_signals_per_s": "burst signals/s",
+    "group_1_signals_per_s": "one dispatcher, signals/s",
+    "group_2_signals_per_s": "two dispatchers, signals/s",
 }
 
 
@@ -350,12 +453,15 @@ def _table(results: dict[str, Any]) -> str:
              f"|---|---|{'---:|' * len(MODES)}---:|"]
     parts = {f"dispatcher, {key.replace('_', ' ')}": figures
              for key, figures in dispatcher.items() if key.endswith("per_signal")}
+    parts["dispatcher group"] = results["group"]
     parts["end to end"] = results["end_to_end"]
     for part, figures in parts.items():
         for key, figure in figures.items():
             if not isinstance(figure, dict) or (key == "tasks_per_s"
                                                 and part.endswith(" 1 per signal")):
                 continue
+            if key == "publish_cpu_us" and not part.endswith(" 1 per signal"):
+                continue        # the same path, on too few signals to say more
             cells = [f"{figure[m]['median']:.1f} ({figure[m]['min']:.0f}-{figure[m]['max']:.0f})"
                      for m in MODES]
             ratio = f"{figure['on_off']:.2f}" if figure["on_off"] else "-"
