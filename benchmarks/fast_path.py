@@ -20,7 +20,9 @@ figures).
 3. **End to end** (a dispatcher and a worker started per round and mode, agents at zero
    duration): latency from a signal's generation to its execution's start at a fixed rate
    (p50/p95/p99), then the saturation rate of a burst (signals from the first generated to
-   the last started).
+   the last started); with tracing on, the share of the burst's traces that reached Jaeger
+   whole (one root, no missing parent, every span of the trace shape), through the stack's
+   collector with its tail sampling (at 100% unless TRACE_SAMPLING_PERCENTAGE is set).
 
 Writes `benchmarks/results/<date>.json` and prints the table the README shows.
 
@@ -43,6 +45,8 @@ import uuid
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
+
+from tracing import span_names
 
 # "unexported": spans (and log records) made as with tracing on, then dropped: the difference
 # to "on" is what exporting costs the process (encoding, on the same two cores and GIL).
@@ -372,13 +376,62 @@ def _end_to_end_round(env: dict[str, str], name: str) -> dict[str, float]:
         publisher.flush(30)
         last_started = max(_started(settings, [s.signal_id for s in burst], latency=False)
                            .values())
+        exported = env.get("OTEL_SDK_DISABLED") == "false" and "OTEL_TRACES_EXPORTER" not in env
+        completeness = _complete_traces_pct(settings, [s.signal_id for s in burst]) \
+            if exported else None
     import redis
 
     redis.Redis.from_url(env["TRADETRACE_REDIS_URL"]).flushdb()   # the locks of runs cut short
     cut = statistics.quantiles(latencies, n=100)
-    return {"latency_p50_ms": statistics.median(latencies), "latency_p95_ms": cut[94],
-            "latency_p99_ms": cut[98],
-            "burst_signals_per_s": len(burst) / (last_started - first_generated.timestamp())}
+    figures = {"latency_p50_ms": statistics.median(latencies), "latency_p95_ms": cut[94],
+               "latency_p99_ms": cut[98],
+               "burst_signals_per_s": len(burst) / (last_started - first_generated.timestamp())}
+    if completeness is not None:
+        figures["complete_traces_pct"] = completeness
+    return figures
+
+
+# A burst signal's trace (the bench publishes without tracing: the dispatcher's span is its root).
+EXPECTED_SPANS = ("process ", span_names.PIPELINES_MATCH, "apply_async/tradetrace.execute_pipeline",
+                  "run/tradetrace.execute_pipeline", span_names.PIPELINE_EXECUTE,
+                  span_names.AGENT_RUN)
+
+
+def _complete_traces_pct(settings: Any, signal_ids: list[str], timeout: float = 60) -> float:
+    """The share of the signals whose trace reached Jaeger whole: one root, no span whose
+    parent is missing, and every span the trace shape has. Waits (bounded) for the services'
+    and the collector's batches to arrive; what is still incomplete then counts as broken."""
+    from sqlalchemy import select
+
+    from services.shared.db import Execution, session_scope
+    from tradetrace.errors import PlatformError
+    from tradetrace.stack.components.jaeger import query_url
+    from tradetrace.traces import Jaeger
+
+    with session_scope(settings.database_url) as session:
+        trace_ids = set(session.scalars(select(Execution.trace_id).where(
+            Execution.signal_id.in_(signal_ids))))
+    jaeger = Jaeger(query_url())
+    pending = {t for t in trace_ids if t}
+    deadline = time.monotonic() + timeout
+    while pending and time.monotonic() < deadline:
+        for trace_id in sorted(pending):
+            try:
+                if _whole(jaeger.trace(trace_id)):
+                    pending.discard(trace_id)
+            except PlatformError:
+                pass                    # not arrived yet
+        time.sleep(1)
+    return 100.0 * (len(signal_ids) - len(pending) - (len(signal_ids) - len(trace_ids))) \
+        / len(signal_ids)
+
+
+def _whole(trace: Any) -> bool:
+    ids = {s.span_id for s in trace.spans}
+    names = [s.name for s in trace.spans]
+    return (len(trace.roots) == 1
+            and all(s.parent_id is None or s.parent_id in ids for s in trace.spans)
+            and all(any(n.startswith(e) for n in names) for e in EXPECTED_SPANS))
 
 
 def _started(settings: Any, signal_ids: list[str], latency: bool = True,
@@ -417,10 +470,12 @@ def _summary(samples: dict[str, list[dict[str, float]]]) -> dict[str, Any]:
     for key in samples["on"][0]:
         figure: dict[str, Any] = {}
         for mode, rounds in samples.items():
-            values = [r[key] for r in rounds]
+            values = [r[key] for r in rounds if key in r]
+            if not values:
+                continue                # measured in one mode only (complete traces)
             figure[mode] = {"median": statistics.median(values), "min": min(values),
                             "max": max(values), "rounds": values}
-        off = figure["off"]["median"]
+        off = figure.get("off", {}).get("median")
         figure["on_off"] = figure["on"]["median"] / off if off else None
         summary[key] = figure
     return summary
@@ -438,6 +493,7 @@ LABELS = {
 "latency_p50_ms": "latency p50 ms",
     "latency_p95_ms": "latency p95 ms", "latency_p99_ms": "latency p99 ms",
     "burst_signals_per_s": "burst signals/s",
+    "complete_traces_pct": "burst: traces whole in Jaeger, %",
     "group_1_signals_per_s": "one dispatcher, signals/s",
     "group_2_signals_per_s": "two dispatchers, signals/s",
 }
@@ -463,7 +519,7 @@ def _table(results: dict[str, Any]) -> str:
             if key == "publish_cpu_us" and not part.endswith(" 1 per signal"):
                 continue        # the same path, on too few signals to say more
             cells = [f"{figure[m]['median']:.1f} ({figure[m]['min']:.0f}-{figure[m]['max']:.0f})"
-                     for m in MODES]
+                     if m in figure else "-" for m in MODES]
             ratio = f"{figure['on_off']:.2f}" if figure["on_off"] else "-"
             lines.append(f"| {part} | {LABELS[key]} | {' | '.join(cells)} | {ratio} |")
     return "\n".join(lines)

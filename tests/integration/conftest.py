@@ -73,14 +73,14 @@ def unique_name(request: pytest.FixtureRequest) -> str:
 @pytest.fixture(scope="session")
 def platform_env(stack: Stack, kafka_bootstrap: str) -> dict[str, str]:
     """A fresh database, topics, consumer group and Redis database for this test session."""
-    from confluent_kafka.admin import AdminClient, NewTopic
+    from services.shared.settings import Settings
+    from services.shared.topics import ensure_topics
 
     run = uuid.uuid4().hex[:8]
     url = fresh_database(f"tradetrace_test_{run}")
     topic, dlq = f"trading-signals-{run}", f"trading-signals-{run}.dlq"
-    admin = AdminClient({"bootstrap.servers": kafka_bootstrap})
-    for future in admin.create_topics([NewTopic(topic, 3, 1), NewTopic(dlq, 1, 1)]).values():
-        future.result(15)
+    ensure_topics(Settings(kafka_bootstrap_servers=kafka_bootstrap, signals_topic=topic,
+                           dlq_topic=dlq))
     redis_url = free_redis_url()
     return {
         "TRADETRACE_DATABASE_URL": url,
