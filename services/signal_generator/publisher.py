@@ -45,7 +45,10 @@ class SignalPublisher:
         self.producer = Producer({
             "bootstrap.servers": bootstrap_servers,
             "enable.idempotence": True,     # retries never duplicate or reorder a ticker's signals
-            "linger.ms": 5,
+            # Send at once: librdkafka's default (5 ms) holds every signal that long at a low
+            # rate; at a high one, what arrives while a request is in flight still goes out
+            # as one batch. TRADETRACE_GENERATOR_PRODUCER can set it back.
+            "linger.ms": 0,
             **(extra_config or {}),
         })
 
