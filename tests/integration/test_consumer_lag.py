@@ -19,7 +19,11 @@ def test_lag_is_seen_from_the_broker_while_the_dispatcher_is_down(
     group = f'group="{settings.consumer_group}"'
     lag = f"sum(kafka_consumer_group_lag{{{group}}})"
     age = f"max(kafka_consumer_group_lag_age_seconds{{{group}}})"
-    eventually(lambda: scalar(prometheus, lag) == 0, f"{lag} = 0 before", timeout=60)
+    try:
+        eventually(lambda: scalar(prometheus, lag) == 0, f"{lag} = 0 before", timeout=60)
+    except AssertionError as missing:     # CI once saw the series end: say what the backend saw
+        raise AssertionError(f"{missing}; now {scalar(prometheus, lag)}; the backend's "
+                             f"warnings: {_warnings(platform)}") from None
 
     with platform.stopped(["trigger-dispatcher"]):
         publisher = SignalPublisher(settings.kafka_bootstrap_servers, settings.signals_topic)
@@ -33,3 +37,10 @@ def test_lag_is_seen_from_the_broker_while_the_dispatcher_is_down(
 
     eventually(lambda: scalar(prometheus, lag) == 0, f"{lag} back to 0", timeout=90)
     assert scalar(prometheus, age) == 0
+
+
+def _warnings(platform: Platform) -> list[str]:
+    [log] = [path for path in platform.log_paths() if path.name == "backend.log"]
+    lines = log.read_text(errors="replace").splitlines()
+    return [line[:300] for line in lines if '"level": "WARNING"' in line
+            or '"level": "ERROR"' in line][-10:]

@@ -38,7 +38,7 @@ def query_url() -> str:
 
 class Jaeger(Component):
     name = "jaeger"
-    startup_timeout = 30.0
+    startup_timeout = 60.0      # Badger opens (and may replay) its store first
 
     @property
     def artifact(self) -> Path:

@@ -16,7 +16,9 @@ CONFIG = REPO_ROOT / "prometheus" / "prometheus.yml"
 class Prometheus(Component):
     name = "prometheus"
     debian_package = "prometheus"
-    startup_timeout = 30.0
+    # It replays its write-ahead log before it answers: seconds on a fresh machine, more than
+    # 30 s here after a day of test sessions (15 days of retention hold much more).
+    startup_timeout = 180.0
 
     def __init__(self, state: Path | None = None, config: Path = CONFIG) -> None:
         super().__init__(state)
