@@ -281,6 +281,13 @@ def _run_round(env: dict[str, str], per_signal: int, signals: int,
                            if line.startswith("{")))
 
 
+def _own_topics(env: dict[str, str], name: str) -> dict[str, str]:
+    """`env` with a signal topic, DLQ and consumer group of a round's own."""
+    run = f"bench-{name}-{uuid.uuid4().hex[:6]}"
+    return {**env, "TRADETRACE_SIGNALS_TOPIC": run, "TRADETRACE_DLQ_TOPIC": f"{run}.dlq",
+            "TRADETRACE_CONSUMER_GROUP": run}
+
+
 def _group_rounds(env: dict[str, str], rounds: int) -> dict[str, Any]:
     """One and two dispatcher processes in one consumer group, joined before the signals
     (one pipeline each) are published: signals/s from the first publish to the last batch."""
@@ -301,9 +308,7 @@ def _group_round(env: dict[str, str], dispatchers: int, signals: int) -> float:
     from services.shared.topics import ensure_topics
     from services.signal_generator.publisher import SignalPublisher
 
-    run = uuid.uuid4().hex[:8]
-    env = {**env, "TRADETRACE_SIGNALS_TOPIC": f"bench-{run}",
-           "TRADETRACE_DLQ_TOPIC": f"bench-{run}.dlq", "TRADETRACE_CONSUMER_GROUP": f"bench-{run}"}
+    env = _own_topics(env, "group")
     settings = Settings(signals_topic=env["TRADETRACE_SIGNALS_TOPIC"],
                         dlq_topic=env["TRADETRACE_DLQ_TOPIC"])
     ensure_topics(settings)
@@ -348,9 +353,7 @@ def _end_to_end_round(env: dict[str, str], name: str) -> dict[str, float]:
     from tradetrace.platform import Platform
     from tradetrace.stack.ports import free_port
 
-    run = f"{name}-{uuid.uuid4().hex[:6]}"
-    env = {**env, "TRADETRACE_SIGNALS_TOPIC": f"bench-{run}",
-           "TRADETRACE_DLQ_TOPIC": f"bench-{run}.dlq", "TRADETRACE_CONSUMER_GROUP": f"bench-{run}"}
+    env = _own_topics(env, name)
     settings = Settings(database_url=env["TRADETRACE_DATABASE_URL"],
                         signals_topic=env["TRADETRACE_SIGNALS_TOPIC"])
     tickers = _e2e_tickers()

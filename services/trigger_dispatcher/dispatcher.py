@@ -164,7 +164,7 @@ class Dispatcher:
 
         The spans are per message, the I/O per batch: every message gets its process span and
         its match span, then the batch's execution rows are written in one transaction, its
-        locks taken in one Redis round trip, its tasks published over one connection (each
+        locks taken in one Redis round trip, its tasks published in one (each publish span
         under its own message's match span) and its records written in one round trip."""
         received = []
         for message in messages:

@@ -81,14 +81,19 @@ def pipeline_per_ticker(api: httpx.Client, prefix: str, ticker: str,
     return ids
 
 
-def run_wave(settings: Settings, tickers: list[str]) -> list[str]:
-    """One signal per ticker, published and run to the end (each exactly once); their ids."""
+def publish_signals(settings: Settings, tickers: list[str]) -> list[str]:
+    """One signal per ticker, delivered to the settings' topic; their ids."""
     publisher = SignalPublisher(settings.kafka_bootstrap_servers, settings.signals_topic)
     signals = [signal_for(ticker) for ticker in tickers]
     for signal in signals:
         publisher.publish(signal)
     assert publisher.flush(30) == 0
-    ids = [s.signal_id for s in signals]
+    return [s.signal_id for s in signals]
+
+
+def run_wave(settings: Settings, tickers: list[str]) -> list[str]:
+    """One signal per ticker, published and run to the end (each exactly once); their ids."""
+    ids = publish_signals(settings, tickers)
     wait_all_finished(settings, ids, len(ids))
     return ids
 

@@ -19,12 +19,14 @@ from services.shared.clients import INFRASTRUCTURE_ERRORS, redis_client
 from services.shared.settings import Settings
 from services.shared.tasks import PipelineRun
 from services.shared.topics import ensure_topics
-from services.signal_generator.publisher import SignalPublisher
 from services.trigger_dispatcher import dispatcher as dispatcher_module
 from services.trigger_dispatcher.dispatcher import Dispatcher, create_consumer, create_dlq_producer
 from services.trigger_dispatcher.index import load_index
-from tests.integration.faults.ground_truth import wait_all_finished
-from tests.integration.platform_helpers import create_pipeline, signal_for
+from tests.integration.faults.ground_truth import (
+    pipeline_per_ticker,
+    publish_signals,
+    wait_all_finished,
+)
 from tests.support.polling import eventually
 from tradetrace.platform import Platform
 from tradetrace.stack import Stack
@@ -39,15 +41,6 @@ def own(settings: Settings, unique_name: str) -> Settings:
                                       "retry_backoff_seconds": 0.5})
     ensure_topics(own)
     return own
-
-
-def _publish(own: Settings, tickers: list[str]) -> list[str]:
-    publisher = SignalPublisher(own.kafka_bootstrap_servers, own.signals_topic)
-    signals = [signal_for(t) for t in tickers]
-    for signal in signals:
-        publisher.publish(signal)
-    assert publisher.flush(30) == 0
-    return [s.signal_id for s in signals]
 
 
 def _dispatcher(own: Settings) -> tuple[Dispatcher, Consumer]:
@@ -114,25 +107,25 @@ def test_redis_lost_mid_batch_commits_nothing_and_the_redelivered_batch_runs_onc
     """The worker is stopped meanwhile: the fault is the dispatcher's. (Celery 5.7's worker
     can exit with "Unrecoverable error" when Redis goes away under a running task, a
     long-standing Celery/kombu bug; a supervisor restarts it, see the README.)"""
-    tickers = [f"{ticker[:6]}{i:02d}" for i in range(4)]
-    for t in tickers:
-        create_pipeline(api, f"midbatch-{t}", [t])
+    tickers = list(pipeline_per_ticker(api, "midbatch", ticker, 4))
     platform.down(["worker"])
-    signal_ids = _publish(own, tickers)
+    signal_ids = publish_signals(own, tickers)
     dispatcher, consumer = _dispatcher(own)
     batch = _whole_batch(consumer, len(tickers))
     redis = stack.select(["redis"])
 
-    with _sender_then(redis.down) as sent:
-        try:
-            with pytest.raises(Exception) as failure:
-                dispatcher.handle_batch(batch)
-        finally:
-            redis.up()
-    assert sent, "Redis stopped while the batch's tasks were being published"
-    assert isinstance(failure.value, INFRASTRUCTURE_ERRORS), repr(failure.value)
-    assert _committed(consumer, own) == 0, "nothing of the failed batch may be committed"
-    consumer.close()                        # as if the dispatcher died there
+    try:
+        with _sender_then(redis.down) as sent:
+            try:
+                with pytest.raises(Exception) as failure:
+                    dispatcher.handle_batch(batch)
+            finally:
+                redis.up()
+        assert sent, "Redis stopped while the batch's tasks were being published"
+        assert isinstance(failure.value, INFRASTRUCTURE_ERRORS), repr(failure.value)
+        assert _committed(consumer, own) == 0, "nothing of the failed batch may be committed"
+    finally:
+        consumer.close()                    # as if the dispatcher died there
 
     replay, replay_consumer = _dispatcher(own)    # Kafka delivers the batch again
     try:
@@ -151,10 +144,8 @@ def test_a_signal_that_breaks_the_batch_is_parked_and_the_rest_dispatched(
     """A failure that is not an outage (here a bug reached by one signal's ticker) fails the
     batch's shared I/O: the dispatcher then dispatches its signals one by one, parks the one
     that still fails, and the rest run; the batch is committed."""
-    tickers = [f"{ticker[:6]}{i:02d}" for i in range(4)]
-    for t in tickers:
-        create_pipeline(api, f"poisonbatch-{t}", [t])
-    signal_ids = _publish(own, tickers)
+    tickers = list(pipeline_per_ticker(api, "poisonbatch", ticker, 4))
+    signal_ids = publish_signals(own, tickers)
     poison = tickers[2]
     dispatcher, consumer = _dispatcher(own)
     real_dispatch = dispatcher._dispatch
@@ -192,9 +183,7 @@ def test_two_dispatchers_in_one_group_share_the_partitions(api: httpx.Client, ow
                                                           ticker: str) -> None:
     """The signal topic has `signal_partitions` partitions; two dispatchers of one group each
     get some of them, and between them every signal runs once."""
-    tickers = [f"{ticker[:6]}{i:02d}" for i in range(12)]
-    for t in tickers:
-        create_pipeline(api, f"shared-{t}", [t])
+    tickers = list(pipeline_per_ticker(api, "shared", ticker, 12))
     first, first_consumer = _dispatcher(own)
     second, second_consumer = _dispatcher(own)
     try:
@@ -209,7 +198,7 @@ def test_two_dispatchers_in_one_group_share_the_partitions(api: httpx.Client, ow
                   for c in (first_consumer, second_consumer)]
         assert not shares[0] & shares[1]
         assert len(shares[0] | shares[1]) == own.signal_partitions
-        signal_ids = _publish(own, tickers)
+        signal_ids = publish_signals(own, tickers)
 
         def all_committed() -> bool:
             first.run_once()
