@@ -55,3 +55,19 @@ def test_tail_reads_only_the_end(tmp_path: Path) -> None:
     log.write_text("".join(f"line {i}\n" for i in range(10000)))
     assert tail(log, 2) == "line 9998\nline 9999"
     assert tail(tmp_path / "missing.log") == "(no log yet)"
+
+
+def test_a_large_log_is_set_aside_when_its_process_starts_again(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr("tradetrace.stack.process.LOG_ROTATE_BYTES", 10)
+    log, pid_file = tmp_path / "echo.log", tmp_path / "echo.pid"
+    log.write_text("an old run's lines\n")
+    start(Launch(["echo", "new run"]), log, pid_file)
+    deadline = time.monotonic() + 5
+    while "new run" not in log.read_text() and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert log.read_text() == "new run\n"
+    assert (tmp_path / "echo.log.1").read_text() == "an old run's lines\n"
+
+    start(Launch(["true"]), log, pid_file)     # under the size: appended to, not set aside
+    assert (tmp_path / "echo.log.1").read_text() == "an old run's lines\n"

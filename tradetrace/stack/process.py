@@ -24,9 +24,15 @@ class Launch:
     user: str | None = None
 
 
+# A log over this size is set aside (one generation) when its process starts again: servers run
+# for days here and write to a file no one else rotates.
+LOG_ROTATE_BYTES = 64 * 1024 * 1024
+
+
 def start(launch: Launch, log_path: Path, pid_path: Path) -> int:
     """Start a process in its own session (so Ctrl-C on the caller leaves it alone)."""
     log_path.parent.mkdir(parents=True, exist_ok=True)
+    _set_aside_if_large(log_path)
     pid_path.parent.mkdir(parents=True, exist_ok=True)
     env = {**os.environ, **(launch.env or {})}
     with open(log_path, "ab") as log:
@@ -43,6 +49,14 @@ def start(launch: Launch, log_path: Path, pid_path: Path) -> int:
         )
     pid_path.write_text(f"{proc.pid}\n{launch.argv[0]}\n")
     return proc.pid
+
+
+def _set_aside_if_large(log_path: Path) -> None:
+    try:
+        if log_path.stat().st_size > LOG_ROTATE_BYTES:
+            log_path.replace(log_path.with_name(log_path.name + ".1"))
+    except FileNotFoundError:
+        pass
 
 
 def running_pid(pid_path: Path) -> int | None:
