@@ -201,12 +201,12 @@ def main() -> None:
     if args.member:
         print(json.dumps(group_member(int(args.member[0]), Path(args.member[1]))))
         return
-    from tradetrace.stack.scratch import drop_database, free_redis_url, fresh_database
+    from tradetrace.stack.scratch import free_redis_url, fresh_database, left_as_found
 
-    database = f"bench_{uuid.uuid4().hex[:8]}"
-    env = {**os.environ, "TRADETRACE_DATABASE_URL": fresh_database(database),
-           "TRADETRACE_REDIS_URL": free_redis_url(), "TRADETRACE_AGENT_TIME_SCALE": "0"}
-    try:
+    with left_as_found():
+        env = {**os.environ,
+               "TRADETRACE_DATABASE_URL": fresh_database(f"bench_{uuid.uuid4().hex[:8]}"),
+               "TRADETRACE_REDIS_URL": free_redis_url(), "TRADETRACE_AGENT_TIME_SCALE": "0"}
         _create_pipelines(env["TRADETRACE_DATABASE_URL"])
         if args.profile_only:
             RESULTS.mkdir(exist_ok=True)
@@ -218,8 +218,6 @@ def main() -> None:
                    "dispatcher": _dispatcher_rounds(env, args.rounds),
                    "group": _group_rounds(env, args.rounds),
                    "end_to_end": _end_to_end_rounds(env, args.rounds)}
-    finally:
-        drop_database(database)
     RESULTS.mkdir(exist_ok=True)
     out = RESULTS / f"{datetime.now(UTC):%Y-%m-%d}.json"
     out.write_text(json.dumps(results, indent=2) + "\n")

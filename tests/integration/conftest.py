@@ -18,7 +18,7 @@ from tradetrace.stack.components.kafka import bootstrap_servers
 from tradetrace.stack.components.postgres import database_url
 from tradetrace.stack.components.redis import redis_url as stack_redis_url
 from tradetrace.stack.ports import HOST, free_port, port
-from tradetrace.stack.scratch import free_redis_url, fresh_database
+from tradetrace.stack.scratch import free_redis_url, fresh_database, left_as_found
 
 
 @pytest.fixture(scope="session")
@@ -30,6 +30,14 @@ def stack(pytestconfig: pytest.Config) -> Iterator[Stack]:
     yield native
     if started:
         native.select(started).down()
+
+
+@pytest.fixture(scope="session", autouse=True)
+def stack_left_as_found(stack: Stack) -> Iterator[None]:
+    """The session's databases and topics are dropped after its last test (first in, last
+    out: every service of the session has stopped by then)."""
+    with left_as_found():
+        yield
 
 
 @pytest.fixture(scope="session")
