@@ -8,6 +8,7 @@ and the OTLP exporter variables, like setup_tracing.
 
 from __future__ import annotations
 
+import logging
 import os
 import resource as rusage
 from collections.abc import Callable, Iterable
@@ -20,6 +21,8 @@ from opentelemetry.sdk.metrics.view import DropAggregation, View
 
 from tracing.exporters import otlp_exporter
 from tracing.setup import build_resource, tracing_disabled
+
+logger = logging.getLogger(__name__)
 
 DEFAULT_EXPORT_INTERVAL_MS = "15000"
 Gauge = Callable[[], Iterable[tuple[float, dict[str, str]]]]
@@ -61,12 +64,14 @@ def _process_metrics(meter: metrics.Meter) -> None:
 
 
 def observe_gauge(name: str, read: Gauge, unit: str, description: str) -> None:
-    """A gauge read when metrics are exported; a read that fails is skipped, never raised."""
+    """A gauge read when metrics are exported; a read that fails is skipped and logged, never
+    raised (the series then has a gap, which the operator should be able to explain)."""
 
     def callback(_: CallbackOptions) -> Iterable[Observation]:
         try:
             return [Observation(value, attributes) for value, attributes in read()]
         except Exception:  # a probe of Redis or Kafka may fail; the service must not
+            logger.warning("gauge %s: no reading this export", name, exc_info=True)
             return []
 
     metrics.get_meter("tradetrace").create_observable_gauge(name, [callback], unit=unit,
