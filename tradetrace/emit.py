@@ -2,15 +2,16 @@
 
 from __future__ import annotations
 
-import json
 import random
 import time
+from dataclasses import asdict
 
 import redis
 from sqlalchemy import select
 
 from services.shared import redis_keys
 from services.shared.db import FINISHED, Execution, session_scope
+from services.shared.dispatch_record import SignalOutcome
 from services.shared.settings import Settings
 from services.shared.signals import Signal
 from services.signal_generator.emitting import generate_and_publish
@@ -51,7 +52,7 @@ def wait_for_dispatch(settings: Settings, signal_id: str, timeout: float = 30.0)
             raise PlatformError(f"the dispatcher did not handle signal {signal_id} within "
                              f"{timeout:.0f}s (is `tradetrace services up` running?)")
         time.sleep(0.2)
-    return json.loads(raw)
+    return asdict(SignalOutcome.from_json(raw))
 
 
 def wait_for_executions(settings: Settings, signal_id: str, expected: int,

@@ -23,5 +23,6 @@ def periodic_due(pipeline_id: int) -> str:
 
 
 def signal_dispatch(signal_id: str) -> str:
-    """What the dispatcher made of a signal (matched, enqueued, skipped), read by `signal emit`."""
+    """What the dispatcher made of a signal (services/shared/dispatch_record.py), read by
+    `signal emit` and the explorer."""
     return f"{PREFIX}:signal-dispatch:{signal_id}"

@@ -11,7 +11,6 @@ failure that is not an outage) is parked in the DLQ with the reason, never retri
 
 from __future__ import annotations
 
-import json
 import logging
 import time
 from collections.abc import Iterator
@@ -30,6 +29,7 @@ from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 from services.shared import redis_keys
 from services.shared.clients import INFRASTRUCTURE_ERRORS, backoff_seconds
 from services.shared.db import Execution, ExecutionStatus, session_scope
+from services.shared.dispatch_record import SignalOutcome
 from services.shared.executions import SignalMatch, queue_batch_runs
 from services.shared.locks import acquire_running_locks
 from services.shared.settings import Settings
@@ -52,14 +52,6 @@ COORDINATOR_AWAY = frozenset({
 
 class StaleIndex(Exception):
     """The index names a pipeline the database no longer has: reload it, replay the batch."""
-
-
-@dataclass
-class SignalOutcome:
-    matched: list[int] = field(default_factory=list)
-    enqueued: list[int] = field(default_factory=list)
-    skipped_running: list[int] = field(default_factory=list)
-    duplicates: list[int] = field(default_factory=list)
 
 
 @dataclass
@@ -309,7 +301,7 @@ class Dispatcher:
                          signal.signal_id, signal.ticker, outcome.matched, outcome.enqueued,
                          outcome.skipped_running)
             # The first handling is what `signal emit` reports; a redelivery only adds stats.
-            pipe.set(redis_keys.signal_dispatch(signal.signal_id), json.dumps(outcome.__dict__),
+            pipe.set(redis_keys.signal_dispatch(signal.signal_id), outcome.to_json(),
                      ex=self.settings.dispatch_record_seconds, nx=True)
             for field_name, pipelines in (("pipelines_matched", outcome.matched),
                                           ("pipelines_enqueued", outcome.enqueued),
