@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import gc
+
 import uvicorn
 
 from services.backend.app import create_app
@@ -22,7 +24,11 @@ def main() -> None:
         observe_consumer_lag(settings)   # here, because the dispatcher may be the one down
     upgrade(settings.database_url)
     instrument_libraries(sqlalchemy=True, redis=True, celery=True)
-    uvicorn.run(create_app(settings), host=settings.backend_host, port=settings.backend_port,
+    app = create_app(settings)
+    # What start-up made lives as long as the process: out of the collector's sight, so a
+    # full collection walks a request's garbage, not every module (a ~100 ms pause before).
+    gc.freeze()
+    uvicorn.run(app, host=settings.backend_host, port=settings.backend_port,
                 log_config=None)     # uvicorn's loggers go to the root's JSON handler
 
 
