@@ -15,6 +15,7 @@ from opentelemetry.metrics import NoOpMeterProvider
 from services.backend.active_requests import track_active_request
 from services.backend.api import executions, health, pipelines
 from services.backend.body_limit import BodyLimit
+from services.backend.explorer import pages as explorer
 from services.shared.clients import INFRASTRUCTURE_ERRORS, redis_client
 from services.shared.settings import Settings, get_settings
 from tracing import tracing_disabled
@@ -45,6 +46,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(pipelines.router)
     app.include_router(executions.router)
     app.include_router(health.router)
+    explorer.mount(app)
     for error_class in INFRASTRUCTURE_ERRORS:
         app.add_exception_handler(error_class, _unavailable)
     app.add_exception_handler(RequestValidationError, _invalid)

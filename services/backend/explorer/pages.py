@@ -1,0 +1,197 @@
+"""The signal explorer's pages: the latest signals, and one signal end to end.
+
+Server-rendered (Jinja2, every value escaped), read from the executions table, the
+dispatcher's records in Redis and Jaeger's query API; no database of its own. A component
+that is away (Jaeger, say) is named on the page, which shows what the others hold.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import UTC, datetime
+from functools import lru_cache
+from pathlib import Path
+from typing import Annotated
+
+import httpx
+import jinja2
+from fastapi import APIRouter, Depends, Form, Query
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from fastapi.staticfiles import StaticFiles
+
+from services.backend.deps import RedisDep, SessionDep, SettingsDep
+from services.backend.explorer import signals as signal_store
+from services.backend.explorer.access import (
+    COOKIE,
+    PREFIX,
+    key_reads,
+    require_page_reader,
+    safe_next,
+)
+from services.backend.explorer.waterfall import layout
+from services.shared.db import ExecutionStatus
+from tradetrace.errors import PlatformError
+from tradetrace.traces import Jaeger
+
+HERE = Path(__file__).parent
+templates = jinja2.Environment(loader=jinja2.FileSystemLoader(HERE / "templates"),
+                               autoescape=True, undefined=jinja2.StrictUndefined,
+                               trim_blocks=True, lstrip_blocks=True)
+static = StaticFiles(directory=HERE / "static")
+
+router = APIRouter(prefix=PREFIX, include_in_schema=False)
+pages = APIRouter(prefix=PREFIX, include_in_schema=False,
+                  dependencies=[Depends(require_page_reader)])
+
+
+def _page(template: str, **values: object) -> HTMLResponse:
+    html = templates.get_template(template).render(prefix=PREFIX, **values)
+    return HTMLResponse(html, headers={
+        # No script at all (an injected one would not run even if it slipped past the
+        # escaping); inline styles place the waterfall's bars.
+        "Content-Security-Policy": "default-src 'none'; style-src 'self' 'unsafe-inline'; "
+                                   "img-src 'self'; form-action 'self'; "
+                                   "frame-ancestors 'none'",
+        "Cache-Control": "no-store"})
+
+
+@router.get("/login")
+def login_form(next: str | None = None) -> HTMLResponse:
+    return _page("login.html", next=safe_next(next), failed=False)
+
+
+@router.post("/login")
+def login(session: SessionDep, key: Annotated[str, Form()],
+          next: Annotated[str | None, Form()] = None) -> Response:
+    if not key_reads(session, key.strip()):
+        page = _page("login.html", next=safe_next(next), failed=True)
+        page.status_code = 401
+        return page
+    response = RedirectResponse(safe_next(next), status_code=303)
+    response.set_cookie(COOKIE, key.strip(), httponly=True, samesite="strict", path=PREFIX)
+    return response
+
+
+@pages.get("")
+def home() -> RedirectResponse:
+    return RedirectResponse(f"{PREFIX}/signals", status_code=303)
+
+
+@pages.get("/signals")
+def signal_list(session: SessionDep, redis_client: RedisDep,
+                ticker: str | None = None, status: str | None = None,
+                since: str | None = None, until: str | None = None,
+                q: str | None = None,
+                limit: Annotated[int, Query(ge=1, le=500)] = 50) -> Response:
+    wanted = signal_store.SignalFilter(
+        ticker=ticker or None, status=_status(status), since=_time(since), until=_time(until),
+        search=q or None, limit=limit)
+    rows = signal_store.with_dispatch(redis_client,
+                                      signal_store.latest_signals(session, wanted))
+    if q and len(rows) == 1:            # a search that names one signal opens it
+        return RedirectResponse(f"{PREFIX}/signals/{rows[0].signal_id}", status_code=303)
+    if q and not rows and signal_store.dispatch_of(redis_client, q.strip()):
+        # A signal without executions (every match skipped, say): the dispatcher's record.
+        return RedirectResponse(f"{PREFIX}/signals/{q.strip()}", status_code=303)
+    return _page("signals.html", rows=rows, wanted=wanted,
+                 statuses=[s.value for s in ExecutionStatus])
+
+
+@pages.get("/signals/{signal_id}")
+def signal_page(signal_id: str, session: SessionDep, redis_client: RedisDep,
+                settings: SettingsDep) -> HTMLResponse:
+    timings = _Timings()
+    with timings.part("db"):
+        executions = signal_store.signal_executions(session, signal_id)
+    with timings.part("redis"):
+        dispatch = signal_store.dispatch_of(redis_client, signal_id)
+    trace_id = next((row.execution.trace_id for row in executions
+                     if row.execution.trace_id), None)
+    with timings.part("jaeger"):
+        waterfall, trace_problem = _waterfall(settings.jaeger_ui_url, trace_id)
+    with timings.part("render"):
+        page = _page("signal.html", signal_id=signal_id, executions=executions,
+                     dispatch=dispatch,
+                     signal=executions[0].execution.signal if executions else None,
+                     trace_id=trace_id, waterfall=waterfall, trace_problem=trace_problem,
+                     jaeger_link=settings.trace_url(trace_id) if trace_id else None)
+    page.status_code = 200 if executions or dispatch or waterfall else 404
+    page.headers["Server-Timing"] = timings.header()
+    return page
+
+
+class _Timings:
+    """Where a page's time went, as a Server-Timing header (the browser's dev tools and the
+    page-load test read it)."""
+
+    def __init__(self) -> None:
+        self.parts: list[tuple[str, float]] = []
+
+    @contextmanager
+    def part(self, name: str) -> Iterator[None]:
+        started = time.perf_counter()
+        try:
+            yield
+        finally:
+            self.parts.append((name, (time.perf_counter() - started) * 1000))
+
+    def header(self) -> str:
+        return ", ".join(f"{name};dur={ms:.1f}" for name, ms in self.parts)
+
+
+@pages.get("/traces/{trace_id}")
+def trace_page(trace_id: str, session: SessionDep, settings: SettingsDep) -> Response:
+    """A trace's page: its signal's, when it has one (the links of the API and RED charts)."""
+    signal_id = signal_store.trace_signal_id(session, trace_id.lower())
+    if signal_id:
+        return RedirectResponse(f"{PREFIX}/signals/{signal_id}", status_code=303)
+    waterfall, problem = _waterfall(settings.jaeger_ui_url, trace_id.lower())
+    page = _page("signal.html", signal_id=None, executions=[], dispatch=None, signal=None,
+                 trace_id=trace_id, waterfall=waterfall, trace_problem=problem,
+                 jaeger_link=settings.trace_url(trace_id))
+    page.status_code = 200 if waterfall else 404
+    return page
+
+
+def _waterfall(jaeger_url: str, trace_id: str | None):
+    """The trace laid out, or why not (no trace id, not in Jaeger, Jaeger away)."""
+    if trace_id is None:
+        return None, "no execution of this signal carries a trace id"
+    try:
+        return layout(_jaeger(jaeger_url).trace(trace_id)), None
+    except PlatformError as missing:
+        return None, str(missing)
+    except httpx.HTTPError as error:
+        return None, f"Jaeger is not reachable at {jaeger_url}: {error.__class__.__name__}"
+
+
+@lru_cache
+def _jaeger(url: str) -> Jaeger:
+    """One client per process: a new one builds an SSL context and a pool (~20 ms)."""
+    return Jaeger(url, timeout=3.0)
+
+
+def _status(value: str | None) -> ExecutionStatus | None:
+    try:
+        return ExecutionStatus(value) if value else None
+    except ValueError:
+        return None
+
+
+def _time(value: str | None) -> datetime | None:
+    """A time from the filter form (datetime-local, taken as UTC) or an ISO string."""
+    if not value:
+        return None
+    try:
+        parsed = datetime.fromisoformat(value)
+    except ValueError:
+        return None
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
+
+
+def mount(app) -> None:
+    app.include_router(router)
+    app.include_router(pages)
+    app.mount(f"{PREFIX}/static", static, name="explorer-static")

@@ -1,0 +1,158 @@
+"""The signal explorer in a real browser, on the session's platform and the real stack."""
+
+from __future__ import annotations
+
+import json
+import statistics
+import time
+from pathlib import Path
+
+import httpx
+
+from tests.integration.explorer.conftest import screenshot
+from tests.integration.platform_helpers import (
+    FAST,
+    create_pipeline,
+    publish_and_follow,
+    run_generator,
+    signal_for,
+)
+from tradetrace import emit
+from tradetrace.platform import Platform
+from tradetrace.traces import Jaeger
+
+# From sending the request to the last byte of the answer, as the browser timed it.
+NAVIGATION_SERVER_MS = ("() => { const n = performance.getEntriesByType('navigation')[0]; "
+                        "return [n.responseEnd - n.requestStart, n.domInteractive - n.responseEnd,"
+                        " ...n.serverTiming.map(t => t.duration)]; }")
+
+
+def _traced(traces: Jaeger, signal_id: str, executions: int) -> None:
+    """Wait until Jaeger holds the signal's whole trace (the page reads it from there)."""
+    traces.signal_trace(signal_id, executions, timeout=60)
+
+
+def _signal_that_ran_all(settings, ticker: str, pipelines: int):
+    """A signal that ran every one of the ticker's pipelines: the dispatcher learns new
+    pipelines on its next index refresh, and a pipeline still running skips a signal, so
+    signals are sent (each followed to its end) until one matched them all."""
+    for _ in range(10):
+        signal = signal_for(ticker)
+        outcome, executions = publish_and_follow(settings, signal)
+        if len(outcome["enqueued"]) == pipelines:
+            return signal, executions
+    raise AssertionError(f"no signal of {ticker} ran all {pipelines} pipelines in 10 tries")
+
+
+def _generated_signal_that_ran(platform_env, state: Path, settings, ticker: str) -> str:
+    """A signal of the real generator (its trace starts there, before Kafka) that ran: the
+    generator may publish a few, and those that come while the pipeline runs are skipped."""
+    for message in run_generator(platform_env, state, [ticker], count=1, per_second=4):
+        signal_id = json.loads(message.value())["signal_id"]
+        outcome = emit.wait_for_dispatch(settings, signal_id)
+        if outcome["enqueued"]:
+            emit.wait_for_executions(settings, signal_id, len(outcome["enqueued"]))
+            return signal_id
+    raise AssertionError("no generated signal was enqueued")
+
+
+def test_the_signals_page_lists_emitted_signals(api, settings, page, ticker: str) -> None:
+    create_pipeline(api, f"explorer-list-{ticker}", [ticker])
+    first, _ = _signal_that_ran_all(settings, ticker, 1)  # the dispatcher knows the pipeline
+    signals = [signal_for(ticker) for _ in range(3)]
+    outcomes = {signal.signal_id: publish_and_follow(settings, signal)[0] for signal in signals}
+    # A signal that comes while the pipeline still runs is skipped: it has no execution.
+    ran = sorted([first.signal_id] + [signal_id for signal_id, outcome in outcomes.items()
+                                      if outcome["enqueued"]])
+
+    page.goto(f"/explorer/signals?ticker={ticker}")
+    rows = page.locator("#signals tbody tr")
+    assert sorted(rows.evaluate_all("rows => rows.map(r => r.dataset.signalId)")) == ran
+    first = page.locator(f"tr[data-signal-id='{ran[0]}']")
+    assert "1 succeeded" in first.inner_text()
+    assert "1 / 1 / 0 / 0" in first.inner_text()       # matched / enqueued / skipped / dup
+    screenshot(page, "signals")
+
+    for signal_id in outcomes:                           # a search opens the signal's page,
+        page.fill("header input[name=q]", signal_id)     # one that ran or was skipped
+        page.press("header input[name=q]", "Enter")
+        page.wait_for_url(f"**/explorer/signals/{signal_id}")
+
+
+def test_a_failing_signal_shows_its_waterfall_with_the_error_and_the_waits(
+        api, settings, platform_env, page, traces: Jaeger, ticker: str, tmp_path: Path) -> None:
+    create_pipeline(api, f"explorer-fail-{ticker}", [ticker], agents=[
+        {"name": "market_data", "params": FAST},
+        {"name": "risk_check", "params": {**FAST, "fail": True}}])
+    signal_id = _generated_signal_that_ran(platform_env, tmp_path, settings, ticker)
+    _traced(traces, signal_id, 1)
+
+    page.goto(f"/explorer/signals/{signal_id}")
+    failed = page.locator("#waterfall details.failed")
+    assert failed.count() >= 1
+    agent = page.locator("#waterfall details.failed[data-span-name='agent.run']")
+    agent.locator("summary").click()                       # its attributes open on click
+    assert "risk_check: configured to fail" in agent.locator(".error-message").inner_text()
+    assert agent.locator(".attributes").is_visible()
+    assert page.locator("#waterfall .wait.kafka").count() == 1
+    assert page.locator("#waterfall .wait.celery").count() >= 1
+    assert page.locator("#waterfall .bar.critical").count() >= 3
+    assert "failed" in page.locator("#executions").inner_text()
+    assert "configured to fail" in page.locator("#executions").inner_text()
+    screenshot(page, "signal-failed")
+
+
+def test_pages_escape_what_comes_from_a_signal_or_a_span(api, settings, page, traces: Jaeger,
+                                                         ticker: str) -> None:
+    hostile = f"<script>window.pwned=1</script>{ticker}"
+    create_pipeline(api, hostile, [ticker])
+    signal, _ = _signal_that_ran_all(settings, ticker, 1)
+    _traced(traces, signal.signal_id, 1)
+    dialogs: list[str] = []
+    page.on("dialog", lambda dialog: (dialogs.append(dialog.message), dialog.dismiss()))
+
+    page.goto(f"/explorer/signals/{signal.signal_id}")
+    assert hostile in page.locator("#executions").inner_text()      # shown as text
+    assert page.locator("script").count() == 0
+    assert page.evaluate("() => window.pwned") is None
+    assert dialogs == []
+
+
+def test_the_pages_want_a_read_key_and_the_cookie_opens_no_write_route(
+        platform: Platform, read_key: str) -> None:
+    with httpx.Client(base_url=platform.backend_url, timeout=10) as anonymous:
+        away = anonymous.get("/explorer/signals?ticker=X")
+        assert away.status_code == 303
+        assert away.headers["location"] == "/explorer/login?next=/explorer/signals%3Fticker%3DX"
+        wrong = anonymous.post("/explorer/login", data={"key": "tt_not-a-key"})
+        assert wrong.status_code == 401
+        elsewhere = anonymous.post("/explorer/login",
+                                   data={"key": read_key, "next": "https://evil.example/"})
+        assert elsewhere.status_code == 303
+        assert elsewhere.headers["location"] == "/explorer/signals"      # no open redirect
+        cookie = elsewhere.cookies
+    with httpx.Client(base_url=platform.backend_url, timeout=10, cookies=cookie) as browser:
+        assert browser.get("/explorer/signals").status_code == 200
+        assert browser.post("/pipelines", json={"name": "x", "tickers": ["X"],
+                                                "agents": []}).status_code == 401
+
+
+def test_a_signal_with_twenty_executions_loads_in_under_300_ms(
+        api, settings, page, traces: Jaeger, ticker: str) -> None:
+    for n in range(20):
+        create_pipeline(api, f"explorer-load-{ticker}-{n}", [ticker])
+    signal, executions = _signal_that_ran_all(settings, ticker, 20)
+    assert len(executions) == 20
+    _traced(traces, signal.signal_id, 20)
+
+    loads, served = [], []
+    for _ in range(5):
+        started = time.perf_counter()
+        page.goto(f"/explorer/signals/{signal.signal_id}", wait_until="load")
+        loads.append((time.perf_counter() - started) * 1000)
+        served.append(page.evaluate(NAVIGATION_SERVER_MS))
+    assert page.locator("#executions tbody tr").count() == 20
+    spans = page.locator("#waterfall details").count()
+    print(f"\nsignal page, 20 executions, {spans} spans: loaded in {[round(x) for x in loads]} "
+          f"ms, of which the server's answer {[[round(y) for y in x] for x in served]} ms")
+    assert statistics.median(loads) < 300, loads
