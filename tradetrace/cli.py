@@ -248,7 +248,7 @@ def _print_trace(trace) -> None:
     from tradetrace.traces import render
 
     console.print(render(trace), markup=False)
-    console.print(f"in Jaeger: {_settings().trace_url(trace.trace_id)}")
+    console.print(f"open it: {_settings().trace_url(trace.trace_id)}")
 
 
 @app.command("trace")

@@ -33,7 +33,14 @@ class Settings(TracingSettings):
     kafka_client: dict[str, str] = Field({}, repr=False)
     signals_topic: str = "trading-signals"
     dlq_topic: str = "trading-signals.dlq"
-    jaeger_ui_url: str = "http://127.0.0.1:16686"
+    # Where the backend (its signal explorer) and the CLI read traces and metrics from.
+    jaeger_query_url: str = "http://127.0.0.1:16686"
+    prometheus_url: str = "http://127.0.0.1:9090"
+    # Jaeger's web UI, where there is one (compose's image has it; Jaeger built from its Go
+    # module has none): trace links open there. Unset, they open the signal explorer.
+    jaeger_ui_url: str | None = None
+    # The explorer's address as a browser reaches it; default: the backend on this machine.
+    explorer_url: str | None = None
 
     # Every client of Redis and the database gives up on a hung server after this long, so a
     # service reports the fault instead of hanging with it.
@@ -125,8 +132,14 @@ class Settings(TracingSettings):
                 **(own or {})}
 
     def trace_url(self, trace_id: str) -> str:
-        """Where a trace opens in Jaeger's UI (the API's executions and the CLI link to it)."""
-        return f"{self.jaeger_ui_url.rstrip('/')}/trace/{trace_id}"
+        """Where a trace opens (the API's executions and the CLI link to it): Jaeger's UI when
+        there is one, else the explorer's page of the trace."""
+        if self.jaeger_ui_url:
+            return f"{self.jaeger_ui_url.rstrip('/')}/trace/{trace_id}"
+        return f"{self.explorer_base_url()}/traces/{trace_id}"
+
+    def explorer_base_url(self) -> str:
+        return (self.explorer_url or f"http://127.0.0.1:{self.backend_port}/explorer").rstrip("/")
 
     @model_validator(mode="after")
     def soft_limit_first(self) -> Settings:

@@ -91,8 +91,9 @@ def test_every_address_in_compose_is_in_the_port_table() -> None:
 def test_the_settings_defaults_use_the_port_table() -> None:
     settings, table = Settings(), _by_component()
     assert urlsplit(settings.redis_url).port in table["redis"]
-    assert urlsplit(settings.jaeger_ui_url).port == min(table["jaeger"] - {14317, 14318,
-                                                                            13134, 18888, 16685})
+    assert urlsplit(settings.jaeger_query_url).port == min(table["jaeger"] - {
+        14317, 14318, 13134, 18888, 16685})
+    assert urlsplit(settings.prometheus_url).port in table["prometheus"]
     assert {int(a.rsplit(":", 1)[1]) for a in settings.kafka_bootstrap_servers.split(",")} <= \
         table["kafka"]
     assert settings.backend_port in table["backend"]

@@ -22,6 +22,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 
 from services.backend.deps import RedisDep, SessionDep, SettingsDep
+from services.backend.explorer import red
 from services.backend.explorer import signals as signal_store
 from services.backend.explorer.access import (
     COOKIE,
@@ -30,6 +31,7 @@ from services.backend.explorer.access import (
     require_page_reader,
     safe_next,
 )
+from services.backend.explorer.prometheus import PrometheusAway, prometheus
 from services.backend.explorer.waterfall import layout
 from services.shared.db import ExecutionStatus
 from tradetrace.errors import PlatformError
@@ -110,7 +112,7 @@ def signal_page(signal_id: str, session: SessionDep, redis_client: RedisDep,
     trace_id = next((row.execution.trace_id for row in executions
                      if row.execution.trace_id), None)
     with timings.part("jaeger"):
-        waterfall, trace_problem = _waterfall(settings.jaeger_ui_url, trace_id)
+        waterfall, trace_problem = _waterfall(settings.jaeger_query_url, trace_id)
     with timings.part("render"):
         page = _page("signal.html", signal_id=signal_id, executions=executions,
                      dispatch=dispatch,
@@ -141,13 +143,26 @@ class _Timings:
         return ", ".join(f"{name};dur={ms:.1f}" for name, ms in self.parts)
 
 
+@pages.get("/red")
+def red_page(settings: SettingsDep, service: str | None = None, span: str | None = None,
+             window: str = "1h") -> HTMLResponse:
+    window = window if window in red.WINDOWS else "1h"
+    try:
+        view, problem = red.build(prometheus(settings.prometheus_url), service, span or None,
+                                  window, time.time()), None
+    except PrometheusAway as away:
+        view, problem = None, str(away)
+    return _page("red.html", view=view, problem=problem, windows=list(red.WINDOWS),
+                 window=window)
+
+
 @pages.get("/traces/{trace_id}")
 def trace_page(trace_id: str, session: SessionDep, settings: SettingsDep) -> Response:
     """A trace's page: its signal's, when it has one (the links of the API and RED charts)."""
     signal_id = signal_store.trace_signal_id(session, trace_id.lower())
     if signal_id:
         return RedirectResponse(f"{PREFIX}/signals/{signal_id}", status_code=303)
-    waterfall, problem = _waterfall(settings.jaeger_ui_url, trace_id.lower())
+    waterfall, problem = _waterfall(settings.jaeger_query_url, trace_id.lower())
     page = _page("signal.html", signal_id=None, executions=[], dispatch=None, signal=None,
                  trace_id=trace_id, waterfall=waterfall, trace_problem=problem,
                  jaeger_link=settings.trace_url(trace_id))

@@ -17,6 +17,7 @@ from tests.integration.platform_helpers import (
     run_generator,
     signal_for,
 )
+from tests.support.polling import eventually
 from tradetrace import emit
 from tradetrace.platform import Platform
 from tradetrace.traces import Jaeger
@@ -156,3 +157,25 @@ def test_a_signal_with_twenty_executions_loads_in_under_300_ms(
     print(f"\nsignal page, 20 executions, {spans} spans: loaded in {[round(x) for x in loads]} "
           f"ms, of which the server's answer {[[round(y) for y in x] for x in served]} ms")
     assert statistics.median(loads) < 300, loads
+
+
+def test_an_exemplar_on_a_latency_chart_opens_the_page_of_its_trace(
+        api, settings, page, traces: Jaeger, ticker: str) -> None:
+    create_pipeline(api, f"explorer-red-{ticker}", [ticker])
+    signal, [execution] = _signal_that_ran_all(settings, ticker, 1)
+    _traced(traces, signal.signal_id, 1)
+    url = "/explorer/red?service=worker&span=pipeline.execute&window=15m"
+    ours = page.locator(f"a.exemplar[data-trace-id='{execution.trace_id}']")
+
+    def exemplar_shown() -> bool:      # Prometheus scrapes the collector every few seconds
+        page.goto(url)
+        return ours.count() == 1
+    eventually(exemplar_shown, f"an exemplar of trace {execution.trace_id}", timeout=90)
+    assert page.locator("#red-charts figure").count() == 3
+    assert page.locator("#span-table tbody tr").count() >= 1
+    assert page.locator("#service-graph .node").count() >= 2
+    screenshot(page, "red")
+
+    ours.click()
+    page.wait_for_url(f"**/explorer/signals/{signal.signal_id}")
+    assert page.locator("#waterfall details").count() >= 5
