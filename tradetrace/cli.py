@@ -423,6 +423,8 @@ def demo(seconds: Annotated[float, typer.Option(help="How long to emit signals."
             signal_id, executions = shown
             console.print(f"\nOne signal end to end (`tradetrace trace {signal_id}`):")
             _print_trace(_find_trace(signal_id, executions))
+        console.print(f"\nThe signal explorer: {settings.explorer_base_url()}/signals "
+                      f"(sign in with an API key, the demo's above)")
 
 
 if __name__ == "__main__":

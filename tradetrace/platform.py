@@ -8,6 +8,7 @@ ready once it beats, and alive while the beat is fresh.
 
 from __future__ import annotations
 
+import json
 import os
 import sys
 import time
@@ -111,7 +112,9 @@ class Platform:
             if process.running_pid(pid) is None:
                 beat = self.heartbeat_path(service.name)
                 beat.unlink(missing_ok=True)     # ready means a beat from this process
-                env = {**self.env, "TRADETRACE_HEARTBEAT_FILE": str(beat)}
+                env = {**self.env, "TRADETRACE_HEARTBEAT_FILE": str(beat),
+                       "TRADETRACE_SERVICE_LOG_FILES": json.dumps(
+                           [str(path) for path in self.log_paths()])}
                 process.start(process.Launch(service.argv, env=env, cwd=REPO_ROOT), log, pid)
                 started.append(service)
         for service in started:

@@ -78,13 +78,18 @@ class LogLine:
                 "message": self.message, "span_id": self.span_id}
 
 
-def trace_logs(trace_id: str, log_files: Iterable[Path]) -> list[LogLine]:
+def trace_logs(trace_id: str, log_files: Iterable[Path],
+               tail_bytes: int | None = None) -> list[LogLine]:
     """The JSON log lines of these files that carry the trace id, in time order (lines that
-    are not JSON, a traceback's continuation say, are passed over)."""
+    are not JSON, a traceback's continuation say, are passed over). With `tail_bytes`, only
+    each file's last bytes are read: a page that must answer fast looks at recent lines."""
     found: list[LogLine | None] = []
     for path in log_files:
         try:
             with open(path, errors="replace") as lines:     # read as a stream: logs grow large
+                if tail_bytes is not None and path.stat().st_size > tail_bytes:
+                    lines.seek(path.stat().st_size - tail_bytes)
+                    lines.readline()                         # the rest of a cut line
                 found += [_log_line(line) for line in lines if trace_id in line]
         except OSError:
             continue

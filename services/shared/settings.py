@@ -53,6 +53,9 @@ class Settings(TracingSettings):
     # A long-running service touches this file while its loop lives (liveness for
     # `services status` and compose healthchecks); unset, it keeps none.
     heartbeat_file: Path | None = None
+    # The platform's log files (JSON lines with trace ids), where the explorer finds a
+    # signal's log lines; the native launcher sets them, compose's logs go to Docker.
+    service_log_files: list[Path] = []
 
     # backend
     backend_host: str = "127.0.0.1"

@@ -35,13 +35,26 @@ from services.backend.explorer.prometheus import PrometheusAway, prometheus
 from services.backend.explorer.waterfall import layout
 from services.shared.db import ExecutionStatus
 from tradetrace.errors import PlatformError
-from tradetrace.traces import Jaeger
+from tradetrace.traces import Jaeger, trace_logs
 
 HERE = Path(__file__).parent
+LOG_TAIL_BYTES = 16 * 1024 * 1024    # of each service's log: a signal's lines are recent
 templates = jinja2.Environment(loader=jinja2.FileSystemLoader(HERE / "templates"),
                                autoescape=True, undefined=jinja2.StrictUndefined,
                                trim_blocks=True, lstrip_blocks=True)
-static = StaticFiles(directory=HERE / "static")
+
+
+class _Stylesheet(StaticFiles):
+    """The stylesheet, cached by the browser for a while: each page would otherwise ask the
+    backend again whether it changed (a round trip through the whole middleware stack)."""
+
+    def file_response(self, *args, **kwargs) -> Response:
+        response = super().file_response(*args, **kwargs)
+        response.headers["Cache-Control"] = "public, max-age=300"
+        return response
+
+
+static = _Stylesheet(directory=HERE / "static")
 
 router = APIRouter(prefix=PREFIX, include_in_schema=False)
 pages = APIRouter(prefix=PREFIX, include_in_schema=False,
@@ -54,7 +67,7 @@ def _page(template: str, **values: object) -> HTMLResponse:
         # No script at all (an injected one would not run even if it slipped past the
         # escaping); inline styles place the waterfall's bars.
         "Content-Security-Policy": "default-src 'none'; style-src 'self' 'unsafe-inline'; "
-                                   "img-src 'self'; form-action 'self'; "
+                                   "img-src 'self' data:; form-action 'self'; "
                                    "frame-ancestors 'none'",
         "Cache-Control": "no-store"})
 
@@ -113,9 +126,12 @@ def signal_page(signal_id: str, session: SessionDep, redis_client: RedisDep,
                      if row.execution.trace_id), None)
     with timings.part("jaeger"):
         waterfall, trace_problem = _waterfall(settings.jaeger_query_url, trace_id)
+    with timings.part("logs"):
+        logs = trace_logs(trace_id, settings.service_log_files, LOG_TAIL_BYTES) if trace_id \
+            else []
     with timings.part("render"):
         page = _page("signal.html", signal_id=signal_id, executions=executions,
-                     dispatch=dispatch,
+                     dispatch=dispatch, logs=logs,
                      signal=executions[0].execution.signal if executions else None,
                      trace_id=trace_id, waterfall=waterfall, trace_problem=trace_problem,
                      jaeger_link=settings.trace_url(trace_id) if trace_id else None)
@@ -164,6 +180,7 @@ def trace_page(trace_id: str, session: SessionDep, settings: SettingsDep) -> Res
         return RedirectResponse(f"{PREFIX}/signals/{signal_id}", status_code=303)
     waterfall, problem = _waterfall(settings.jaeger_query_url, trace_id.lower())
     page = _page("signal.html", signal_id=None, executions=[], dispatch=None, signal=None,
+                 logs=trace_logs(trace_id.lower(), settings.service_log_files, LOG_TAIL_BYTES),
                  trace_id=trace_id, waterfall=waterfall, trace_problem=problem,
                  jaeger_link=settings.trace_url(trace_id))
     page.status_code = 200 if waterfall else 404

@@ -133,12 +133,14 @@ def _dispatch(record: bytes | str | None) -> SignalOutcome | None:
 class ExecutionRow:
     execution: Execution
     pipeline_name: str
+    agents: list[str]              # the pipeline's, in order (a failed run has no result)
 
 
 def signal_executions(session: Session, signal_id: str) -> list[ExecutionRow]:
-    query = (select(Execution, Pipeline.name).join(Pipeline)
+    query = (select(Execution, Pipeline.name, Pipeline.agents).join(Pipeline)
              .where(Execution.signal_id == signal_id).order_by(Execution.queued_at))
-    return [ExecutionRow(execution, name) for execution, name in session.execute(query)]
+    return [ExecutionRow(execution, name, [str(a.get("name")) for a in agents or []])
+            for execution, name, agents in session.execute(query)]
 
 
 def trace_signal_id(session: Session, trace_id: str) -> str | None:
