@@ -10,7 +10,7 @@ from __future__ import annotations
 from functools import lru_cache
 from pathlib import Path
 
-from pydantic import Field, model_validator
+from pydantic import AliasChoices, Field, model_validator
 
 from tracing.settings import TracingSettings
 
@@ -41,6 +41,9 @@ class Settings(TracingSettings):
     jaeger_ui_url: str | None = None
     # The explorer's address as a browser reaches it; default: the backend on this machine.
     explorer_url: str | None = None
+    # The AWS SDK's own variable: on the aws profile, trace pages link to the X-Ray console.
+    aws_region: str | None = Field(None, validation_alias=AliasChoices("AWS_REGION",
+                                                                        "AWS_DEFAULT_REGION"))
 
     # Every client of Redis and the database gives up on a hung server after this long, so a
     # service reports the fault instead of hanging with it.
@@ -140,6 +143,15 @@ class Settings(TracingSettings):
         if self.jaeger_ui_url:
             return f"{self.jaeger_ui_url.rstrip('/')}/trace/{trace_id}"
         return f"{self.explorer_base_url()}/traces/{trace_id}"
+
+    def xray_url(self, trace_id: str) -> str | None:
+        """The trace in the X-Ray console (profile aws): X-Ray writes a W3C trace id as
+        1-<first 8 hex digits>-<the other 24>."""
+        if self.profile != "aws" or not self.aws_region:
+            return None
+        region = self.aws_region
+        return (f"https://{region}.console.aws.amazon.com/cloudwatch/home?region={region}"
+                f"#xray:traces/1-{trace_id[:8]}-{trace_id[8:]}")
 
     def explorer_base_url(self) -> str:
         return (self.explorer_url or f"http://127.0.0.1:{self.backend_port}/explorer").rstrip("/")

@@ -146,3 +146,14 @@ def test_a_celery_request_with_only_an_xray_header_in_any_case_continues_it() ->
         context = XRayPropagator().extract(request, getter=celery_getter)
         span_context = trace.get_current_span(context).get_span_context()
         assert format(span_context.trace_id, "032x") == ROOT[2:].replace("-", ""), name
+
+
+def test_trace_pages_link_to_the_xray_console_on_the_aws_profile(monkeypatch) -> None:
+    from services.shared.settings import Settings
+
+    monkeypatch.setenv("AWS_REGION", "eu-west-1")
+    trace_id = "6751c0de" + "ab" * 12
+    assert Settings(profile="aws").xray_url(trace_id) == (
+        "https://eu-west-1.console.aws.amazon.com/cloudwatch/home?region=eu-west-1"
+        f"#xray:traces/1-6751c0de-{'ab' * 12}")
+    assert Settings(profile="local").xray_url(trace_id) is None

@@ -11,6 +11,7 @@ from __future__ import annotations
 from urllib.parse import quote
 
 from fastapi import HTTPException, Request, status
+from sqlalchemy.orm import Session
 
 from services.backend.deps import SessionDep, SettingsDep
 from services.shared.api_keys import allows, find_key
@@ -20,7 +21,7 @@ COOKIE = "tradetrace_key"
 PREFIX = "/explorer"
 
 
-def key_reads(session, key: str | None) -> bool:
+def key_reads(session: Session, key: str | None) -> bool:
     found = find_key(session, key) if key else None
     return found is not None and allows(found.role, ApiRole.READ)
 

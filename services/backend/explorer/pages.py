@@ -1,12 +1,14 @@
-"""The signal explorer's pages: the latest signals, and one signal end to end.
+"""The signal explorer's pages: the latest signals, one signal end to end, the RED view.
 
 Server-rendered (Jinja2, every value escaped), read from the executions table, the
-dispatcher's records in Redis and Jaeger's query API; no database of its own. A component
+dispatcher's records in Redis, Jaeger's query API and Prometheus' HTTP API; no database of
+its own. A component
 that is away (Jaeger, say) is named on the page, which shows what the others hold.
 """
 
 from __future__ import annotations
 
+import re
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -34,10 +36,12 @@ from services.backend.explorer.access import (
 from services.backend.explorer.prometheus import PrometheusAway, prometheus
 from services.backend.explorer.waterfall import layout
 from services.shared.db import ExecutionStatus
+from services.shared.settings import Settings
 from tradetrace.errors import PlatformError
 from tradetrace.traces import Jaeger, trace_logs
 
 HERE = Path(__file__).parent
+TRACE_ID = re.compile(r"[0-9a-f]{32}")
 LOG_TAIL_BYTES = 16 * 1024 * 1024    # of each service's log: a signal's lines are recent
 templates = jinja2.Environment(loader=jinja2.FileSystemLoader(HERE / "templates"),
                                autoescape=True, undefined=jinja2.StrictUndefined,
@@ -124,20 +128,47 @@ def signal_page(signal_id: str, session: SessionDep, redis_client: RedisDep,
         dispatch = signal_store.dispatch_of(redis_client, signal_id)
     trace_id = next((row.execution.trace_id for row in executions
                      if row.execution.trace_id), None)
-    with timings.part("jaeger"):
-        waterfall, trace_problem = _waterfall(settings.jaeger_query_url, trace_id)
-    with timings.part("logs"):
-        logs = trace_logs(trace_id, settings.service_log_files, LOG_TAIL_BYTES) if trace_id \
-            else []
+    trace = _trace_view(settings, trace_id, timings)
     with timings.part("render"):
         page = _page("signal.html", signal_id=signal_id, executions=executions,
-                     dispatch=dispatch, logs=logs,
-                     signal=executions[0].execution.signal if executions else None,
-                     trace_id=trace_id, waterfall=waterfall, trace_problem=trace_problem,
-                     jaeger_link=settings.trace_url(trace_id) if trace_id else None)
-    page.status_code = 200 if executions or dispatch or waterfall else 404
+                     dispatch=dispatch,
+                     signal=executions[0].execution.signal if executions else None, **trace)
+    page.status_code = 200 if executions or dispatch or trace["waterfall"] else 404
     page.headers["Server-Timing"] = timings.header()
     return page
+
+
+@pages.get("/traces/{trace_id}")
+def trace_page(trace_id: str, session: SessionDep, settings: SettingsDep) -> Response:
+    """A trace's page: its signal's, when it has one (the links of the API and RED charts)."""
+    trace_id = trace_id.lower()
+    if not TRACE_ID.fullmatch(trace_id):
+        return _page("signal.html", signal_id=None, executions=[], dispatch=None, signal=None,
+                     trace_id=None, waterfall=None, logs=[], jaeger_link=None, xray_link=None,
+                     trace_problem="a trace id is 32 hexadecimal digits")
+    signal_id = signal_store.trace_signal_id(session, trace_id)
+    if signal_id:
+        return RedirectResponse(f"{PREFIX}/signals/{signal_id}", status_code=303)
+    trace = _trace_view(settings, trace_id, _Timings())
+    page = _page("signal.html", signal_id=None, executions=[], dispatch=None, signal=None,
+                 **trace)
+    page.status_code = 200 if trace["waterfall"] else 404
+    return page
+
+
+def _trace_view(settings: Settings, trace_id: str | None, timings: _Timings) -> dict:
+    """What a page shows of a trace: its waterfall (or why not), its log lines, and links to
+    Jaeger's UI where there is one and to X-Ray on AWS."""
+    with timings.part("jaeger"):
+        waterfall, problem = _waterfall(settings.jaeger_query_url, trace_id)
+    with timings.part("logs"):
+        logs = trace_logs(trace_id, settings.service_log_files, LOG_TAIL_BYTES) \
+            if trace_id else []
+    return {"trace_id": trace_id, "waterfall": waterfall, "trace_problem": problem,
+            "logs": logs,
+            "jaeger_link": settings.trace_url(trace_id) if trace_id and settings.jaeger_ui_url
+            else None,
+            "xray_link": settings.xray_url(trace_id) if trace_id else None}
 
 
 class _Timings:
@@ -170,21 +201,6 @@ def red_page(settings: SettingsDep, service: str | None = None, span: str | None
         view, problem = None, str(away)
     return _page("red.html", view=view, problem=problem, windows=list(red.WINDOWS),
                  window=window)
-
-
-@pages.get("/traces/{trace_id}")
-def trace_page(trace_id: str, session: SessionDep, settings: SettingsDep) -> Response:
-    """A trace's page: its signal's, when it has one (the links of the API and RED charts)."""
-    signal_id = signal_store.trace_signal_id(session, trace_id.lower())
-    if signal_id:
-        return RedirectResponse(f"{PREFIX}/signals/{signal_id}", status_code=303)
-    waterfall, problem = _waterfall(settings.jaeger_query_url, trace_id.lower())
-    page = _page("signal.html", signal_id=None, executions=[], dispatch=None, signal=None,
-                 logs=trace_logs(trace_id.lower(), settings.service_log_files, LOG_TAIL_BYTES),
-                 trace_id=trace_id, waterfall=waterfall, trace_problem=problem,
-                 jaeger_link=settings.trace_url(trace_id))
-    page.status_code = 200 if waterfall else 404
-    return page
 
 
 def _waterfall(jaeger_url: str, trace_id: str | None):

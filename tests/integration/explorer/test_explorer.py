@@ -105,6 +105,14 @@ def test_a_failing_signal_shows_its_waterfall_with_the_error_and_the_waits(
     assert f"signal {signal_id} ({ticker}): matched" in page.locator("#logs").inner_text()
     screenshot(page, "signal-failed")
 
+    # The list's filters: by status (failed: this signal) and a time range that excludes it.
+    page.goto(f"/explorer/signals?ticker={ticker}&status=failed")
+    assert page.locator(f"tr[data-signal-id='{signal_id}']").count() == 1
+    page.goto(f"/explorer/signals?ticker={ticker}&status=succeeded")
+    assert page.locator("#no-signals").is_visible()
+    page.goto(f"/explorer/signals?ticker={ticker}&until=2000-01-01T00:00")
+    assert page.locator("#no-signals").is_visible()
+
 
 def test_pages_escape_what_comes_from_a_signal_or_a_span(api, settings, page, traces: Jaeger,
                                                          ticker: str) -> None:
@@ -164,7 +172,10 @@ def test_a_signal_with_twenty_executions_loads_in_under_300_ms(
 
 def test_an_exemplar_on_a_latency_chart_opens_the_page_of_its_trace(
         api, settings, page, traces: Jaeger, ticker: str) -> None:
-    create_pipeline(api, f"explorer-red-{ticker}", [ticker])
+    # A slow run, as an operator would open from a latency chart: the chart keeps the slowest
+    # exemplar of each slot of its axis, and this one outlasts the other tests' runs.
+    create_pipeline(api, f"explorer-red-{ticker}", [ticker],
+                    agents=[{"name": "market_data", "params": {"duration_ms": 3000}}])
     signal, [execution] = _signal_that_ran_all(settings, ticker, 1)
     _traced(traces, signal.signal_id, 1)
     url = "/explorer/red?service=worker&span=pipeline.execute&window=15m"
