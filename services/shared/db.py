@@ -117,7 +117,8 @@ class Execution(Base):
         Enum(TriggerMode, native_enum=False, length=16, values_callable=_values))
     signal_id: Mapped[str | None] = mapped_column(String(64), nullable=True, index=True)
     ticker: Mapped[str | None] = mapped_column(String(16), nullable=True)
-    queued_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    queued_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow,
+                                                index=True)
     started_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
     finished_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
     duration_seconds: Mapped[float | None] = mapped_column(Float, nullable=True)

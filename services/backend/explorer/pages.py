@@ -115,7 +115,8 @@ def signal_list(session: SessionDep, redis_client: RedisDep,
         # A signal without executions (every match skipped, say): the dispatcher's record.
         return RedirectResponse(f"{PREFIX}/signals/{q.strip()}", status_code=303)
     return _page("signals.html", rows=rows, wanted=wanted,
-                 statuses=[s.value for s in ExecutionStatus])
+                 statuses=[s.value for s in ExecutionStatus],
+                 default_hours=round(signal_store.DEFAULT_WINDOW.total_seconds() / 3600))
 
 
 @pages.get("/signals/{signal_id}")

@@ -8,14 +8,14 @@ shows up only when searched for by id (its dispatch record), as the API's `signa
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 
 import redis
 from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session
 
 from services.shared import redis_keys
-from services.shared.db import Execution, ExecutionStatus, Pipeline
+from services.shared.db import Execution, ExecutionStatus, Pipeline, utcnow
 from services.shared.dispatch_record import SignalOutcome
 
 
@@ -44,11 +44,14 @@ class SignalRow:
         return (self.last_finished_at - start).total_seconds()
 
 
+DEFAULT_WINDOW = timedelta(hours=24)
+
+
 @dataclass(frozen=True)
 class SignalFilter:
     ticker: str | None = None
     status: ExecutionStatus | None = None
-    since: datetime | None = None
+    since: datetime | None = None   # unset: the last DEFAULT_WINDOW (a search: all time)
     until: datetime | None = None
     search: str | None = None       # a signal id, an execution id or a trace id
     limit: int = 50
@@ -67,8 +70,8 @@ def latest_signals(session: Session, wanted: SignalFilter) -> list[SignalRow]:
              .limit(wanted.limit))
     if wanted.ticker:
         query = query.where(e.ticker == wanted.ticker.upper())
-    if wanted.since:
-        query = query.where(e.queued_at >= wanted.since)
+    if wanted.since or not wanted.search:      # the index on queued_at bounds the scan
+        query = query.where(e.queued_at >= (wanted.since or utcnow() - DEFAULT_WINDOW))
     if wanted.until:
         query = query.where(e.queued_at <= wanted.until)
     if wanted.status:
