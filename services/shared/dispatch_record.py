@@ -1,11 +1,16 @@
-"""What the dispatcher made of a signal, as it records it in Redis (`redis_keys.signal_dispatch`)
-for `signal emit` and the explorer: the pipelines matched, enqueued, skipped because already
-running, and those whose execution for this signal existed already (a replay)."""
+"""What the dispatcher made of a signal, as it records it in Redis (`redis_keys.signal_dispatch`,
+kept `dispatch_record_seconds`) for `signal emit` and the explorer: the pipelines matched,
+enqueued, skipped because already running, and those whose execution for this signal existed
+already (a replay); and which signal it was, so a signal that ran nothing can still be listed
+(`redis_keys.RECENT_SIGNALS` holds the ids by time)."""
 
 from __future__ import annotations
 
 import json
 from dataclasses import asdict, dataclass, field, fields
+from typing import Any
+
+PIPELINE_LISTS = ("matched", "enqueued", "skipped_running", "duplicates")
 
 
 @dataclass
@@ -14,6 +19,9 @@ class SignalOutcome:
     enqueued: list[int] = field(default_factory=list)
     skipped_running: list[int] = field(default_factory=list)
     duplicates: list[int] = field(default_factory=list)
+    ticker: str | None = None
+    signal_type: str | None = None
+    generated_at: str | None = None       # ISO 8601
 
     def to_json(self) -> str:
         return json.dumps(asdict(self))
@@ -22,4 +30,7 @@ class SignalOutcome:
     def from_json(cls, raw: str | bytes) -> SignalOutcome:
         """The record; fields a newer dispatcher added are passed over."""
         record = json.loads(raw)
-        return cls(**{f.name: [int(p) for p in record.get(f.name, [])] for f in fields(cls)})
+        known: dict[str, Any] = {f.name: record[f.name] for f in fields(cls) if f.name in record}
+        for name in PIPELINE_LISTS:
+            known[name] = [int(p) for p in known.get(name, [])]
+        return cls(**known)

@@ -10,6 +10,9 @@ PREFIX = "tradetrace"
 
 # Hash of the dispatcher's counters (signals consumed, parked, pipelines matched/enqueued/...).
 DISPATCHER_STATS = f"{PREFIX}:stats:dispatcher"
+# The signals the dispatcher handled, by generation time (a sorted set of signal ids), as
+# long as their records last: the explorer lists from it the signals that ran nothing.
+RECENT_SIGNALS = f"{PREFIX}:signals:recent"
 
 
 def running_lock(pipeline_id: int) -> str:

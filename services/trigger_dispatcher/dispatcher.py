@@ -15,7 +15,7 @@ import logging
 import time
 from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import redis
 from confluent_kafka import Consumer, KafkaError, KafkaException, Message, Producer, TopicPartition
@@ -301,14 +301,20 @@ class Dispatcher:
                          signal.signal_id, signal.ticker, outcome.matched, outcome.enqueued,
                          outcome.skipped_running)
             # The first handling is what `signal emit` reports; a redelivery only adds stats.
-            pipe.set(redis_keys.signal_dispatch(signal.signal_id), outcome.to_json(),
+            record = replace(outcome, ticker=signal.ticker, signal_type=signal.signal_type,
+                             generated_at=signal.generated_at.isoformat())
+            pipe.set(redis_keys.signal_dispatch(signal.signal_id), record.to_json(),
                      ex=self.settings.dispatch_record_seconds, nx=True)
+            pipe.zadd(redis_keys.RECENT_SIGNALS,
+                      {signal.signal_id: signal.generated_at.timestamp()})
             for field_name, pipelines in (("pipelines_matched", outcome.matched),
                                           ("pipelines_enqueued", outcome.enqueued),
                                           ("pipelines_skipped_running", outcome.skipped_running),
                                           ("duplicates", outcome.duplicates)):
                 if pipelines:
                     pipe.hincrby(redis_keys.DISPATCHER_STATS, field_name, len(pipelines))
+        pipe.zremrangebyscore(redis_keys.RECENT_SIGNALS, "-inf",
+                              time.time() - self.settings.dispatch_record_seconds)
         pipe.execute()
 
     def _park(self, message: Message, headers: Headers | None, span: Span, error: Exception,

@@ -109,6 +109,9 @@ def signal_list(session: SessionDep, redis_client: RedisDep,
         search=q or None, limit=limit)
     rows = signal_store.with_dispatch(redis_client,
                                       signal_store.latest_signals(session, wanted))
+    if not wanted.status and not wanted.search:
+        rows = signal_store.newest_first(
+            rows + signal_store.without_executions(redis_client, wanted, rows), limit)
     if q and len(rows) == 1:            # a search that names one signal opens it
         return RedirectResponse(f"{PREFIX}/signals/{rows[0].signal_id}", status_code=303)
     if q and not rows and signal_store.dispatch_of(redis_client, q.strip()):

@@ -2,7 +2,7 @@
 dispatcher's record of each signal's match (Redis, kept `dispatch_record_seconds`).
 
 A signal that matched no pipeline, or whose every match was skipped, has no execution row; it
-shows up only when searched for by id (its dispatch record), as the API's `signal emit` does.
+is listed from the dispatcher's records while they last (an hour by default).
 """
 
 from __future__ import annotations
@@ -108,6 +108,36 @@ def _parsed(value: object) -> datetime | None:
         return datetime.fromisoformat(str(value)) if value else None
     except ValueError:
         return None
+
+
+def without_executions(client: redis.Redis, wanted: SignalFilter,
+                       listed: list[SignalRow]) -> list[SignalRow]:
+    """The latest signals the dispatcher handled that ran nothing (no pipeline matched, or
+    every match was still running), from its records: they have no execution row."""
+    since = (wanted.since or utcnow() - DEFAULT_WINDOW).timestamp()
+    until = wanted.until.timestamp() if wanted.until else "+inf"
+    # The newest `limit` handled signals hold every one that can make the page; for one
+    # ticker among many, look further back.
+    scan = wanted.limit * (20 if wanted.ticker else 1)
+    ids = [i.decode() if isinstance(i, bytes) else str(i) for i in client.zrevrangebyscore(
+        redis_keys.RECENT_SIGNALS, until, since, start=0, num=scan)]
+    seen = {row.signal_id for row in listed}
+    rows = []
+    for signal_id, record in zip(ids, client.mget([redis_keys.signal_dispatch(i) for i in ids])
+                                 if ids else [], strict=True):
+        outcome = _dispatch(record)
+        if outcome is None or outcome.enqueued or outcome.duplicates or signal_id in seen:
+            continue
+        if wanted.ticker and outcome.ticker != wanted.ticker.upper():
+            continue
+        generated = _parsed(outcome.generated_at) or utcnow()
+        rows.append(SignalRow(signal_id, outcome.ticker, outcome.signal_type, generated,
+                              generated, None, 0, {}, 0.0, None, outcome))
+    return rows
+
+
+def newest_first(rows: list[SignalRow], limit: int) -> list[SignalRow]:
+    return sorted(rows, key=lambda r: r.generated_at or r.first_queued_at, reverse=True)[:limit]
 
 
 def with_dispatch(client: redis.Redis, rows: list[SignalRow]) -> list[SignalRow]:

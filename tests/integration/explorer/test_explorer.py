@@ -59,20 +59,38 @@ def _generated_signal_that_ran(platform_env, state: Path, settings, ticker: str)
 
 def test_the_signals_page_lists_emitted_signals(api, settings, page, ticker: str) -> None:
     create_pipeline(api, f"explorer-list-{ticker}", [ticker])
-    first, _ = _signal_that_ran_all(settings, ticker, 1)  # the dispatcher knows the pipeline
-    signals = [signal_for(ticker) for _ in range(3)]
-    outcomes = {signal.signal_id: publish_and_follow(settings, signal)[0] for signal in signals}
-    # A signal that comes while the pipeline still runs is skipped: it has no execution.
-    ran = sorted([first.signal_id] + [signal_id for signal_id, outcome in outcomes.items()
-                                      if outcome["enqueued"]])
+    outcomes: dict[str, dict] = {}
+
+    def publish() -> dict:
+        signal = signal_for(ticker)
+        outcomes[signal.signal_id] = publish_and_follow(settings, signal)[0]
+        return outcomes[signal.signal_id]
+
+    # Until the dispatcher's index knows the new pipeline, a signal matches nothing.
+    eventually(lambda: publish()["enqueued"], "a signal running the new pipeline", timeout=30)
+    for _ in range(3):
+        publish()
 
     page.goto(f"/explorer/signals?ticker={ticker}")
     rows = page.locator("#signals tbody tr")
-    assert sorted(rows.evaluate_all("rows => rows.map(r => r.dataset.signalId)")) == ran
-    first = page.locator(f"tr[data-signal-id='{ran[0]}']")
-    assert "1 succeeded" in first.inner_text()
-    assert "1 / 1 / 0 / 0" in first.inner_text()       # matched / enqueued / skipped / dup
+    assert sorted(rows.evaluate_all("rows => rows.map(r => r.dataset.signalId)")) == sorted(
+        outcomes)                                         # every one, whatever it ran
+    for signal_id, outcome in outcomes.items():
+        row = page.locator(f"tr[data-signal-id='{signal_id}']").inner_text()
+        if outcome["enqueued"]:
+            assert "1 succeeded" in row and "1 / 1 / 0 / 0" in row   # matched/enqueued/...
+        elif outcome["skipped_running"]:
+            assert "1 / 0 / 1 / 0" in row and "skipped, already running" in row
+        else:
+            assert "0 / 0 / 0 / 0" in row and "no pipeline matched" in row
     screenshot(page, "signals")
+
+    lonely = signal_for(ticker + "X")                     # a ticker no pipeline watches
+    emit.publish(settings, lonely)
+    emit.wait_for_dispatch(settings, lonely.signal_id)
+    page.goto(f"/explorer/signals?ticker={ticker}X")
+    assert "no pipeline matched" in page.locator(
+        f"tr[data-signal-id='{lonely.signal_id}']").inner_text()
 
     for signal_id in outcomes:                           # a search opens the signal's page,
         page.fill("header input[name=q]", signal_id)     # one that ran or was skipped
