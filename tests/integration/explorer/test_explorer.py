@@ -105,6 +105,7 @@ def test_a_failing_signal_shows_its_waterfall_with_the_error_and_the_waits(
     create_pipeline(api, f"explorer-fail-{ticker}", [ticker], agents=[
         {"name": "market_data", "params": FAST},
         {"name": "risk_check", "params": {**FAST, "fail": True}}])
+    _signal_that_ran_all(settings, ticker, 1)     # the dispatcher knows the pipeline now
     signal_id = _generated_signal_that_ran(platform_env, tmp_path, settings, ticker)
     _traced(traces, signal_id, 1)
 
