@@ -106,6 +106,7 @@ class Platform:
 
         selected = self._select(names)       # a wrong name fails before anything is touched
         upgrade(self.env["TRADETRACE_DATABASE_URL"])  # before any service reads the tables
+        log_files = json.dumps([str(path) for path in self.log_paths()])  # for the explorer
         started = []
         for service in selected:
             log, pid = self._paths(service.name)
@@ -113,8 +114,7 @@ class Platform:
                 beat = self.heartbeat_path(service.name)
                 beat.unlink(missing_ok=True)     # ready means a beat from this process
                 env = {**self.env, "TRADETRACE_HEARTBEAT_FILE": str(beat),
-                       "TRADETRACE_SERVICE_LOG_FILES": json.dumps(
-                           [str(path) for path in self.log_paths()])}
+                       "TRADETRACE_SERVICE_LOG_FILES": log_files}
                 process.start(process.Launch(service.argv, env=env, cwd=REPO_ROOT), log, pid)
                 started.append(service)
         for service in started:

@@ -110,6 +110,7 @@ def test_a_failing_signal_shows_its_waterfall_with_the_error_and_the_waits(
     _traced(traces, signal_id, 1)
 
     page.goto(f"/explorer/signals/{signal_id}")
+    assert page.title() == f"Signal {signal_id} · tradetrace explorer"
     failed = page.locator("#waterfall details.failed")
     assert failed.count() >= 1
     agent = page.locator("#waterfall details.failed[data-span-name='agent.run']")
