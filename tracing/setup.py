@@ -4,7 +4,8 @@ Honoured: OTEL_SDK_DISABLED, OTEL_SERVICE_NAME, OTEL_RESOURCE_ATTRIBUTES, OTEL_T
 (parent-based always-on by default; a remote "not sampled" flag is not obeyed, see `sampler`),
 OTEL_TRACES_EXPORTER and OTEL_LOGS_EXPORTER (otlp, console or none; logs: tracing/log_export.py),
 OTEL_EXPORTER_OTLP_(TRACES_)ENDPOINT/PROTOCOL/TIMEOUT/HEADERS/INSECURE, OTEL_BSP_*, OTEL_PROPAGATORS
-(tracecontext,baggage by default), OTEL_PYTHON_ID_GENERATOR and the span limits. An argument
+(tracecontext,baggage by default), OTEL_PYTHON_ID_GENERATOR, the span limits and
+OTEL_PYTHON_SDK_INTERNAL_METRICS_ENABLED (on by default: `count_sdk_drops`). An argument
 never overrides a variable the user set. TRADETRACE_PROFILE=aws changes the defaults for AWS
 (tracing/profile.py).
 """
@@ -63,6 +64,14 @@ def use_stable_http_conventions() -> None:
     os.environ.setdefault("OTEL_SEMCONV_STABILITY_OPT_IN", "http")
 
 
+def count_sdk_drops() -> None:
+    """Let the SDK's batch processors count what they drop (`otel.sdk.processor.span.processed`
+    and `.log.processed`, with `error.type=queue_full`), exported with the service's metrics:
+    a span dropped before it leaves the process is otherwise a log line at most, and the
+    derived counts would be short without a trace of why. A value the user set is kept."""
+    os.environ.setdefault("OTEL_PYTHON_SDK_INTERNAL_METRICS_ENABLED", "true")
+
+
 def sampler() -> Sampler | None:
     """Parent-based, except that a remote parent's "not sampled" flag does not drop our spans.
 
@@ -88,6 +97,7 @@ def setup_tracing(service_name: str) -> TracerProvider | None:
         log.info("tracing disabled (OTEL_SDK_DISABLED=true)")
         return None
     use_stable_http_conventions()
+    count_sdk_drops()
     profile = current_profile()
     install_propagator(profile)
     provider = TracerProvider(resource=build_resource(service_name),

@@ -96,3 +96,29 @@ def test_celery_spans_name_their_messaging_system(spans, _provider) -> None:
     by_name = {s.name: s for s in spans.get_finished_spans()}
     assert by_name["apply_async/x"].attributes["messaging.system"] == "celery"
     assert "messaging.system" not in by_name["pipeline.execute"].attributes
+
+
+def test_spans_the_sdk_drops_are_counted_in_the_service_metrics() -> None:
+    """In a fresh process, with the export stuck and a queue of 4: the dropped spans show as
+    `otel.sdk.processor.span.processed{error.type=queue_full}` (what ServiceDroppingTelemetry
+    alerts on), without any variable set by hand."""
+    code = ("from opentelemetry import metrics;"
+            "from opentelemetry.sdk.metrics import MeterProvider;"
+            "from opentelemetry.sdk.metrics.export import InMemoryMetricReader;"
+            "reader = InMemoryMetricReader();"
+            "metrics.set_meter_provider(MeterProvider(metric_readers=[reader]));"
+            "from tracing import setup_tracing, tracer; setup_tracing('x');"
+            "[tracer().start_span('s').end() for _ in range(200)];"
+            "points = [p for r in reader.get_metrics_data().resource_metrics"
+            " for s in r.scope_metrics for m in s.metrics"
+            " if m.name == 'otel.sdk.processor.span.processed' for p in m.data.data_points"
+            " if p.attributes.get('error.type') == 'queue_full'];"
+            "print(sum(p.value for p in points))")
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                            timeout=60, env={"PATH": "/usr/bin:/bin",
+                                             "OTEL_EXPORTER_OTLP_ENDPOINT": "http://127.0.0.1:1",
+                                             "OTEL_EXPORTER_OTLP_TIMEOUT": "1",
+                                             "OTEL_BSP_MAX_QUEUE_SIZE": "4",
+                                             "OTEL_BSP_MAX_EXPORT_BATCH_SIZE": "4"})
+    assert result.returncode == 0, result.stderr
+    assert int(result.stdout.split()[-1]) > 0

@@ -11,9 +11,10 @@ expressions, minutes made seconds.
 
 Causes: no generator (then one, then none again); a pipeline that fails; the dispatcher stopped
 while signals wait in Kafka; Jaeger stopped while spans flow; a flood into the tripped
-limiter; a pipeline run of 126 s (started when the module starts, checked last, from the
-ALERTS series, since it fires while the other tests run). Windows are short, so each alert
-clears by itself once its cause is gone: that is the "clears" half of each test.
+limiter; a generator whose span queue overflows; a pipeline run of 126 s (started when the
+module starts, checked last, from the ALERTS series, since it fires while the other tests
+run). Windows are short, so each alert clears by itself once its cause is gone: that is the
+"clears" half of each test.
 """
 
 from __future__ import annotations
@@ -223,6 +224,21 @@ def test_a_flood_refused_by_the_memory_limiter_fires_dropping_spans(observed: Ob
         provider.shutdown()
         observed.wait_active("CollectorDroppingSpans", timeout=5)
         observed.wait_cleared("CollectorDroppingSpans")       # no refusal in the window
+
+
+def test_a_service_whose_span_queue_overflows_fires_dropping_telemetry(
+        observed: Observed, tmp_path: Path) -> None:
+    """The real generator with its traces sent nowhere and a queue of 4 spans: its SDK
+    counts the spans it drops in the metrics it still sends to the collector."""
+    env = {**observed.platform.env,
+           "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT": f"http://{HOST}:{free_port()}",
+           "OTEL_BSP_MAX_QUEUE_SIZE": "4", "OTEL_BSP_MAX_EXPORT_BATCH_SIZE": "4",
+           "OTEL_METRIC_EXPORT_INTERVAL": "1000"}
+    generator = Platform(env=env, state=tmp_path, backend_port=free_port())
+    with generator.running(["signal-generator"]):
+        firing = observed.wait_active("ServiceDroppingTelemetry", timeout=120)
+        assert firing[0]["labels"]["job"].endswith("/signal-generator")
+    observed.wait_cleared("ServiceDroppingTelemetry", timeout=120)
 
 
 def test_a_slow_run_fired_the_latency_alert_and_it_cleared(observed: Observed) -> None:
