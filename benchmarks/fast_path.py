@@ -20,13 +20,21 @@ figures).
 3. **End to end** (a dispatcher and a worker started per round and mode, agents at zero
    duration): latency from a signal's generation to its execution's start at a fixed rate
    (p50/p95/p99), then the saturation rate of a burst (signals from the first generated to
-   the last started); with tracing on, the share of the burst's traces that reached Jaeger
-   whole (one root, no missing parent, every span of the trace shape), through the stack's
-   collector with its tail sampling (at 100% unless TRACE_SAMPLING_PERCENTAGE is set).
+   the last started), and the worker's CPU per signal (its process and pool, from /proc).
+   With tracing on, what the burst's telemetry lost: the share of its traces that reached
+   Jaeger whole (one root, no missing parent, every span of the trace shape) through the
+   stack's collector with its tail sampling (at 100% unless TRACE_SAMPLING_PERCENTAGE is
+   set), the spans the services' SDKs dropped (their own counter), those the collector
+   refused or failed to send (its counters), and the derived count of executions against the
+   database's.
+4. **Backend**: requests/s of `GET /executions` and `POST /pipelines/{id}/run`
+   (`backend_requests.py`).
+5. **Collector**: our configuration against a plain one, CPU and peak RSS per 10,000 spans
+   from telemetrygen and from our own traffic (`collector_cost.py`).
 
 Writes `benchmarks/results/<date>.json` and prints the table the README shows.
 
-    .venv/bin/python benchmarks/fast_path.py [--rounds 3]
+    .venv/bin/python benchmarks/fast_path.py [--rounds 3] [--parts end_to_end,backend]
 """
 
 from __future__ import annotations
@@ -45,6 +53,10 @@ import uuid
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
+
+from backend_requests import backend_rounds
+from collector_cost import collector_rounds
+from proc import tree_cpu_seconds
 
 from tracing import span_names
 
@@ -194,6 +206,9 @@ def main() -> None:
     parser.add_argument("--member", nargs=2, help=argparse.SUPPRESS)
     parser.add_argument("--profile-only", choices=list(MODES),
                         help="only profile the dispatcher in this mode (py-spy), no rounds")
+    parser.add_argument("--parts", default=",".join(PARTS),
+                        help=f"a comma-separated subset of {','.join(PARTS)}; the results "
+                             "of a subset go to <date>-partial.json")
     args = parser.parse_args()
     if args.round:
         print(json.dumps(dispatcher_round(*args.round)))
@@ -214,15 +229,23 @@ def main() -> None:
             _run_round({**env, **MODES[args.profile_only]}, *DISPATCH_CASES[0], profile=profile)
             print(f"written: {profile}")
             return
+        parts = args.parts.split(",")
         results = {"machine": _machine(), "rounds": args.rounds,
-                   "dispatcher": _dispatcher_rounds(env, args.rounds),
-                   "group": _group_rounds(env, args.rounds),
-                   "end_to_end": _end_to_end_rounds(env, args.rounds)}
+                   **{part: PARTS[part](env, args.rounds) for part in parts}}
     RESULTS.mkdir(exist_ok=True)
-    out = RESULTS / f"{datetime.now(UTC):%Y-%m-%d}.json"
+    partial = "" if set(parts) == set(PARTS) else "-partial"
+    out = RESULTS / f"{datetime.now(UTC):%Y-%m-%d}{partial}.json"
     out.write_text(json.dumps(results, indent=2) + "\n")
     print(_table(results))
     print(f"\nwritten: {out}")
+
+
+def _backend_rounds(env: dict[str, str], rounds: int) -> dict[str, Any]:
+    return backend_rounds(env, MODES, rounds, _summary)
+
+
+def _collector_rounds(env: dict[str, str], rounds: int) -> dict[str, Any]:
+    return collector_rounds(env, rounds, _summary)
 
 
 def _create_pipelines(database_url: str) -> None:
@@ -345,13 +368,17 @@ def _end_to_end_rounds(env: dict[str, str], rounds: int) -> dict[str, Any]:
 
 
 def _end_to_end_round(env: dict[str, str], name: str) -> dict[str, float]:
-    """A dispatcher and a worker of this mode; a warm-up signal, the fixed rate, the burst."""
+    """A dispatcher and a worker of this mode; a warm-up signal, the fixed rate, the burst.
+    With tracing on, also what the burst's telemetry lost on the way (see `_losses`)."""
     from services.shared.settings import Settings
     from services.signal_generator.publisher import SignalPublisher
     from tradetrace.platform import Platform
     from tradetrace.stack.ports import free_port
 
     env = _own_topics(env, name)
+    namespace = env["TRADETRACE_SIGNALS_TOPIC"]
+    # The round's services by name in the derived metrics (job="<namespace>/worker").
+    env |= {"OTEL_RESOURCE_ATTRIBUTES": f"service.namespace={namespace}"}
     settings = Settings(database_url=env["TRADETRACE_DATABASE_URL"],
                         signals_topic=env["TRADETRACE_SIGNALS_TOPIC"])
     tickers = _e2e_tickers()
@@ -362,7 +389,10 @@ def _end_to_end_round(env: dict[str, str], name: str) -> dict[str, float]:
         [warm_up] = _signals(tickers[:1])
         publisher.publish(warm_up)
         publisher.flush(10)
-        _started(settings, [warm_up.signal_id])
+        _finished(settings, [warm_up.signal_id])
+        worker = services.pid("worker")
+        assert worker is not None
+        worker_cpu = tree_cpu_seconds(worker)
         steady = _signals(tickers[1:LATENCY_SIGNALS + 1])
         for signal in steady:
             sent = time.perf_counter()
@@ -371,25 +401,88 @@ def _end_to_end_round(env: dict[str, str], name: str) -> dict[str, float]:
         publisher.flush(10)
         latencies = sorted(_started(settings, [s.signal_id for s in steady]).values())
         burst = _signals(tickers[LATENCY_SIGNALS + 1:])
+        collector_losses = _collector_losses()
         first_generated = datetime.now(UTC)
         for signal in burst:
             publisher.publish(signal.model_copy(update={"generated_at": datetime.now(UTC)}))
         publisher.flush(30)
         last_started = max(_started(settings, [s.signal_id for s in burst], latency=False)
                            .values())
-        exported = env.get("OTEL_SDK_DISABLED") == "false" and "OTEL_TRACES_EXPORTER" not in env
-        completeness = _complete_traces_pct(settings, [s.signal_id for s in burst]) \
-            if exported else None
+        executions = _finished(settings, [s.signal_id for s in steady + burst])
+        worker_cpu = tree_cpu_seconds(worker) - worker_cpu
+        figures = {"latency_p50_ms": statistics.median(latencies),
+                   "latency_p95_ms": statistics.quantiles(latencies, n=100)[94],
+                   "latency_p99_ms": statistics.quantiles(latencies, n=100)[98],
+                   "burst_signals_per_s": len(burst) / (last_started
+                                                         - first_generated.timestamp()),
+                   "worker_cpu_us": worker_cpu * 1e6 / (len(steady) + len(burst))}
+        if env.get("OTEL_SDK_DISABLED") == "false" and "OTEL_TRACES_EXPORTER" not in env:
+            figures["complete_traces_pct"] = _complete_traces_pct(
+                settings, [s.signal_id for s in burst])
+            figures |= _losses(namespace, executions + 1, collector_losses)
     import redis
 
     redis.Redis.from_url(env["TRADETRACE_REDIS_URL"]).flushdb()   # the locks of runs cut short
-    cut = statistics.quantiles(latencies, n=100)
-    figures = {"latency_p50_ms": statistics.median(latencies), "latency_p95_ms": cut[94],
-               "latency_p99_ms": cut[98],
-               "burst_signals_per_s": len(burst) / (last_started - first_generated.timestamp())}
-    if completeness is not None:
-        figures["complete_traces_pct"] = completeness
     return figures
+
+
+def _losses(namespace: str, executions: int, collector_before: float,
+            timeout: float = 60) -> dict[str, float]:
+    """What the round's telemetry lost: spans its services' SDKs dropped (their queue full),
+    spans the stack's collector refused or failed to send since `collector_before` (shared
+    with whatever else runs), and the derived count of the round's executions minus the
+    database's (`executions`, the warm-up's included), once the derived count has caught up
+    or `timeout` passed."""
+    from tests.support.prometheus import exposed, exposed_sum
+    from tradetrace.stack.ports import HOST, port
+
+    derived_url = f"http://{HOST}:{port('collector', 'Prometheus exporter')}/metrics"
+    jobs = [f"{namespace}/trigger-dispatcher", f"{namespace}/worker"]
+    deadline = time.monotonic() + timeout
+    while True:
+        samples = exposed(derived_url)
+        derived = exposed_sum(samples, "pipeline_executions_total", job=jobs[1])
+        reported = all(exposed_sum(samples, "otel_sdk_processor_span_processed_total", job=job)
+                       for job in jobs)
+        if (derived >= executions and reported) or time.monotonic() > deadline:
+            break
+        time.sleep(1)
+    dropped = sum(exposed_sum(samples, "otel_sdk_processor_span_processed_total", job=job,
+                              error_type="queue_full") for job in jobs)
+    return {"sdk_dropped_spans": dropped,
+            "collector_dropped_spans": _collector_losses() - collector_before,
+            "derived_minus_database": derived - executions}
+
+
+def _collector_losses() -> float:
+    """Spans the stack's collector refused, failed to queue or failed to send, so far."""
+    from tests.support.prometheus import exposed, exposed_sum
+    from tradetrace.stack.ports import HOST, port
+
+    samples = exposed(f"http://{HOST}:{port('collector', 'collector self-metrics')}/metrics")
+    return sum(exposed_sum(samples, name) for name in (
+        "otelcol_receiver_refused_spans_total", "otelcol_exporter_enqueue_failed_spans_total",
+        "otelcol_exporter_send_failed_spans_total"))
+
+
+def _finished(settings: Any, signal_ids: list[str], timeout: float = 180) -> int:
+    """The number of these signals' executions, once every one has finished (bounded)."""
+    from sqlalchemy import func, select
+
+    from services.shared.db import FINISHED, Execution, session_scope
+
+    deadline = time.monotonic() + timeout
+    while True:
+        with session_scope(settings.database_url) as session:
+            total, done = session.execute(select(
+                func.count(), func.count().filter(Execution.status.in_(FINISHED))).where(
+                Execution.signal_id.in_(signal_ids))).one()
+        if total >= len(signal_ids) and done == total:
+            return int(total)
+        if time.monotonic() > deadline:
+            raise RuntimeError(f"{done} of {len(signal_ids)} executions finished "
+                               f"after {timeout:.0f}s")
+        time.sleep(0.2)
 
 
 # A burst signal's trace (the bench publishes without tracing: the dispatcher's span is its root).
@@ -465,10 +558,13 @@ def _aware(moment: datetime) -> datetime:
     return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
-def _summary(samples: dict[str, list[dict[str, float]]]) -> dict[str, Any]:
-    """Per figure: each mode's rounds, median and spread, and the on/off ratio of medians."""
+def _summary(samples: dict[str, list[dict[str, float]]],
+             ratio: tuple[str, str] = ("on", "off")) -> dict[str, Any]:
+    """Per figure: each mode's rounds, median and spread, and the ratio of the medians of the
+    two modes of `ratio` (on/off unless told)."""
     summary: dict[str, Any] = {}
-    for key in samples["on"][0]:
+    numerator, denominator = ratio
+    for key in samples[numerator][0]:
         figure: dict[str, Any] = {}
         for mode, rounds in samples.items():
             values = [r[key] for r in rounds if key in r]
@@ -476,8 +572,8 @@ def _summary(samples: dict[str, list[dict[str, float]]]) -> dict[str, Any]:
                 continue                # measured in one mode only (complete traces)
             figure[mode] = {"median": statistics.median(values), "min": min(values),
                             "max": max(values), "rounds": values}
-        off = figure.get("off", {}).get("median")
-        figure["on_off"] = figure["on"]["median"] / off if off else None
+        below = figure.get(denominator, {}).get("median")
+        figure["ratio"] = figure[numerator]["median"] / below if below else None
         summary[key] = figure
     return summary
 
@@ -491,27 +587,56 @@ def _machine() -> dict[str, Any]:
 LABELS = {
     "signals_per_s": "signals/s", "tasks_per_s": "tasks/s",
     "dispatch_cpu_us": "CPU us/signal", "publish_cpu_us": "generator CPU us/signal",
-"latency_p50_ms": "latency p50 ms",
+    "worker_cpu_us": "worker CPU us/signal",
+    "latency_p50_ms": "latency p50 ms",
     "latency_p95_ms": "latency p95 ms", "latency_p99_ms": "latency p99 ms",
     "burst_signals_per_s": "burst signals/s",
     "complete_traces_pct": "burst: traces whole in Jaeger, %",
+    "sdk_dropped_spans": "burst: spans the SDKs dropped",
+    "collector_dropped_spans": "burst: spans the collector refused or failed",
+    "derived_minus_database": "burst: derived executions minus the database's",
     "group_1_signals_per_s": "one dispatcher, signals/s",
     "group_2_signals_per_s": "two dispatchers, signals/s",
+    "get_executions_per_s": "GET /executions per s",
+    "post_run_per_s": "POST /pipelines/{id}/run per s",
+    "cpu_s_per_10k_spans": "CPU s per 10,000 spans", "peak_rss_mib": "peak RSS MiB",
+    "series": "series exposed", "spans": "spans",
 }
 
 
 def _table(results: dict[str, Any]) -> str:
-    dispatcher = results["dispatcher"]
-    bare = dispatcher["bare_span_us"]
-    lines = [f"{results['machine']['cpus']} CPUs, Python {results['machine']['python']}, "
-             f"{results['rounds']} interleaved rounds per mode; median (min-max). The SDK's "
-             f"bare span: {bare['median']:.1f} us ({bare['min']:.1f}-{bare['max']:.1f}).",
-             "", f"| part | figure | {' | '.join(f'tracing {m}' for m in MODES)} | on/off |",
-             f"|---|---|{'---:|' * len(MODES)}---:|"]
+    dispatcher = results.get("dispatcher", {})
     parts = {f"dispatcher, {key.replace('_', ' ')}": figures
              for key, figures in dispatcher.items() if key.endswith("per_signal")}
-    parts["dispatcher group"] = results["group"]
-    parts["end to end"] = results["end_to_end"]
+    for key, part in (("group", "dispatcher group"), ("end_to_end", "end to end"),
+                      ("backend", "backend")):
+        if key in results:
+            parts[part] = results[key]
+    lines = [f"{results['machine']['cpus']} CPUs, Python {results['machine']['python']}, "
+             f"{results['rounds']} interleaved rounds per mode; median (min-max)."]
+    if "bare_span_us" in dispatcher:
+        bare = dispatcher["bare_span_us"]
+        lines[0] += (f" The SDK's bare span: {bare['median']:.1f} us "
+                     f"({bare['min']:.1f}-{bare['max']:.1f}).")
+    if parts:
+        lines += ["", *_rows(parts, list(MODES), "on/off")]
+    if "collector" in results:
+        collector = results["collector"]
+        lines += [
+            "", f"The collector, our configuration against the plain one (tail sampling's "
+            f"decision wait {collector['decision_wait']}); telemetrygen: "
+            f"{collector['telemetrygen_spans']:,} spans per round; our traffic: "
+            f"{collector['own_signals']:,} signals through the dispatcher.", "",
+            *_rows({"collector, telemetrygen": collector["telemetrygen"],
+                    "collector, our traffic": collector["our_traffic"]}, ["ours", "plain"],
+                   "ours/plain")]
+    return "\n".join(lines)
+
+
+def _rows(parts: dict[str, dict[str, Any]], modes: list[str], ratio: str) -> list[str]:
+    """A markdown table: per part and figure, each mode's median (min-max) and the ratio."""
+    lines = [f"| part | figure | {' | '.join(modes)} | {ratio} |",
+             f"|---|---|{'---:|' * len(modes)}---:|"]
     for part, figures in parts.items():
         for key, figure in figures.items():
             if not isinstance(figure, dict) or (key == "tasks_per_s"
@@ -519,12 +644,21 @@ def _table(results: dict[str, Any]) -> str:
                 continue
             if key == "publish_cpu_us" and not part.endswith(" 1 per signal"):
                 continue        # the same path, on too few signals to say more
-            cells = [f"{figure[m]['median']:.1f} ({figure[m]['min']:.0f}-{figure[m]['max']:.0f})"
-                     if m in figure else "-" for m in MODES]
-            ratio = f"{figure['on_off']:.2f}" if figure["on_off"] else "-"
-            lines.append(f"| {part} | {LABELS[key]} | {' | '.join(cells)} | {ratio} |")
-    return "\n".join(lines)
+            cells = [f"{_number(figure[m]['median'])} ({_number(figure[m]['min'])}-"
+                     f"{_number(figure[m]['max'])})" if m in figure else "-" for m in modes]
+            shown = f"{figure['ratio']:.2f}" if figure["ratio"] else "-"
+            lines.append(f"| {part} | {LABELS[key]} | {' | '.join(cells)} | {shown} |")
+    return lines
 
+
+def _number(value: float) -> str:
+    """Three significant digits below 100 (0.312, 17.9), whole numbers above."""
+    return f"{value:.3g}" if abs(value) < 100 else f"{value:.0f}"
+
+
+PARTS = {"dispatcher": _dispatcher_rounds, "group": _group_rounds,
+         "end_to_end": _end_to_end_rounds, "backend": _backend_rounds,
+         "collector": _collector_rounds}
 
 if __name__ == "__main__":
     main()
