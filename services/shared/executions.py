@@ -20,9 +20,9 @@ import enum
 import uuid
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import select, update
+from sqlalchemy import Table, bindparam, func, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
@@ -135,29 +135,84 @@ class Verdict(str, enum.Enum):
     EXHAUSTED = "exhausted"    # every attempt was used: failed now
 
 
-def claim(session: Session, execution_id: str, task_id: str, settings: Settings) -> tuple[
-        Verdict, Execution | None]:
+@dataclass(frozen=True)
+class Claim:
+    """A row this delivery runs: its attempt (1 for the first start) and when it started."""
+
+    attempts: int
+    started_at: datetime
+
+
+# The statements on every execution's path, built once with their parameters bound by name
+# (Core, not the ORM's bulk UPDATE: building and caching an ORM update per call cost more
+# than the round trip it saves).
+_EXECUTIONS = cast(Table, Execution.__table__)
+_ROWS = _EXECUTIONS.c
+_CLAIM = (
+    update(_EXECUTIONS)
+    .where(_ROWS.id == bindparam("execution_id"), _ROWS.status.not_in(FINISHED),
+           _ROWS.attempts <= bindparam("max_retries"),
+           or_(_ROWS.status != ExecutionStatus.RUNNING, _ROWS.task_id == bindparam("task"),
+               _ROWS.lease_expires_at.is_(None), _ROWS.lease_expires_at <= bindparam("now")))
+    .values(status=ExecutionStatus.RUNNING, attempts=_ROWS.attempts + 1,
+            task_id=bindparam("task"), started_at=func.coalesce(_ROWS.started_at,
+                                                                bindparam("now")),
+            lease_expires_at=bindparam("lease"),
+            trace_id=func.coalesce(_ROWS.trace_id, bindparam("trace")))
+    .returning(_ROWS.attempts, _ROWS.started_at))
+_OWNED = (_ROWS.id == bindparam("execution_id"), _ROWS.task_id == bindparam("task"),
+          _ROWS.status.not_in(FINISHED))
+_OUTCOME = {"status": bindparam("outcome"), "cost_usd": bindparam("cost"),
+            "result": bindparam("outcome_result", type_=_ROWS.result.type),
+            "error": bindparam("outcome_error")}
+_FINISH = update(_EXECUTIONS).where(*_OWNED).values(
+    **_OUTCOME, finished_at=bindparam("now"), lease_expires_at=None,
+    duration_seconds=bindparam("duration"))
+_FINISH_TO_RETRY = update(_EXECUTIONS).where(*_OWNED).values(
+    **_OUTCOME, lease_expires_at=bindparam("lease"))
+
+
+def claim(session: Session, execution_id: str, task_id: str, settings: Settings,
+          trace_id: str | None = None) -> tuple[Verdict, Claim | None]:
     """Decide whether this delivery (Celery task `task_id`) runs the execution, and if so mark
-    it running with a fresh lease. The row is locked until the caller's transaction ends."""
+    it running with a fresh lease (and the trace id, if the row has none). The row is locked
+    until the caller's transaction ends.
+
+    The common case (a queued or abandoned row, or this task's own, with attempts left) is
+    decided and marked by one `UPDATE ... RETURNING`: a claim is on every execution's path,
+    and reading the row first cost a round trip and an ORM load each time. A row the update
+    does not take is read, locked, to say why (or taken, if it changed meanwhile)."""
+    now = utcnow()
+    taken = session.connection().execute(_CLAIM, {
+        "execution_id": execution_id, "task": task_id, "now": now, "trace": trace_id,
+        "max_retries": settings.task_max_retries,
+        "lease": lease(settings.execution_lease_seconds, now)}).one_or_none()
+    if taken is not None:
+        return Verdict.RUN, Claim(taken.attempts, aware(taken.started_at))
+    return _claim_read(session, execution_id, task_id, settings, trace_id, now)
+
+
+def _claim_read(session: Session, execution_id: str, task_id: str, settings: Settings,
+                trace_id: str | None, now: datetime) -> tuple[Verdict, Claim | None]:
     execution = session.get(Execution, execution_id, with_for_update=True)
     if execution is None:
         return Verdict.GONE, None
     if execution.status in FINISHED:
-        return Verdict.FINISHED, execution
-    now = utcnow()
+        return Verdict.FINISHED, None
     if (execution.status == ExecutionStatus.RUNNING and execution.task_id != task_id
             and execution.lease_expires_at is not None
             and aware(execution.lease_expires_at) > now):
-        return Verdict.HELD, execution
+        return Verdict.HELD, None
     if _out_of_attempts(execution, settings):
         _give_up(execution, now)
-        return Verdict.EXHAUSTED, execution
+        return Verdict.EXHAUSTED, None
     execution.status = ExecutionStatus.RUNNING
     execution.attempts += 1
     execution.task_id = task_id
     execution.started_at = execution.started_at or now
     execution.lease_expires_at = lease(settings.execution_lease_seconds, now)
-    return Verdict.RUN, execution
+    execution.trace_id = execution.trace_id or trace_id
+    return Verdict.RUN, Claim(execution.attempts, aware(execution.started_at))
 
 
 def _out_of_attempts(execution: Execution, settings: Settings) -> bool:
@@ -189,22 +244,20 @@ def renew_lease(session: Session, execution_id: str, task_id: str, seconds: floa
 
 def finish(session: Session, execution_id: str, task_id: str, status: ExecutionStatus,
            cost: float, result: dict[str, Any] | None, error: str | None,
-           lease_seconds: float | None = None) -> bool:
+           started_at: datetime, lease_seconds: float | None = None) -> bool:
     """Record the outcome, if this task still owns the row (else another took it over after
-    its lease ran out, and that one records). `lease_seconds`: a retry follows, so the row
-    stays running, leased that long."""
-    execution = session.get(Execution, execution_id, with_for_update=True)
-    if execution is None or execution.task_id != task_id or execution.status in FINISHED:
-        return False
-    execution.status = status
-    execution.cost_usd = round(cost, 6)
-    execution.result = result
-    execution.error = error
+    its lease ran out, and that one records), in one UPDATE. `lease_seconds`: a retry
+    follows, so the row stays running, leased that long."""
+    now = utcnow()
+    values = {"execution_id": execution_id, "task": task_id, "outcome": status,
+              "cost": round(cost, 6), "outcome_result": result, "outcome_error": error}
     if lease_seconds is not None:
-        execution.lease_expires_at = lease(lease_seconds)
+        recorded = session.connection().execute(
+            _FINISH_TO_RETRY, {**values, "lease": lease(lease_seconds, now)})
     else:
-        _finish_times(execution, utcnow())
-    return True
+        recorded = session.connection().execute(
+            _FINISH, {**values, "now": now, "duration": (now - started_at).total_seconds()})
+    return recorded.rowcount == 1
 
 
 @dataclass
