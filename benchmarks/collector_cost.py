@@ -16,13 +16,13 @@ from __future__ import annotations
 import subprocess
 import sys
 import tempfile
-import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 from proc import cpu_seconds, peak_rss_mib
 
+from tests.support.polling import eventually
 from tests.support.prometheus import exposed, exposed_sum
 from tradetrace.stack import Stack
 from tradetrace.stack.components.collector import CONFIG, CollectorOnOwnPorts
@@ -97,14 +97,10 @@ def _our_traffic(env: dict[str, str], endpoint: str) -> None:
 
 def _wait_exported(self_metrics_url: str, timeout: float = 120) -> float:
     """The spans the collector accepted, once all of them reached Jaeger (bounded)."""
-    deadline = time.monotonic() + timeout
-    while True:
+    def exported() -> float | None:
         samples = exposed(self_metrics_url)
         accepted = exposed_sum(samples, "otelcol_receiver_accepted_spans_total")
         sent = exposed_sum(samples, "otelcol_exporter_sent_spans_total", exporter=EXPORTER)
-        if accepted and sent >= accepted:
-            return accepted
-        if time.monotonic() > deadline:
-            raise RuntimeError(f"the collector exported {sent:.0f} of {accepted:.0f} spans "
-                               f"after {timeout:.0f}s")
-        time.sleep(0.5)
+        return accepted if accepted and sent >= accepted else None
+
+    return eventually(exported, "every accepted span sent to Jaeger", timeout=timeout)

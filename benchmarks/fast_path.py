@@ -372,6 +372,7 @@ def _end_to_end_round(env: dict[str, str], name: str) -> dict[str, float]:
     With tracing on, also what the burst's telemetry lost on the way (see `_losses`)."""
     from services.shared.settings import Settings
     from services.signal_generator.publisher import SignalPublisher
+    from tests.integration.faults.ground_truth import finished_rows
     from tradetrace.platform import Platform
     from tradetrace.stack.ports import free_port
 
@@ -389,7 +390,7 @@ def _end_to_end_round(env: dict[str, str], name: str) -> dict[str, float]:
         [warm_up] = _signals(tickers[:1])
         publisher.publish(warm_up)
         publisher.flush(10)
-        _finished(settings, [warm_up.signal_id])
+        finished_rows(settings, [warm_up.signal_id], 1)
         worker = services.pid("worker")
         assert worker is not None
         worker_cpu = tree_cpu_seconds(worker)
@@ -408,11 +409,12 @@ def _end_to_end_round(env: dict[str, str], name: str) -> dict[str, float]:
         publisher.flush(30)
         last_started = max(_started(settings, [s.signal_id for s in burst], latency=False)
                            .values())
-        executions = _finished(settings, [s.signal_id for s in steady + burst])
+        executions = len(finished_rows(settings, [s.signal_id for s in steady + burst],
+                                       len(steady) + len(burst), timeout=180))
         worker_cpu = tree_cpu_seconds(worker) - worker_cpu
+        cut = statistics.quantiles(latencies, n=100)
         figures = {"latency_p50_ms": statistics.median(latencies),
-                   "latency_p95_ms": statistics.quantiles(latencies, n=100)[94],
-                   "latency_p99_ms": statistics.quantiles(latencies, n=100)[98],
+                   "latency_p95_ms": cut[94], "latency_p99_ms": cut[98],
                    "burst_signals_per_s": len(burst) / (last_started
                                                          - first_generated.timestamp()),
                    "worker_cpu_us": worker_cpu * 1e6 / (len(steady) + len(burst))}
@@ -463,26 +465,6 @@ def _collector_losses() -> float:
     return sum(exposed_sum(samples, name) for name in (
         "otelcol_receiver_refused_spans_total", "otelcol_exporter_enqueue_failed_spans_total",
         "otelcol_exporter_send_failed_spans_total"))
-
-
-def _finished(settings: Any, signal_ids: list[str], timeout: float = 180) -> int:
-    """The number of these signals' executions, once every one has finished (bounded)."""
-    from sqlalchemy import func, select
-
-    from services.shared.db import FINISHED, Execution, session_scope
-
-    deadline = time.monotonic() + timeout
-    while True:
-        with session_scope(settings.database_url) as session:
-            total, done = session.execute(select(
-                func.count(), func.count().filter(Execution.status.in_(FINISHED))).where(
-                Execution.signal_id.in_(signal_ids))).one()
-        if total >= len(signal_ids) and done == total:
-            return int(total)
-        if time.monotonic() > deadline:
-            raise RuntimeError(f"{done} of {len(signal_ids)} executions finished "
-                               f"after {timeout:.0f}s")
-        time.sleep(0.2)
 
 
 # A burst signal's trace (the bench publishes without tracing: the dispatcher's span is its root).
