@@ -59,25 +59,38 @@ def default_env() -> dict[str, str]:
 
 
 class Platform:
+    """The services; `replicas` workers and dispatchers (the dispatchers share the signal
+    topic's partitions in one consumer group, the workers one Celery queue): the second is
+    named worker-2, trigger-dispatcher-2, and so on."""
+
     def __init__(self, env: dict[str, str] | None = None, state: Path | None = None,
-                 backend_port: int = port("backend")) -> None:
+                 backend_port: int = port("backend"), replicas: int = 1) -> None:
         self.env = {**default_env(), **(env or {}), "TRADETRACE_BACKEND_PORT": str(backend_port)}
         self.state = (state or state_dir()) / "services"
         self.backend_url = f"http://127.0.0.1:{backend_port}"
+        self.replicas = replicas
 
     def services(self) -> list[Service]:
         python = sys.executable
         celery = [python, "-m", "celery", "-A", "services.worker.app"]
+        workers = [Service(name, [*celery, "worker", "--pool=prefork", "--concurrency=2",
+                                  "--loglevel=INFO", f"--hostname={name}@%h"])
+                   for name in self.replica_names("worker")]
+        dispatchers = [Service(name, [python, "-m", "services.trigger_dispatcher"])
+                       for name in self.replica_names("trigger-dispatcher")]
         return [
             Service("backend", [python, "-m", "services.backend"],
                     lambda _beat: http_ok(f"{self.backend_url}/ready")),
-            Service("worker", [*celery, "worker", "--pool=prefork", "--concurrency=2",
-                               "--loglevel=INFO", "--hostname=worker@%h"]),
+            *workers,
             Service("beat", [*celery, "beat", "--loglevel=INFO",
                              f"--schedule={self.state / 'beat' / 'schedule'}"]),
-            Service("trigger-dispatcher", [python, "-m", "services.trigger_dispatcher"]),
+            *dispatchers,
             Service("signal-generator", [python, "-m", "services.signal_generator"]),
         ]
+
+    def replica_names(self, service: str) -> list[str]:
+        """The names of a scaled service's processes: `service`, `service-2`, ..."""
+        return [service, *(f"{service}-{n}" for n in range(2, self.replicas + 1))]
 
     def log_paths(self) -> list[Path]:
         """Every service's log file (JSON lines with trace ids: tracing/logs.py)."""

@@ -6,13 +6,20 @@ import secrets
 
 import yaml
 
-from tradetrace.stack.components.collector import CONFIG, HELD_BACK, MANIFEST, collector_release
+from tradetrace.stack.components.collector import (
+    CONFIG,
+    HELD_BACK,
+    MANIFEST,
+    REPLACED,
+    collector_release,
+)
+
+KINDS = ("receivers", "processors", "exporters", "connectors", "extensions", "providers")
 
 
 def _modules() -> dict[str, str]:
     spec = yaml.safe_load(MANIFEST.read_text())
-    return dict(line["gomod"].split() for kind in spec if isinstance(spec[kind], list)
-                for line in spec[kind])
+    return dict(line["gomod"].split() for kind in KINDS for line in spec[kind])
 
 
 def test_every_module_is_on_the_core_release() -> None:
@@ -32,6 +39,19 @@ def test_held_back_modules_are_in_the_manifest_at_the_listed_older_release() -> 
         assert tuple(int(part) for part in version[1:].split(".")) < release
 
 
+def test_the_only_replaced_dependencies_are_the_listed_ones() -> None:
+    """A `replaces` line pins a dependency under a component to another release: each is
+    listed, with its reason, in collector.REPLACED."""
+    replaces = yaml.safe_load(MANIFEST.read_text()).get("replaces", [])
+    pinned = {}
+    for line in replaces:
+        module, target = (part.strip() for part in line.split("=>"))
+        target_module, version = target.split()
+        assert target_module == module, "a replace pins a release, not another module"
+        pinned[module] = version
+    assert pinned == REPLACED
+
+
 def test_manifest_has_the_components_the_configs_use() -> None:
     names = {module.rsplit("/", 1)[1] for module in _modules()}
     assert {"otlpreceiver", "batchprocessor", "memorylimiterprocessor", "tailsamplingprocessor",
@@ -40,7 +60,7 @@ def test_manifest_has_the_components_the_configs_use() -> None:
             "prometheusremotewriteexporter", "loadbalancingexporter", "awsxrayexporter",
             "spanmetricsconnector",
             "servicegraphconnector", "signaltometricsconnector", "healthcheckextension",
-            "sigv4authextension"} <= names
+            "sigv4authextension", "kafkaexporter", "kafkareceiver"} <= names
 
 
 def test_the_collector_masks_our_api_keys_by_the_pattern_the_keys_are_made_with() -> None:

@@ -63,7 +63,7 @@ def test_every_mounted_file_and_build_context_exists() -> None:
 def test_the_native_stack_files_are_mounted_not_copied() -> None:
     mounted = {v.split(":")[0] for s in SERVICES.values() for v in s.get("volumes", [])}
     assert {"./collector", "./prometheus", "./grafana/provisioning", "./grafana/dashboards",
-            "./jaeger/config.yaml"} <= mounted
+            "./jaeger/config.yaml", "./jaeger/badger.yaml"} <= mounted
     assert "/etc/otelcol/spanmetrics.yaml" in " ".join(SERVICES["otel-collector"]["command"])
 
 
@@ -74,7 +74,7 @@ def test_every_variable_set_on_a_service_is_one_it_reads() -> None:
         assert not unread, f"{name} sets variables no service reads: {unread}"
     collector_reads = _config_variables("collector/spanmetrics.yaml", "collector/tempo.yaml")
     assert set(_env("otel-collector")) <= collector_reads
-    assert set(_env("jaeger")) <= _config_variables("jaeger/config.yaml")
+    assert set(_env("jaeger")) <= _config_variables("jaeger/config.yaml", "jaeger/badger.yaml")
 
 
 def test_addresses_the_services_get_match_the_names_and_ports_that_listen() -> None:

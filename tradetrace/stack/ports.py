@@ -34,6 +34,8 @@ PORTS: tuple[Port, ...] = (
     Port("jaeger", 14318, "OTLP HTTP in"),
     Port("jaeger", 13134, "healthcheckv2"),
     Port("jaeger", 18888, "Jaeger self-metrics"),
+    Port("cassandra", 19042, "CQL (the scale profile's trace store)"),
+    Port("cassandra", 17000, "inter-node storage (the scale profile)"),
     Port("prometheus", 9090, "HTTP API and UI"),
     Port("redis", 6379, "Redis (Celery broker, locks)"),
     Port("postgres", 5432, "PostgreSQL"),

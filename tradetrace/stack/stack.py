@@ -80,9 +80,22 @@ class Stack:
         """Start what is not running and wait for all; returns the names of those it started."""
         with reporter().step("stack up"):
             self.install()
-            started = [c for c in self.components if self._start(c)]
+            started: list[Component] = []
+            answered: set[str] = set()
+
+            def wait(component: Component) -> None:
+                if component.name not in answered:
+                    self._wait_healthy(component, component in started)
+                    answered.add(component.name)
+
             for component in self.components:
-                self._wait_healthy(component, component in started)
+                for needed in self.components:
+                    if needed.name in component.starts_after:
+                        wait(needed)
+                if self._start(component):
+                    started.append(component)
+            for component in self.components:
+                wait(component)
                 component.after_healthy()
         return [c.name for c in started]
 

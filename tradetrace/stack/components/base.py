@@ -21,6 +21,9 @@ class Component(ABC):
     debian_package: str | None = None
     debian_binary: str | None = None
     stop_signal: int = signal.SIGTERM
+    # Components of the same stack that must answer before this one starts (one that exits
+    # when its storage is not there yet); the others start at once, side by side.
+    starts_after: tuple[str, ...] = ()
 
     def __init__(self, state: Path | None = None) -> None:
         self.state = (state or state_dir()) / self.name

@@ -3,17 +3,21 @@
 from __future__ import annotations
 
 import re
+from dataclasses import replace
 from pathlib import Path
 
 from tradetrace.stack.components.base import Component
 from tradetrace.stack.health import StackError, http_ok
 from tradetrace.stack.paths import REPO_ROOT, cache_dir, content_key
-from tradetrace.stack.ports import HOST, port
+from tradetrace.stack.ports import HOST, free_port, port
 from tradetrace.stack.process import Launch
 from tradetrace.stack.steps import require_program, run
 
 JAEGER_DIR = REPO_ROOT / "jaeger"
 CONFIG = JAEGER_DIR / "config.yaml"
+# Where the traces are kept, merged over CONFIG: one of these.
+BADGER = JAEGER_DIR / "badger.yaml"           # embedded, on disk in the state (the default)
+CASSANDRA = JAEGER_DIR / "cassandra.yaml"     # the scale profile's shared store
 PACKAGE = "github.com/jaegertracing/jaeger/cmd/jaeger"
 
 
@@ -40,6 +44,13 @@ class Jaeger(Component):
     name = "jaeger"
     startup_timeout = 60.0      # Badger opens (and may replay) its store first
 
+    def __init__(self, state: Path | None = None,
+                 configs: tuple[Path, ...] = (CONFIG, BADGER)) -> None:
+        super().__init__(state)
+        self.configs = configs   # merged in order: a later file overrides an earlier one
+        if CASSANDRA in configs:
+            self.starts_after = ("cassandra",)   # Jaeger exits when its store is not there
+
     @property
     def artifact(self) -> Path:
         key = content_key(JAEGER_DIR / "go.mod", JAEGER_DIR / "go.sum")
@@ -53,9 +64,49 @@ class Jaeger(Component):
     def launch(self) -> Launch:
         # Jaeger's query service traces its own API calls to localhost:4317, our collector:
         # they would show up as a "jaeger" service in the RED metrics and dashboards.
-        return Launch([str(self.artifact), f"--config={CONFIG}"],
+        return Launch([str(self.artifact), *(f"--config={config}" for config in self.configs)],
                       env={"OTEL_TRACES_SAMPLER": "always_off",
                            "JAEGER_BADGER_DIR": str(self.data_dir / "badger")})
 
     def healthy(self) -> bool:
         return http_ok(f"{query_url()}/api/services")
+
+
+class JaegerOnOwnPorts(Jaeger):
+    """A second Jaeger of our build on free ports beside the stack's (a test's own trace store,
+    e.g. on Cassandra): `env` sets its configs' variables."""
+
+    def __init__(self, state: Path, configs: tuple[Path, ...] = (CONFIG, BADGER),
+                 env: dict[str, str] | None = None) -> None:
+        super().__init__(state, configs)
+        self.query_http, self.query_grpc, self.otlp_grpc, self.otlp_http, self.health, \
+            self.self_metrics = (free_port() for _ in range(6))
+        self.env = env or {}
+
+    @property
+    def query_url(self) -> str:
+        return f"http://{HOST}:{self.query_http}"
+
+    @property
+    def otlp_grpc_endpoint(self) -> str:
+        return f"{HOST}:{self.otlp_grpc}"
+
+    def ports(self) -> list[int]:
+        return [self.query_http, self.query_grpc, self.otlp_grpc, self.otlp_http, self.health,
+                self.self_metrics]
+
+    def launch(self) -> Launch:
+        launch = super().launch()
+        return replace(launch, env={
+            **(launch.env or {}),
+            "JAEGER_QUERY_HTTP_ENDPOINT": f"{HOST}:{self.query_http}",
+            "JAEGER_QUERY_GRPC_ENDPOINT": f"{HOST}:{self.query_grpc}",
+            "JAEGER_OTLP_GRPC_ENDPOINT": f"{HOST}:{self.otlp_grpc}",
+            "JAEGER_OTLP_HTTP_ENDPOINT": f"{HOST}:{self.otlp_http}",
+            "JAEGER_HEALTH_ENDPOINT": f"{HOST}:{self.health}",
+            "JAEGER_SELF_METRICS_PORT": str(self.self_metrics),
+            **self.env,
+        })
+
+    def healthy(self) -> bool:
+        return http_ok(f"{self.query_url}/api/services")

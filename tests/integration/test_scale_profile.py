@@ -1,0 +1,213 @@
+"""The scale profile on the real stack: the services send to an agent collector, which writes
+their telemetry to Kafka (the telemetry bus); two gateway collectors share the bus's
+partitions and derive the metrics; Jaeger keeps the traces in Cassandra; two dispatchers and
+two workers run the platform. Ground truth is the database and Kafka.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+from confluent_kafka import Message
+
+from services.shared.consumer_lag import LagReader
+from services.shared.db import FINISHED, Execution, ExecutionStatus, session_scope
+from services.shared.settings import Settings
+from tests.integration.isolation import isolated_env, namespace
+from tests.integration.platform_helpers import (
+    api_client,
+    create_pipeline,
+    run_generator,
+    settings_from_env,
+)
+from tests.support.polling import eventually
+from tests.support.prometheus import exposed_sum
+from tracing import span_names
+from tradetrace.errors import PlatformError
+from tradetrace.platform import Platform
+from tradetrace.stack import Stack
+from tradetrace.stack.components.cassandra import Cassandra, cql_session
+from tradetrace.stack.components.jaeger import CASSANDRA, CONFIG, JaegerOnOwnPorts
+from tradetrace.stack.ports import free_port
+from tradetrace.stack.scale import Agent, Gateway, TelemetryBus
+from tradetrace.traces import Jaeger, Trace
+
+pytestmark = pytest.mark.integration
+
+SIGNALS = 2000
+TICKERS = 40                 # 50 signals each; every 4th also has a pipeline that fails
+GENERATOR_RATE = 150         # signals/s: the generator's own pace, ~13 s for all
+# The spans every signal's trace has below the generator's root, and those of a signal that
+# ran a pipeline (the others found theirs running and skipped it).
+DISPATCHED_SHAPE = (span_names.SIGNAL_GENERATE, span_names.PIPELINES_MATCH)
+EXECUTED_SHAPE = (*DISPATCHED_SHAPE, span_names.PIPELINE_EXECUTE, span_names.AGENT_RUN)
+
+
+@dataclass
+class ScaleProfile:
+    services: Platform
+    settings: Settings
+    gateways: list[Gateway]
+    jaeger: JaegerOnOwnPorts
+    state: Path
+
+    @property
+    def metrics_urls(self) -> list[str]:
+        return [gateway.metrics_url for gateway in self.gateways]
+
+    def derived_sum(self, name: str, **labels: str) -> float:
+        """A derived counter summed over the gateways, as sum() in Prometheus would."""
+        return sum(exposed_sum(url, name, **labels) for url in self.metrics_urls)
+
+
+@pytest.fixture(scope="module")
+def scale(platform_env: dict[str, str], kafka_bootstrap: str,
+          tmp_path_factory: pytest.TempPathFactory) -> Iterator[ScaleProfile]:
+    state = tmp_path_factory.mktemp("scale")
+    own = namespace("tt-scale")
+    keyspace = own.replace("-", "_")
+    bus = TelemetryBus(kafka_bootstrap, name=f"bus-{own}")
+    bus.create_topics()
+    cassandra = Stack([Cassandra()])          # the stack's node: left running if it was
+    started_cassandra = cassandra.up()
+    jaeger = JaegerOnOwnPorts(state, (CONFIG, CASSANDRA), env={"CASSANDRA_KEYSPACE": keyspace})
+    gateways = [Gateway(state, index, bus, jaeger.otlp_grpc_endpoint) for index in (1, 2)]
+    agent = Agent(state, bus)
+    env = {**isolated_env(platform_env, own),
+           "OTEL_EXPORTER_OTLP_ENDPOINT": agent.otlp_grpc_endpoint}
+    services = Platform(env=env, state=state, backend_port=free_port(), replicas=2)
+    try:
+        with Stack([jaeger, *gateways, agent]).running(), services.running(
+                ["backend", *services.replica_names("worker"),
+                 *services.replica_names("trigger-dispatcher")]):
+            yield ScaleProfile(services, settings_from_env(env), gateways, jaeger, state)
+    finally:
+        with cql_session() as session:
+            session.execute(f"DROP KEYSPACE IF EXISTS {keyspace}")
+        if started_cassandra:
+            cassandra.down()
+
+
+def _dispatched_everything(settings: Settings) -> None:
+    """Wait until the dispatchers committed every signal (each batch is committed only once
+    its tasks are enqueued), then until no execution is queued or running."""
+    reader = LagReader(settings)
+    eventually(lambda: sum(p.messages for p in reader.read()) == 0,
+               "the dispatchers' group to commit every signal", timeout=120, interval=1)
+
+    def settled() -> list[Execution] | None:
+        with session_scope(settings.database_url) as session:
+            found = list(session.query(Execution))
+        return found if found and all(e.status in FINISHED for e in found) else None
+
+    eventually(settled, "every execution finished", timeout=120, interval=1)
+
+
+def _trace_id(message: Message) -> str:
+    """The trace a signal started: the generator's traceparent on its Kafka message."""
+    header = dict(message.headers() or [])["traceparent"].decode()
+    return header.split("-")[1]
+
+
+def _not_whole(jaeger: Jaeger, trace_id: str, executed: bool) -> str | None:
+    """Why the signal's trace is not whole in Jaeger, or None when it is: one root, the
+    generator's, no span whose parent is missing, and the spans of its path."""
+    try:
+        trace: Trace = jaeger.trace(trace_id)
+    except PlatformError as missing:
+        return str(missing)
+    if len(trace.roots) != 1 or trace.roots[0].name != span_names.SIGNAL_GENERATE:
+        return f"roots {[s.label for s in trace.roots]}"
+    shape = EXECUTED_SHAPE if executed else DISPATCHED_SHAPE
+    missing_names = [n for n in shape if not trace.named(n)]
+    return f"no {missing_names}" if missing_names else None
+
+
+def _traces_not_whole(jaeger: Jaeger, executed: dict[str, bool],
+                      timeout: float = 180) -> dict[str, str]:
+    """{trace id: why} for the traces still not whole after `timeout` (spans reach Cassandra
+    through the agent, the bus, a gateway and Jaeger: seconds, retries included)."""
+    deadline = time.monotonic() + timeout
+    broken = dict.fromkeys(executed, "not looked at")
+    while broken and time.monotonic() < deadline:
+        with ThreadPoolExecutor(4) as pool:
+            verdicts = list(pool.map(lambda t: (t, _not_whole(jaeger, t, executed[t])), broken))
+        broken = {trace_id: why for trace_id, why in verdicts if why}
+        if broken:
+            time.sleep(2)
+    return broken
+
+
+def test_two_thousand_signals_through_two_gateways_add_up(scale: ScaleProfile) -> None:
+    tickers = [f"SCALE{i:02d}" for i in range(TICKERS)]   # the topic is this module's own
+    with api_client(scale.services) as api:
+        for ticker in tickers:
+            create_pipeline(api, f"scale-{ticker}", [ticker])
+        for ticker in tickers[::4]:
+            create_pipeline(api, f"scale-fails-{ticker}", [ticker], agents=[
+                {"name": "market_data", "params": {"duration_ms": 0, "fail": True}}])
+    time.sleep(1.0)       # both dispatchers' indexes refresh every 0.5 s in tests
+    sent = run_generator(scale.services.env, scale.state, tickers, SIGNALS,
+                         per_second=GENERATOR_RATE)
+    assert len(sent) >= SIGNALS
+    _dispatched_everything(scale.settings)
+    with session_scope(scale.settings.database_url) as session:
+        executions = list(session.query(Execution))
+    by_status = {status: sum(e.status == status for e in executions)
+                 for status in (ExecutionStatus.SUCCEEDED, ExecutionStatus.FAILED)}
+    assert by_status[ExecutionStatus.FAILED] > 0 and by_status[ExecutionStatus.SUCCEEDED] > 0
+
+    # Every signal is one trace, read back from Cassandra: whole, under the generator's root.
+    executed_traces = {e.trace_id for e in executions}
+    traces = {_trace_id(m): _trace_id(m) in executed_traces for m in sent}
+    assert executed_traces <= set(traces)
+    broken = _traces_not_whole(Jaeger(scale.jaeger.query_url, timeout=30), traces)
+    assert not broken, f"{len(broken)} of {len(traces)} traces not whole: " \
+                       f"{list(broken.items())[:5]}"
+
+    # The derived counters, summed over the gateways, equal the database and Kafka exactly.
+    for status, count in by_status.items():
+        eventually(lambda s=status, n=count: scale.derived_sum(
+                       "pipeline_executions_total", status=s.value) == n,
+                   f"pipeline_executions_total{{status={status.value}}} = {count}", timeout=60)
+    eventually(lambda: scale.derived_sum("signals_consumed_total") == len(sent),
+               f"signals_consumed_total = {len(sent)}", timeout=60)
+
+    # Both gateways did part of the work (the bus spread the traces over them), and the
+    # service graph has each hop once: Kafka once per signal, Celery once per execution.
+    per_gateway = [exposed_sum(url, "pipeline_executions_total") for url in scale.metrics_urls]
+    assert all(share > 0 for share in per_gateway), per_gateway
+    edges = {("signal-generator", "trigger-dispatcher"): len(sent),
+             ("trigger-dispatcher", "worker"): len(executions)}
+    for (client, server), count in edges.items():
+        eventually(lambda c=client, s=server, n=count: scale.derived_sum(
+                       "traces_service_graph_request_total", client=c, server=s) == n,
+                   f"service graph {client} -> {server} = {count}", timeout=60)
+    print(f"\n[scale] {len(sent)} signals, {len(executions)} executions "
+          f"({by_status[ExecutionStatus.FAILED]} failed), {len(traces)} traces whole in "
+          f"Cassandra; "
+          f"executions per gateway {per_gateway}")
+
+
+def test_traces_in_cassandra_outlive_a_jaeger_restart(scale: ScaleProfile) -> None:
+    with session_scope(scale.settings.database_url) as session:
+        stored = session.query(Execution).filter(Execution.trace_id.is_not(None)).first()
+    assert stored is not None, "the test above ran executions"
+    jaeger = Jaeger(scale.jaeger.query_url, timeout=30)
+    before = eventually(lambda: _spans_or_none(jaeger, stored.trace_id), "the trace stored")
+    with Stack([scale.jaeger]).stopped():
+        assert not scale.jaeger.healthy(), "Jaeger is down: nothing is kept in its memory"
+    assert _spans_or_none(jaeger, stored.trace_id) == before
+
+
+def _spans_or_none(jaeger: Jaeger, trace_id: str) -> set[str] | None:
+    try:
+        return {s.span_id for s in jaeger.trace(trace_id).spans}
+    except PlatformError:
+        return None
+
