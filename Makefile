@@ -22,6 +22,7 @@ stop: install
 # under a test's timeout); the integration fixtures then start and stop the stack.
 test: install lint
 	$(BIN)/tradetrace stack install
+	$(BIN)/tradetrace stack install --profile scale
 	$(BIN)/python -m pytest tests
 
 # Lint and types: ruff over everything, mypy (strict on tracing/ and services/shared/).
@@ -39,6 +40,7 @@ unit: install
 
 integration: install
 	$(BIN)/tradetrace stack install
+	$(BIN)/tradetrace stack install --profile scale
 	$(BIN)/python -m pytest tests/integration
 
 stack-up: install

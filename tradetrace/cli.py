@@ -14,7 +14,7 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from pydantic import ValidationError
@@ -27,6 +27,10 @@ from tracing.settings import package_version
 from tradetrace.errors import CliError, PlatformError
 from tradetrace.stack import Stack, StackError, report
 from tradetrace.stack.process import tail
+from tradetrace.stack.stack import PROFILES, active_profile, components, record_profile
+
+if TYPE_CHECKING:
+    from tradetrace.platform import Platform
 
 app = typer.Typer(help="Trace-first observability for an event-driven trading platform.",
                   no_args_is_help=True)
@@ -50,6 +54,8 @@ errors = Console(stderr=True, highlight=False)
 Components = Annotated[list[str] | None, typer.Argument(help="Only these components.")]
 ServiceNames = Annotated[list[str] | None, typer.Argument(help="Only these services.")]
 AsJson = Annotated[bool, typer.Option("--json", help="Print JSON, for scripts.")]
+Profile = Annotated[str, typer.Option(
+    "--profile", help=f"The stack's shape: {' or '.join(PROFILES)} (see the README, Scaling).")]
 
 
 def _show_version(value: bool) -> None:
@@ -88,9 +94,18 @@ def _state(text: str, good: bool) -> str:
     return f"[green]{text}[/green]" if good else f"[red]{text}[/red]"
 
 
-def _stack(names: list[str] | None) -> Stack:
-    stack = Stack()
+def _stack(names: list[str] | None, profile: str | None = None) -> Stack:
+    """The running profile's stack (or `profile`'s), or the named components of it."""
+    stack = Stack(components(profile=profile))
     return stack.select(names) if names else stack
+
+
+def _platform() -> Platform:
+    """The services as the running profile runs them (scale: two dispatchers, two workers)."""
+    from tradetrace.platform import Platform
+    from tradetrace.stack.scale import REPLICAS
+
+    return Platform(replicas=REPLICAS if active_profile() == "scale" else 1)
 
 
 def _live_progress() -> None:
@@ -100,19 +115,22 @@ def _live_progress() -> None:
 
 
 @stack_app.command()
-def install(names: Components = None) -> None:
+def install(names: Components = None, profile: Profile = "single") -> None:
     """Install or build what is missing, without starting anything (cached after the first run)."""
     _live_progress()
     with _reported():
-        _stack(names).install()
+        _stack(names, profile).install()
 
 
 @stack_app.command()
-def up(names: Components = None) -> None:
-    """Install or build what is missing (cached), start every component, wait until healthy."""
+def up(names: Components = None, profile: Profile = "single") -> None:
+    """Install or build what is missing (cached), start every component, wait until healthy.
+    `--profile scale`: an agent collector, two gateways behind Kafka, Jaeger on Cassandra
+    (and `services up` then runs two dispatchers and two workers)."""
     _live_progress()
     with _reported():
-        _stack(names).up()
+        record_profile(profile)
+        _stack(names, profile).up()
     status(names)
 
 
@@ -192,20 +210,16 @@ def _settings() -> Settings:
 @services_app.command("up")
 def services_up(names: ServiceNames = None) -> None:
     """Start the services that are not running and wait until each is ready."""
-    from tradetrace.platform import Platform
-
     with _reported():
-        started = Platform().up(names)
+        started = _platform().up(names)
     console.print(f"started: {', '.join(started) if started else 'all were already running'}")
 
 
 @services_app.command("down")
 def services_down(names: ServiceNames = None) -> None:
     """Stop the services started by `services up`."""
-    from tradetrace.platform import Platform
-
     with _reported():
-        stopped = Platform().down(names)
+        stopped = _platform().down(names)
     console.print(f"stopped: {', '.join(stopped) if stopped else 'nothing was running'}")
 
 
@@ -213,9 +227,7 @@ def services_down(names: ServiceNames = None) -> None:
 def services_status(as_json: AsJson = False) -> None:
     """Each service with its pid, liveness (its heartbeat's age) and log. Exits 1 if any is
     stopped or not beating."""
-    from tradetrace.platform import Platform
-
-    rows = Platform().status()
+    rows = _platform().status()
     words = {r.name: "alive" if r.alive else ("stuck" if r.pid else "stopped") for r in rows}
     if as_json:
         _print_json([{"service": r.name, "pid": r.pid, "state": words[r.name],
@@ -235,12 +247,11 @@ def services_status(as_json: AsJson = False) -> None:
 
 def _find_trace(signal_id: str, executions: int | None):
     """The signal's trace from Jaeger, with the services' log lines written inside it."""
-    from tradetrace.platform import Platform
     from tradetrace.stack.components.jaeger import query_url
     from tradetrace.traces import Jaeger, trace_logs
 
     trace = Jaeger(query_url()).signal_trace(signal_id, executions)
-    trace.logs = trace_logs(trace.trace_id, Platform().log_paths())
+    trace.logs = trace_logs(trace.trace_id, _platform().log_paths())
     return trace
 
 
@@ -392,15 +403,15 @@ def demo(seconds: Annotated[float, typer.Option(help="How long to emit signals."
     """Seed demo pipelines, start everything, emit signals for a while, print what ran."""
     from services.shared.db import utcnow
     from tradetrace import demo as demo_run
-    from tradetrace.platform import Platform
     from tradetrace.stack.paths import state_dir
 
     _live_progress()
-    platform = Platform()
+    platform = _platform()
     with _reported():
         settings = _settings()
         Stack().up()
-        platform.up(["backend", "worker", "beat", "trigger-dispatcher"])
+        platform.up(["backend", *platform.replica_names("worker"), "beat",
+                     *platform.replica_names("trigger-dispatcher")])
         key = settings.api_key or demo_run.demo_key(settings)
         ids = demo_run.seed_pipelines(platform.backend_url, key)
         console.print(f"demo pipelines: {ids}")

@@ -19,11 +19,15 @@ from tradetrace.stack.components.postgres import database_url
 from tradetrace.stack.components.redis import redis_url as stack_redis_url
 from tradetrace.stack.ports import HOST, free_port, port
 from tradetrace.stack.scratch import free_redis_url, fresh_database, left_as_found
+from tradetrace.stack.stack import components, record_profile
 
 
 @pytest.fixture(scope="session")
 def stack(pytestconfig: pytest.Config) -> Iterator[Stack]:
-    native = Stack()
+    """The single profile's stack (the tests start the scale profile's parts themselves):
+    with the scale profile running, the session stops at once and says so."""
+    record_profile("single")
+    native = Stack(components(profile="single"))
     capture = pytestconfig.pluginmanager.getplugin("capturemanager")
     with capture.global_and_fixture_disabled():  # show the build and start-up timings live
         started = native.up()

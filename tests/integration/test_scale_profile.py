@@ -34,7 +34,7 @@ from tradetrace.stack import Stack
 from tradetrace.stack.components.cassandra import Cassandra, cql_session
 from tradetrace.stack.components.jaeger import CASSANDRA, CONFIG, JaegerOnOwnPorts
 from tradetrace.stack.ports import free_port
-from tradetrace.stack.scale import Agent, Gateway, TelemetryBus
+from tradetrace.stack.scale import REPLICAS, Agent, Gateway, TelemetryBus
 from tradetrace.traces import Jaeger, Trace
 
 pytestmark = pytest.mark.integration
@@ -72,7 +72,6 @@ def scale(platform_env: dict[str, str], kafka_bootstrap: str,
     own = namespace("tt-scale")
     keyspace = own.replace("-", "_")
     bus = TelemetryBus(kafka_bootstrap, name=f"bus-{own}")
-    bus.create_topics()
     cassandra = Stack([Cassandra()])          # the stack's node: left running if it was
     started_cassandra = cassandra.up()
     jaeger = JaegerOnOwnPorts(state, (CONFIG, CASSANDRA), env={"CASSANDRA_KEYSPACE": keyspace})
@@ -80,7 +79,7 @@ def scale(platform_env: dict[str, str], kafka_bootstrap: str,
     agent = Agent(state, bus)
     env = {**isolated_env(platform_env, own),
            "OTEL_EXPORTER_OTLP_ENDPOINT": agent.otlp_grpc_endpoint}
-    services = Platform(env=env, state=state, backend_port=free_port(), replicas=2)
+    services = Platform(env=env, state=state, backend_port=free_port(), replicas=REPLICAS)
     try:
         with Stack([jaeger, *gateways, agent]).running(), services.running(
                 ["backend", *services.replica_names("worker"),

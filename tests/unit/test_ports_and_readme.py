@@ -42,7 +42,7 @@ def _addresses(text: str) -> list[tuple[str, int]]:
 def test_readme_port_table_matches_the_launcher() -> None:
     readme = (REPO_ROOT / "README.md").read_text()
     section = readme.split("### Ports", 1)[1].split("\n#", 1)[0]
-    rows = re.findall(r"^\| *(\w+) *\| *(\d+) *\|", section, flags=re.MULTILINE)
+    rows = re.findall(r"^\| *([\w-]+) *\| *(\d+) *\|", section, flags=re.MULTILINE)
     assert {(name, int(number)) for name, number in rows} == {(p.component, p.number)
                                                              for p in PORTS}
 

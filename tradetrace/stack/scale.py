@@ -17,10 +17,27 @@ from pathlib import Path
 from confluent_kafka import KafkaError, KafkaException
 from confluent_kafka.admin import AdminClient, NewTopic
 
-from tradetrace.stack.components.collector import COLLECTOR_DIR, CONFIG, CollectorOnOwnPorts
+from tradetrace.stack.components.base import Component
+from tradetrace.stack.components.cassandra import Cassandra
+from tradetrace.stack.components.collector import (
+    COLLECTOR_DIR,
+    CONFIG,
+    CollectorOnOwnPorts,
+    CollectorPorts,
+)
+from tradetrace.stack.components.jaeger import CASSANDRA, Jaeger
+from tradetrace.stack.components.jaeger import CONFIG as JAEGER_CONFIG
+from tradetrace.stack.components.kafka import Kafka, bootstrap_servers
+from tradetrace.stack.components.postgres import Postgres
+from tradetrace.stack.components.prometheus import Prometheus
+from tradetrace.stack.components.redis import Redis
+from tradetrace.stack.paths import state_dir
+from tradetrace.stack.ports import HOST, free_port, port
 
 AGENT_CONFIG = COLLECTOR_DIR / "agent.yaml"
 GATEWAY_OVERLAY = COLLECTOR_DIR / "gateway.yaml"   # over CONFIG
+GATEWAYS = 2
+REPLICAS = 2        # dispatchers (one consumer group) and workers (one queue) the profile runs
 
 
 @dataclass(frozen=True)
@@ -60,19 +77,65 @@ class TelemetryBus:
 
 
 class Agent(CollectorOnOwnPorts):
-    """The collector the services send to: OTLP in, the bus out."""
+    """The collector the services send to: OTLP in, the bus out. In the scale profile it is
+    the stack's `collector`, on the collector's ports, so the services need no other address."""
 
-    name = "agent"
+    def __init__(self, state: Path, bus: TelemetryBus, name: str = "agent",
+                 ports: CollectorPorts | None = None) -> None:
+        self.name = name                    # before the base class names the state folder
+        super().__init__(state, configs=(AGENT_CONFIG,), env=bus.env(), ports=ports)
+        self.bus = bus
+        self.starts_after = ("kafka",)
 
-    def __init__(self, state: Path, bus: TelemetryBus) -> None:
-        super().__init__(state, configs=(AGENT_CONFIG,), env=bus.env())
+    def prepare(self) -> None:
+        super().prepare()
+        self.bus.create_topics()            # the broker creates no topic by itself
 
 
 class Gateway(CollectorOnOwnPorts):
     """One of N collectors that read the bus and do what the single collector does."""
 
-    def __init__(self, state: Path, index: int, bus: TelemetryBus, jaeger_otlp: str) -> None:
-        self.name = f"gateway-{index}"      # before the base class names the state folder
+    def __init__(self, state: Path, index: int, bus: TelemetryBus, jaeger_otlp: str,
+                 ports: CollectorPorts | None = None) -> None:
+        self.name = f"gateway-{index}"
         super().__init__(state, configs=(CONFIG, GATEWAY_OVERLAY),
                          env={**bus.env(), "GATEWAY_NAME": self.name,
-                              "JAEGER_OTLP_ENDPOINT": jaeger_otlp})
+                              "JAEGER_OTLP_ENDPOINT": jaeger_otlp}, ports=ports)
+        self.bus = bus
+        self.starts_after = ("kafka", "jaeger")
+
+    @property
+    def port(self) -> int:
+        """Its main port: the derived metrics Prometheus scrapes (its OTLP is not used)."""
+        return self.exporter
+
+    def prepare(self) -> None:
+        super().prepare()
+        self.bus.create_topics()
+
+
+def scale_components(state: Path | None = None) -> list[Component]:
+    """The scale profile, in start order: the single profile's storage, Cassandra, Jaeger on
+    it, Prometheus, GATEWAYS gateways on the ports of the table, and the agent on the
+    collector's ports."""
+    base = state or state_dir()
+    bus = TelemetryBus(bootstrap_servers())
+    jaeger_otlp = f"{HOST}:{port('jaeger', 'OTLP gRPC')}"
+    gateways = [Gateway(base, index, bus, jaeger_otlp, ports=_table_ports(f"gateway-{index}"))
+                for index in range(1, GATEWAYS + 1)]
+    return [Postgres(state), Redis(state), Kafka(state), Cassandra(state),
+            Jaeger(state, (JAEGER_CONFIG, CASSANDRA)), Prometheus(state), *gateways,
+            Agent(base, bus, name="collector", ports=_table_ports("collector"))]
+
+
+def _table_ports(component: str) -> CollectorPorts:
+    """A collector's ports from the port table; a gateway's OTLP receiver is never started
+    (it reads the bus), so it gets free ports that nothing connects to."""
+    def number(purpose: str) -> int:
+        try:
+            return port(component, purpose)
+        except KeyError:
+            return free_port()
+
+    return CollectorPorts(number("OTLP gRPC"), number("OTLP HTTP"), number("Prometheus"),
+                          number("health"), number("collector self-metrics"))

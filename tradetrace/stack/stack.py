@@ -28,11 +28,44 @@ from tradetrace.stack.ports import HOST
 from tradetrace.stack.report import reporter
 from tradetrace.stack.steps import apt_install
 
+PROFILES = ("single", "scale")
 
-def components(state: Path | None = None) -> list[Component]:
-    """All components, in start order: storage first, the collector after its exporters' targets."""
+
+def components(state: Path | None = None, profile: str | None = None) -> list[Component]:
+    """The profile's components, in start order: storage first, the collector after its
+    exporters' targets. `single`: one collector, Jaeger on Badger. `scale`
+    (tradetrace/stack/scale.py): an agent collector, gateways behind Kafka, Jaeger on
+    Cassandra."""
+    if (profile or active_profile()) == "scale":
+        from tradetrace.stack.scale import scale_components
+
+        return scale_components(state)
     return [Postgres(state), Redis(state), Kafka(state), Jaeger(state), Prometheus(state),
             Collector(state)]
+
+
+def _profile_file() -> Path:
+    return state_dir() / "profile"
+
+
+def active_profile() -> str:
+    """The profile `stack up --profile` last started (so status, down and the services
+    follow it), else `single`."""
+    recorded = _profile_file().read_text().strip() if _profile_file().exists() else ""
+    return recorded if recorded in PROFILES else "single"
+
+
+def record_profile(profile: str) -> None:
+    """Remember the profile for the commands after `up` (a running stack keeps its own: a
+    different one is refused until `stack down`)."""
+    if profile not in PROFILES:
+        raise StackError(f"unknown profile {profile!r}; known: {', '.join(PROFILES)}")
+    running = active_profile()
+    if running != profile and any(process.running_pid(c.pid_path) is not None
+                                  for c in components(profile=running)):
+        raise StackError(f"the {running} profile is running: `tradetrace stack down` first")
+    _profile_file().parent.mkdir(parents=True, exist_ok=True)
+    _profile_file().write_text(profile + "\n")
 
 
 @dataclass(frozen=True)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import shutil
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import yaml
@@ -109,15 +109,32 @@ class Collector(Component):
         return http_ok(f"http://{HOST}:{port('collector', 'health')}/")
 
 
+@dataclass(frozen=True)
+class CollectorPorts:
+    """The ports one collector binds (its configs read them from the environment)."""
+
+    grpc: int
+    http: int
+    exporter: int
+    health: int
+    self_metrics: int
+
+    @classmethod
+    def free(cls) -> CollectorPorts:
+        return cls(*(free_port() for _ in range(5)))
+
+
 class CollectorOnOwnPorts(Collector):
-    """A second collector of our binary and configs on free ports beside the stack's (a test's
-    sampling or tripped limiter, a benchmark's): `env` sets its configs' variables."""
+    """Another collector of our binary and configs, on ports other than the stack's (by
+    default free ones): a test's or a benchmark's beside the stack, or the scale profile's
+    gateways. `env` sets its configs' variables."""
 
     def __init__(self, state: Path, configs: tuple[Path, ...] = (CONFIG,),
-                 env: dict[str, str] | None = None) -> None:
+                 env: dict[str, str] | None = None, ports: CollectorPorts | None = None) -> None:
         super().__init__(state, configs)
+        chosen = ports or CollectorPorts.free()
         self.grpc, self.http, self.exporter, self.health, self.self_metrics = (
-            free_port() for _ in range(5))
+            chosen.grpc, chosen.http, chosen.exporter, chosen.health, chosen.self_metrics)
         self.env = env or {}
 
     @property

@@ -1,0 +1,78 @@
+"""The scale profile's shape, checked from its files: what runs, on which ports, and that the
+gateways read every signal from the bus the agent writes."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+import yaml
+
+from tradetrace.stack.components.collector import CONFIG
+from tradetrace.stack.paths import REPO_ROOT
+from tradetrace.stack.ports import port
+from tradetrace.stack.scale import AGENT_CONFIG, GATEWAY_OVERLAY, GATEWAYS, TelemetryBus
+from tradetrace.stack.stack import components, record_profile
+
+
+def _merged(*files: Path) -> dict:
+    """The collector's merge of several --config files: maps merged, anything else replaced."""
+    def merge(into: dict, new: dict) -> dict:
+        for key, value in new.items():
+            if isinstance(value, dict) and isinstance(into.get(key), dict):
+                merge(into[key], value)
+            else:
+                into[key] = value
+        return into
+
+    result: dict = {}
+    for file in files:
+        merge(result, yaml.safe_load(file.read_text()))
+    return result
+
+
+def test_the_scale_profile_runs_gateways_behind_an_agent_on_the_collectors_ports(
+        tmp_path: Path) -> None:
+    stack = components(tmp_path, profile="scale")
+    names = [c.name for c in stack]
+    assert names == ["postgres", "redis", "kafka", "cassandra", "jaeger", "prometheus",
+                     *(f"gateway-{i}" for i in range(1, GATEWAYS + 1)), "collector"]
+    agent = stack[-1]
+    assert agent.port == port("collector"), "the services send where they always do"
+    numbers = [n for c in stack for n in c.ports()]
+    assert len(numbers) == len(set(numbers))
+
+
+def test_prometheus_scrapes_every_gateway_of_the_profile(tmp_path: Path) -> None:
+    config = yaml.safe_load((REPO_ROOT / "prometheus" / "prometheus.yml").read_text())
+    jobs = {job["job_name"]: job for job in config["scrape_configs"]}
+    targets = set(jobs["otel-collector-gateways"]["static_configs"][0]["targets"])
+    gateways = [c for c in components(tmp_path, profile="scale") if c.name.startswith("gateway")]
+    assert targets == {f"127.0.0.1:{g.port}" for g in gateways}
+    assert jobs["otel-collector-gateways"]["honor_labels"], "the services' job labels are kept"
+
+
+def test_a_gateway_reads_every_signal_from_the_bus_not_otlp() -> None:
+    """A pipeline added to spanmetrics.yaml with the OTLP receiver would get nothing on a
+    gateway: the overlay must move it to the bus too."""
+    pipelines = _merged(CONFIG, GATEWAY_OVERLAY)["service"]["pipelines"]
+    fed = {name: p["receivers"] for name, p in pipelines.items()}
+    assert not [name for name, receivers in fed.items() if "otlp" in receivers], fed
+
+
+def test_agent_and_gateways_read_the_bus_from_the_same_variables() -> None:
+    bus = TelemetryBus("127.0.0.1:9092")
+    for file in (AGENT_CONFIG, GATEWAY_OVERLAY):
+        used = set(re.findall(r"\$\{env:(TELEMETRY_BUS_\w+)", file.read_text()))
+        assert used and used <= set(bus.env()), (file.name, used - set(bus.env()))
+    agent = yaml.safe_load(AGENT_CONFIG.read_text())["exporters"]["kafka/bus"]
+    assert agent["partition_traces_by_id"], "every span of a trace on one gateway"
+
+
+def test_an_unknown_profile_is_refused(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    from tradetrace.stack import StackError
+
+    monkeypatch.setenv("TRADETRACE_STATE_DIR", str(tmp_path))
+    with pytest.raises(StackError, match="unknown profile"):
+        record_profile("huge")
