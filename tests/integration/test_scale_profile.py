@@ -6,13 +6,17 @@ two workers run the platform. Ground truth is the database and Kafka.
 
 from __future__ import annotations
 
+import json
 import time
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
+from typing import NamedTuple
 
+import httpx
 import pytest
+import yaml
 from confluent_kafka import Message
 
 from services.shared.consumer_lag import LagReader
@@ -24,16 +28,20 @@ from tests.integration.platform_helpers import (
     create_pipeline,
     run_generator,
     settings_from_env,
+    signal_messages,
 )
+from tests.support.kafka import end_offsets
 from tests.support.polling import eventually
-from tests.support.prometheus import exposed_sum
+from tests.support.prometheus import exposed_sum, instant
 from tracing import span_names
 from tradetrace.errors import PlatformError
 from tradetrace.platform import Platform
 from tradetrace.stack import Stack
 from tradetrace.stack.components.cassandra import Cassandra, cql_session
 from tradetrace.stack.components.jaeger import CASSANDRA, CONFIG, JaegerOnOwnPorts
-from tradetrace.stack.ports import free_port
+from tradetrace.stack.components.prometheus import CONFIG as PROMETHEUS_CONFIG
+from tradetrace.stack.components.prometheus import PrometheusOnOwnPort
+from tradetrace.stack.ports import HOST, free_port
 from tradetrace.stack.scale import REPLICAS, Agent, Gateway, TelemetryBus
 from tradetrace.traces import Jaeger, Trace
 
@@ -48,6 +56,14 @@ DISPATCHED_SHAPE = (span_names.SIGNAL_GENERATE, span_names.PIPELINES_MATCH)
 EXECUTED_SHAPE = (*DISPATCHED_SHAPE, span_names.PIPELINE_EXECUTE, span_names.AGENT_RUN)
 
 
+class Usage(NamedTuple):
+    spans: float
+    cpu_seconds: float
+
+    def __sub__(self, other: Usage) -> Usage:
+        return Usage(self.spans - other.spans, self.cpu_seconds - other.cpu_seconds)
+
+
 @dataclass
 class ScaleProfile:
     services: Platform
@@ -55,6 +71,15 @@ class ScaleProfile:
     gateways: list[Gateway]
     jaeger: JaegerOnOwnPorts
     state: Path
+
+    agent: Agent
+
+    def usage(self) -> Usage:
+        """Spans the agent has put on the bus, and the CPU seconds the gateways have used."""
+        return Usage(
+            exposed_sum(self.agent.self_metrics_url, "otelcol_exporter_sent_spans_total"),
+            sum(exposed_sum(g.self_metrics_url, "otelcol_process_cpu_seconds_total")
+                for g in self.gateways))
 
     @property
     def metrics_urls(self) -> list[str]:
@@ -84,7 +109,7 @@ def scale(platform_env: dict[str, str], kafka_bootstrap: str,
         with Stack([jaeger, *gateways, agent]).running(), services.running(
                 ["backend", *services.replica_names("worker"),
                  *services.replica_names("trigger-dispatcher")]):
-            yield ScaleProfile(services, settings_from_env(env), gateways, jaeger, state)
+            yield ScaleProfile(services, settings_from_env(env), gateways, jaeger, state, agent)
     finally:
         with cql_session() as session:
             session.execute(f"DROP KEYSPACE IF EXISTS {keyspace}")
@@ -151,6 +176,8 @@ def test_two_thousand_signals_through_two_gateways_add_up(scale: ScaleProfile) -
             create_pipeline(api, f"scale-fails-{ticker}", [ticker], agents=[
                 {"name": "market_data", "params": {"duration_ms": 0, "fail": True}}])
     time.sleep(1.0)       # both dispatchers' indexes refresh every 0.5 s in tests
+    before = scale.usage()
+    began = time.monotonic()
     sent = run_generator(scale.services.env, scale.state, tickers, SIGNALS,
                          per_second=GENERATOR_RATE)
     assert len(sent) >= SIGNALS
@@ -168,6 +195,7 @@ def test_two_thousand_signals_through_two_gateways_add_up(scale: ScaleProfile) -
     broken = _traces_not_whole(Jaeger(scale.jaeger.query_url, timeout=30), traces)
     assert not broken, f"{len(broken)} of {len(traces)} traces not whole: " \
                        f"{list(broken.items())[:5]}"
+    seconds, (spans, cpu) = time.monotonic() - began, scale.usage() - before
 
     # The derived counters, summed over the gateways, equal the database and Kafka exactly.
     for status, count in by_status.items():
@@ -189,8 +217,10 @@ def test_two_thousand_signals_through_two_gateways_add_up(scale: ScaleProfile) -
                    f"service graph {client} -> {server} = {count}", timeout=60)
     print(f"\n[scale] {len(sent)} signals, {len(executions)} executions "
           f"({by_status[ExecutionStatus.FAILED]} failed), {len(traces)} traces whole in "
-          f"Cassandra; "
-          f"executions per gateway {per_gateway}")
+          f"Cassandra {seconds:.0f} s after the first was generated; {spans:.0f} spans "
+          f"through the bus ({spans / seconds:.0f}/s); gateways' CPU {cpu:.1f} s "
+          f"({1000 * cpu / len(sent):.1f} s per 1,000 signals); executions per gateway "
+          f"{per_gateway}")
 
 
 def test_traces_in_cassandra_outlive_a_jaeger_restart(scale: ScaleProfile) -> None:
@@ -210,3 +240,90 @@ def _spans_or_none(jaeger: Jaeger, trace_id: str) -> set[str] | None:
     except PlatformError:
         return None
 
+
+
+# A gateway stopped mid-stream (issue 16's bound, measured here and stated in the README):
+# its partitions move to the other gateway and back, so a trace whose spans straddle the
+# move can be cut in two tail-sampling buffers; and the counts it derived but had not yet
+# flushed to its exporter (DERIVED_METRICS_FLUSH_INTERVAL, 5 s) and Prometheus had not yet
+# scraped are lost with the process. Bounds asserted: traces not whole at most
+# SPLIT_BOUND of the signals; derived executions short of the database by at most what one
+# gateway handles in a flush and a scrape interval.
+RESTART_SIGNALS = 1500
+SPLIT_BOUND = 0.05
+SCRAPE_SECONDS = 1
+
+
+def _scraping(gateways: list[Gateway], state: Path) -> PrometheusOnOwnPort:
+    """A Prometheus of the test's own scraping the gateways every second, so a restarted
+    gateway's counters are read across the reset as a dashboard's increase() would."""
+    config = yaml.safe_load(PROMETHEUS_CONFIG.read_text())
+    config["global"] = {"scrape_interval": f"{SCRAPE_SECONDS}s"}
+    config.pop("rule_files", None)
+    config["scrape_configs"] = [{"job_name": "gateways", "honor_labels": True,
+                                 "static_configs": [{"targets": [
+                                     f"{HOST}:{g.exporter}" for g in gateways]}]}]
+    path = state / "prometheus.yml"
+    path.write_text(yaml.safe_dump(config))
+    return PrometheusOnOwnPort(state / "prometheus", path)
+
+
+def _total_across_resets(prometheus: httpx.Client, selector: str) -> float:
+    """The sum, over every series of a counter, of what it counted, resets included: each
+    series is new in this test, so its first sample counts from zero."""
+    result = instant(prometheus, f"{selector}[1h]")
+    total = 0.0
+    for series in result:
+        previous = 0.0
+        for _, text in series["values"]:
+            value = float(text)
+            total += value - previous if value >= previous else value
+            previous = value
+    return total
+
+
+def test_a_gateway_stopped_mid_stream_loses_within_the_bound(scale: ScaleProfile) -> None:
+    tickers = [f"GW{i:02d}" for i in range(TICKERS // 2)]
+    with api_client(scale.services) as api:
+        pipeline_ids = [create_pipeline(api, f"gw-{t}", [t])["id"] for t in tickers]
+    time.sleep(1.0)
+    prometheus = _scraping(scale.gateways, scale.state)
+    start = end_offsets(scale.settings.kafka_bootstrap_servers, scale.settings.signals_topic)
+    generator = Platform(env={**scale.services.env, "TRADETRACE_TICKERS": json.dumps(tickers),
+                              "TRADETRACE_SIGNALS_PER_SECOND": str(GENERATOR_RATE // 2)},
+                         state=scale.state / "generator")
+    produced = lambda: len(signal_messages(scale.settings, tickers, start))  # noqa: E731
+    with Stack([prometheus]).running(), httpx.Client(base_url=prometheus.url) as prom:
+        with generator.running(["signal-generator"]):
+            eventually(lambda: produced() >= RESTART_SIGNALS // 3, "a third of the signals")
+            with Stack([scale.gateways[0]]).stopped():
+                eventually(lambda: produced() >= 2 * RESTART_SIGNALS // 3,
+                           "two thirds of the signals, one gateway down")
+            eventually(lambda: produced() >= RESTART_SIGNALS, "the rest of the signals")
+        sent = signal_messages(scale.settings, tickers, start)
+        _dispatched_everything(scale.settings)
+        with session_scope(scale.settings.database_url) as session:
+            executions = list(session.query(Execution).filter(
+                Execution.pipeline_id.in_(pipeline_ids)))
+
+        executed_traces = {e.trace_id for e in executions}
+        traces = {_trace_id(m): _trace_id(m) in executed_traces for m in sent}
+        broken = _traces_not_whole(Jaeger(scale.jaeger.query_url, timeout=30), traces,
+                                   timeout=60)
+        ids = "|".join(str(i) for i in pipeline_ids)
+        selector = f'pipeline_executions_total{{pipeline_id=~"{ids}"}}'
+        try:   # all of them, if nothing was lost; else what arrived by the bound
+            eventually(lambda: _total_across_resets(prom, selector) >= len(executions),
+                       "the derived executions to reach the database's", timeout=20)
+        except AssertionError:
+            pass
+        derived = _total_across_resets(prom, selector)
+    missing = len(executions) - derived
+    print(f"\n[scale] a gateway stopped and started mid-stream: {len(sent)} signals, "
+          f"{len(executions)} executions; traces not whole {len(broken)} "
+          f"({100 * len(broken) / len(sent):.1f}%); derived executions {derived:.0f} "
+          f"(database {len(executions)}, {missing:+.0f} missing)")
+    assert len(broken) <= SPLIT_BOUND * len(sent), list(broken.items())[:5]
+    assert missing >= 0, "a span counted twice (re-read after the partitions moved)"
+    per_second = len(executions) / (len(sent) / (GENERATOR_RATE // 2))
+    assert missing <= per_second * (5 + SCRAPE_SECONDS), (missing, per_second)
