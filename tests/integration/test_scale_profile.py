@@ -76,6 +76,8 @@ class ScaleProfile:
     state: Path
 
     agent: Agent
+    cassandra: Cassandra
+    keyspace: str
 
     def usage(self) -> Usage:
         """Spans the agent has put on the bus, and the CPU seconds the gateways have used."""
@@ -100,7 +102,8 @@ def scale(platform_env: dict[str, str], kafka_bootstrap: str,
     own = namespace("tt-scale")
     keyspace = own.replace("-", "_")
     bus = TelemetryBus(kafka_bootstrap, name=f"bus-{own}")
-    cassandra = Stack([Cassandra()])          # the stack's node: left running if it was
+    node = Cassandra()
+    cassandra = Stack([node])                 # the stack's node: left running if it was
     started_cassandra = cassandra.up()
     jaeger = JaegerOnOwnPorts(state, (CONFIG, CASSANDRA), env={"CASSANDRA_KEYSPACE": keyspace})
     gateways = [Gateway(state, index, bus, jaeger.otlp_grpc_endpoint) for index in (1, 2)]
@@ -112,7 +115,8 @@ def scale(platform_env: dict[str, str], kafka_bootstrap: str,
         with Stack([jaeger, *gateways, agent]).running(), services.running(
                 ["backend", *services.replica_names("worker"),
                  *services.replica_names("trigger-dispatcher")]):
-            yield ScaleProfile(services, settings_from_env(env), gateways, jaeger, state, agent)
+            yield ScaleProfile(services, settings_from_env(env), gateways, jaeger, state, agent,
+                               node, keyspace)
     finally:
         with cql_session() as session:
             session.execute(f"DROP KEYSPACE IF EXISTS {keyspace}")
@@ -199,6 +203,7 @@ def test_two_thousand_signals_through_two_gateways_add_up(scale: ScaleProfile) -
     assert not broken, f"{len(broken)} of {len(traces)} traces not whole: " \
                        f"{list(broken.items())[:5]}"
     seconds, (spans, cpu) = time.monotonic() - began, scale.usage() - before
+    disk_mib = scale.cassandra.keyspace_bytes(scale.keyspace) / 2**20
 
     # The derived counters, summed over the gateways, equal the database and Kafka exactly.
     for status, count in by_status.items():
@@ -222,7 +227,9 @@ def test_two_thousand_signals_through_two_gateways_add_up(scale: ScaleProfile) -
           f"({by_status[ExecutionStatus.FAILED]} failed), {len(traces)} traces whole in "
           f"Cassandra {seconds:.0f} s after the first was generated; {spans:.0f} spans "
           f"through the bus ({spans / seconds:.0f}/s); gateways' CPU {cpu:.1f} s "
-          f"({1000 * cpu / len(sent):.1f} s per 1,000 signals); executions per gateway "
+          f"({1000 * cpu / len(sent):.1f} s per 1,000 signals); Cassandra {disk_mib:.1f} MiB "
+          f"on disk ({1000 * disk_mib / len(sent):.2f} MiB per 1,000 signals); "
+          f"executions per gateway "
           f"{per_gateway}")
 
 

@@ -36,6 +36,7 @@ PORTS: tuple[Port, ...] = (
     Port("jaeger", 18888, "Jaeger self-metrics"),
     Port("cassandra", 19042, "CQL (the scale profile's trace store)"),
     Port("cassandra", 17000, "inter-node storage (the scale profile)"),
+    Port("cassandra", 17199, "JMX, loopback only (nodetool)"),
     Port("gateway-1", 8891, "Prometheus exporter (the scale profile's span-derived metrics)"),
     Port("gateway-1", 8892, "collector self-metrics"),
     Port("gateway-1", 13135, "health_check"),

@@ -4,6 +4,7 @@ Central jars like the Kafka broker, run with the machine's Java 17."""
 from __future__ import annotations
 
 import re
+import subprocess
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -66,17 +67,36 @@ class Cassandra(Component):
 
     def launch(self) -> Launch:
         java = require_program(self.name, "java", "(Java 17+) to run Cassandra")
-        options = [line for line in (CASSANDRA_DIR / "jvm.options").read_text().splitlines()
-                   if line and not line.startswith("#")]
         return Launch([
-            java, "-Xms256m", "-Xmx512m", *options,
+            java, "-Xms256m", "-Xmx512m", *_jvm_options(),
             f"-javaagent:{self.artifact / JAMM}",
             f"-Dcassandra.config=file://{self.config}",
             f"-Dcassandra.storagedir={self.data_dir}",
             f"-Dlogback.configurationFile={CASSANDRA_DIR / 'logback.xml'}",
             "-Dcassandra-foreground=yes",
+            # JMX on loopback only, for nodetool (flush, table sizes); no remote access.
+            f"-Dcassandra.jmx.local.port={port('cassandra', 'JMX')}",
             "-cp", f"{self.artifact}/*", "org.apache.cassandra.service.CassandraDaemon",
         ])
+
+    def nodetool(self, *args: str) -> str:
+        """Run nodetool against the node (over its loopback JMX port); returns its output."""
+        java = require_program(self.name, "java", "(Java 17+) to run nodetool")
+        result = subprocess.run(
+            [java, *_jvm_options(), "-cp", f"{self.artifact}/*",
+             "org.apache.cassandra.tools.NodeTool",
+             "-h", HOST, "-p", str(port("cassandra", "JMX")), *args],
+            capture_output=True, text=True, timeout=120)
+        if result.returncode != 0:
+            raise StackError(f"cassandra: nodetool {' '.join(args)} failed: "
+                             f"{(result.stderr or result.stdout).strip()[-2000:]}")
+        return result.stdout
+
+    def keyspace_bytes(self, keyspace: str) -> int:
+        """The keyspace's size on disk once its memtables are flushed (the commit log aside)."""
+        self.nodetool("flush", keyspace)
+        folder = self.data_dir / "data" / keyspace
+        return sum(f.stat().st_size for f in folder.rglob("*") if f.is_file())
 
     def healthy(self) -> bool:
         """The node answers a CQL query (its port opens a while before it serves)."""
@@ -87,6 +107,12 @@ class Cassandra(Component):
                 return session.execute("SELECT release_version FROM system.local").one() is not None
         except Exception:   # NoHostAvailable, OperationTimedOut while it starts
             return False
+
+
+def _jvm_options() -> list[str]:
+    """cassandra/jvm.options: what the server and its tools need of the JVM on Java 17."""
+    return [line for line in (CASSANDRA_DIR / "jvm.options").read_text().splitlines()
+            if line and not line.startswith("#")]
 
 
 @contextmanager
