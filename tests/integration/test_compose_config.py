@@ -42,6 +42,28 @@ def test_compose_accepts_the_file_with_and_without_the_tempo_profile(compose: li
     with_tempo = _config(compose, env_file, "--profile", "tempo")
     assert with_tempo.returncode == 0, with_tempo.stderr
     assert "tempo" in json.loads(with_tempo.stdout)["services"]
+    assert not {"cassandra", "gateway-1", "worker-2"} & set(services)
+
+
+def test_compose_accepts_the_scale_profile_as_env_example_describes_it(
+        compose: list[str], tmp_path: Path) -> None:
+    """The three commented lines of .env.example, uncommented: the agent, the gateways,
+    Jaeger on Cassandra, and the second dispatcher and worker."""
+    example = (REPO_ROOT / ".env.example").read_text()
+    scale_lines = [line.removeprefix("# ") for line in example.splitlines()
+                   if line.startswith(("# COMPOSE_PROFILES=", "# COLLECTOR_CONFIG=",
+                                       "# JAEGER_STORE="))]
+    assert len(scale_lines) == 3
+    env_file = tmp_path / ".env"
+    env_file.write_text("POSTGRES_PASSWORD=pg\nGRAFANA_ADMIN_PASSWORD=gf\nREDIS_PASSWORD=rd\n"
+                        + "\n".join(scale_lines) + "\n")
+    result = _config(compose, env_file)
+    assert result.returncode == 0, result.stderr
+    services = json.loads(result.stdout)["services"]
+    assert {"cassandra", "bus-topics", "gateway-1", "gateway-2", "worker-2",
+            "trigger-dispatcher-2"} <= set(services)
+    assert "--config=/etc/otelcol/agent.yaml" in services["otel-collector"]["command"]
+    assert "--config=/etc/jaeger/cassandra.yaml" in services["jaeger"]["command"]
 
 
 def test_compose_refuses_to_start_without_the_passwords(compose: list[str],

@@ -13,6 +13,8 @@ import yaml
 from services.shared.settings import Settings
 from tracing.settings import package_version
 from tradetrace.stack.paths import REPO_ROOT
+from tradetrace.stack.ports import port
+from tradetrace.stack.scale import TelemetryBus
 from tradetrace.stack.versions import native_versions
 
 COMPOSE = yaml.safe_load((REPO_ROOT / "docker-compose.yml").read_text())
@@ -45,7 +47,10 @@ def _host_port(address: str) -> tuple[str, int]:
 
 def test_the_python_services_are_the_platform() -> None:
     assert sorted(PYTHON_SERVICES) == ["backend", "beat", "signal-generator",
-                                       "trigger-dispatcher", "worker"]
+                                       "trigger-dispatcher", "trigger-dispatcher-2", "worker",
+                                       "worker-2"]
+    scale_only = {name for name, s in SERVICES.items() if "scale" in s.get("profiles", [])}
+    assert {"trigger-dispatcher-2", "worker-2"} <= scale_only   # the second of each
 
 
 def test_every_mounted_file_and_build_context_exists() -> None:
@@ -72,9 +77,31 @@ def test_every_variable_set_on_a_service_is_one_it_reads() -> None:
     for name in PYTHON_SERVICES:
         unread = set(_env(name)) - settings - OTEL_VARIABLES
         assert not unread, f"{name} sets variables no service reads: {unread}"
-    collector_reads = _config_variables("collector/spanmetrics.yaml", "collector/tempo.yaml")
+    collector_reads = _config_variables("collector/spanmetrics.yaml", "collector/tempo.yaml",
+                                        "collector/agent.yaml")
     assert set(_env("otel-collector")) <= collector_reads
-    assert set(_env("jaeger")) <= _config_variables("jaeger/config.yaml", "jaeger/badger.yaml")
+    gateway_reads = _config_variables("collector/spanmetrics.yaml", "collector/gateway.yaml")
+    for gateway in ("gateway-1", "gateway-2"):
+        assert set(_env(gateway)) <= gateway_reads, gateway
+    assert set(_env("jaeger")) <= _config_variables("jaeger/config.yaml", "jaeger/badger.yaml",
+                                                    "jaeger/cassandra.yaml")
+
+
+def test_the_scale_profile_s_bus_is_the_native_one() -> None:
+    """The agent and the gateways find the same topics and group as natively, and the topics
+    get the partitions the native profile makes."""
+    bus = TelemetryBus("kafka:9092")
+    expected = {"otel-collector": bus.agent_env(), "gateway-1": bus.gateway_env(),
+                "gateway-2": bus.gateway_env()}
+    for service, variables in expected.items():
+        assert {k: v for k, v in _env(service).items() if k.startswith("TELEMETRY_BUS_")} == \
+            variables, service
+    creating = " ".join(SERVICES["bus-topics"]["command"])
+    assert all(topic in creating for topic in bus.topics.values())
+    assert f"--partitions {bus.partitions}" in creating
+    gateway_ports = {int(_env(g)["PROMETHEUS_EXPORTER_ENDPOINT"].rsplit(":", 1)[1])
+                     for g in ("gateway-1", "gateway-2")}
+    assert gateway_ports == {port("gateway-1", "Prometheus"), port("gateway-2", "Prometheus")}
 
 
 def test_addresses_the_services_get_match_the_names_and_ports_that_listen() -> None:
@@ -123,6 +150,8 @@ def test_images_are_the_versions_the_native_stack_pins() -> None:
     assert _image_tag("prometheus") == f"v{versions['prometheus']}.0"
     assert _image_tag("redis") == f"{versions['redis']}-alpine"
     assert _image_tag("postgres") == f"{versions['postgres']}-alpine"
+    assert _image_tag("cassandra") == versions["cassandra"]
+    assert _image_tag("gateway-1") == versions["collector"]
     collector = SERVICES["otel-collector"]
     assert collector["build"]["args"]["OTELCOL_VERSION"] == versions["collector"]
     assert _image_tag("otel-collector") == versions["collector"]

@@ -56,12 +56,15 @@ class TelemetryBus:
     def topics(self) -> dict[str, str]:
         return {signal: f"{self.name}.{signal}" for signal in ("spans", "metrics", "logs")}
 
-    def env(self) -> dict[str, str]:
-        """The variables collector/agent.yaml and collector/gateway.yaml read."""
+    def agent_env(self) -> dict[str, str]:
+        """The variables collector/agent.yaml reads: where to write."""
         return {"TELEMETRY_BUS_BROKERS": self.brokers,
-                "TELEMETRY_BUS_GROUP": f"{self.name}-gateways",
                 **{f"TELEMETRY_BUS_{signal.upper()}": topic
                    for signal, topic in self.topics.items()}}
+
+    def gateway_env(self) -> dict[str, str]:
+        """The variables collector/gateway.yaml reads: where to read, and in which group."""
+        return {**self.agent_env(), "TELEMETRY_BUS_GROUP": f"{self.name}-gateways"}
 
     def create_topics(self, timeout: float = 15.0) -> None:
         """The bus's topics, with `partitions` each (the broker creates none by itself)."""
@@ -83,7 +86,7 @@ class Agent(CollectorOnOwnPorts):
     def __init__(self, state: Path, bus: TelemetryBus, name: str = "agent",
                  ports: CollectorPorts | None = None) -> None:
         self.name = name                    # before the base class names the state folder
-        super().__init__(state, configs=(AGENT_CONFIG,), env=bus.env(), ports=ports)
+        super().__init__(state, configs=(AGENT_CONFIG,), env=bus.agent_env(), ports=ports)
         self.bus = bus
         self.starts_after = ("kafka",)
 
@@ -99,7 +102,7 @@ class Gateway(CollectorOnOwnPorts):
                  ports: CollectorPorts | None = None) -> None:
         self.name = f"gateway-{index}"
         super().__init__(state, configs=(CONFIG, GATEWAY_OVERLAY),
-                         env={**bus.env(), "GATEWAY_NAME": self.name,
+                         env={**bus.gateway_env(), "GATEWAY_NAME": self.name,
                               "JAEGER_OTLP_ENDPOINT": jaeger_otlp}, ports=ports)
         self.bus = bus
         self.starts_after = ("kafka", "jaeger")

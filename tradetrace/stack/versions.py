@@ -7,6 +7,7 @@ the compose file follows.
 
 from __future__ import annotations
 
+from tradetrace.stack.components.cassandra import cassandra_version
 from tradetrace.stack.components.collector import collector_release
 from tradetrace.stack.components.jaeger import jaeger_release
 from tradetrace.stack.components.kafka import kafka_version
@@ -18,4 +19,4 @@ DEBIAN_RELEASES = {"prometheus": "2.42", "redis": "7.0", "postgres": "15"}
 
 def native_versions() -> dict[str, str]:
     return {"kafka": kafka_version(), "collector": collector_release(),
-            "jaeger": jaeger_release(), **DEBIAN_RELEASES}
+            "jaeger": jaeger_release(), "cassandra": cassandra_version(), **DEBIAN_RELEASES}
