@@ -16,15 +16,19 @@ def ensure_topics(settings: Settings, timeout: float = 15.0) -> None:
     """Create the signal topic and its DLQ, and grow the signal topic to
     `signal_partitions` if it has fewer (Kafka can add partitions, never remove them)."""
     admin = AdminClient(settings.kafka_config())
-    wanted = [NewTopic(settings.signals_topic, settings.signal_partitions, 1),
-              NewTopic(settings.dlq_topic, 1, 1)]
+    create_topics(admin, [NewTopic(settings.signals_topic, settings.signal_partitions, 1),
+                          NewTopic(settings.dlq_topic, 1, 1)], timeout)
+    _grow(admin, settings.signals_topic, settings.signal_partitions, timeout)
+
+
+def create_topics(admin: AdminClient, wanted: list[NewTopic], timeout: float = 15.0) -> None:
+    """Create these topics; one that exists already is left as it is."""
     for topic, future in admin.create_topics(wanted, request_timeout=timeout).items():
         try:
             future.result(timeout)
         except KafkaException as error:
             if error.args[0].code() != KafkaError.TOPIC_ALREADY_EXISTS:
                 raise RuntimeError(f"cannot create Kafka topic {topic}: {error}") from None
-    _grow(admin, settings.signals_topic, settings.signal_partitions, timeout)
 
 
 def _grow(admin: AdminClient, topic: str, partitions: int, timeout: float) -> None:

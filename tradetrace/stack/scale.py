@@ -14,9 +14,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from confluent_kafka import KafkaError, KafkaException
 from confluent_kafka.admin import AdminClient, NewTopic
 
+from services.shared.topics import create_topics
 from tradetrace.stack.components.base import Component
 from tradetrace.stack.components.cassandra import Cassandra
 from tradetrace.stack.components.collector import (
@@ -31,6 +31,7 @@ from tradetrace.stack.components.kafka import Kafka, bootstrap_servers
 from tradetrace.stack.components.postgres import Postgres
 from tradetrace.stack.components.prometheus import Prometheus
 from tradetrace.stack.components.redis import Redis
+from tradetrace.stack.health import StackError
 from tradetrace.stack.paths import state_dir
 from tradetrace.stack.ports import HOST, free_port, port
 
@@ -66,20 +67,26 @@ class TelemetryBus:
         """The variables collector/gateway.yaml reads: where to read, and in which group."""
         return {**self.agent_env(), "TELEMETRY_BUS_GROUP": f"{self.name}-gateways"}
 
-    def create_topics(self, timeout: float = 15.0) -> None:
+    def create_topics(self) -> None:
         """The bus's topics, with `partitions` each (the broker creates none by itself)."""
-        admin = AdminClient({"bootstrap.servers": self.brokers})
-        wanted = [NewTopic(topic, self.partitions, 1) for topic in self.topics.values()]
-        for topic, future in admin.create_topics(wanted, request_timeout=timeout).items():
-            try:
-                future.result(timeout)
-            except KafkaException as error:
-                if error.args[0].code() != KafkaError.TOPIC_ALREADY_EXISTS:
-                    raise RuntimeError(f"cannot create the telemetry bus topic {topic}: "
-                                       f"{error}") from None
+        try:
+            create_topics(AdminClient({"bootstrap.servers": self.brokers}),
+                          [NewTopic(topic, self.partitions, 1) for topic in self.topics.values()])
+        except RuntimeError as error:
+            raise StackError(f"the telemetry bus: {error}") from None
 
 
-class Agent(CollectorOnOwnPorts):
+class _OnTheBus(CollectorOnOwnPorts):
+    """A collector of the tier: the bus's topics are there before it starts."""
+
+    bus: TelemetryBus
+
+    def prepare(self) -> None:
+        super().prepare()
+        self.bus.create_topics()            # the broker creates no topic by itself
+
+
+class Agent(_OnTheBus):
     """The collector the services send to: OTLP in, the bus out. In the scale profile it is
     the stack's `collector`, on the collector's ports, so the services need no other address."""
 
@@ -90,12 +97,8 @@ class Agent(CollectorOnOwnPorts):
         self.bus = bus
         self.starts_after = ("kafka",)
 
-    def prepare(self) -> None:
-        super().prepare()
-        self.bus.create_topics()            # the broker creates no topic by itself
 
-
-class Gateway(CollectorOnOwnPorts):
+class Gateway(_OnTheBus):
     """One of N collectors that read the bus and do what the single collector does."""
 
     def __init__(self, state: Path, index: int, bus: TelemetryBus, jaeger_otlp: str,
@@ -111,10 +114,6 @@ class Gateway(CollectorOnOwnPorts):
     def port(self) -> int:
         """Its main port: the derived metrics Prometheus scrapes (its OTLP is not used)."""
         return self.exporter
-
-    def prepare(self) -> None:
-        super().prepare()
-        self.bus.create_topics()
 
 
 def scale_components(state: Path | None = None) -> list[Component]:

@@ -60,3 +60,12 @@ def require_program(component: str, program: str, purpose: str) -> str:
     if not path:
         raise StackError(f"{component}: {program} is needed {purpose} ({program} not on PATH)")
     return path
+
+
+def resolve_jars(component: str, pom: Path, into: Path, log_path: Path) -> None:
+    """The runtime jars of a POM's dependencies, copied by Maven into `into` (the Java
+    components come from Maven Central this way, not from a release tarball)."""
+    mvn = require_program(component, "mvn", "to resolve its jars")
+    run(f"{component}: resolve jars with Maven",
+        [mvn, "-q", "-B", "-f", str(pom), "dependency:copy-dependencies",
+         "-DincludeScope=runtime", f"-DoutputDirectory={into}"], log_path)

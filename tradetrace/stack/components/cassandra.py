@@ -16,7 +16,7 @@ from tradetrace.stack.health import StackError, tcp_open
 from tradetrace.stack.paths import REPO_ROOT, cache_dir, content_key
 from tradetrace.stack.ports import HOST, port
 from tradetrace.stack.process import Launch
-from tradetrace.stack.steps import require_program, run
+from tradetrace.stack.steps import require_program, resolve_jars
 
 if TYPE_CHECKING:
     from cassandra.cluster import Session
@@ -48,11 +48,7 @@ class Cassandra(Component):
         return cache_dir() / f"cassandra-{cassandra_version()}-{content_key(POM)}" / "libs"
 
     def build(self, staging: Path) -> None:
-        mvn = require_program(self.name, "mvn", "to resolve the node's jars")
-        run("cassandra: resolve jars with Maven",
-            [mvn, "-q", "-B", "-f", str(POM), "dependency:copy-dependencies",
-             "-DincludeScope=runtime", f"-DoutputDirectory={staging / 'libs'}"],
-            self.install_log)
+        resolve_jars(self.name, POM, staging / "libs", self.install_log)
 
     @property
     def config(self) -> Path:

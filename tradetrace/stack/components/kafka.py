@@ -13,7 +13,7 @@ from tradetrace.stack.health import StackError
 from tradetrace.stack.paths import REPO_ROOT, cache_dir, content_key
 from tradetrace.stack.ports import HOST, port
 from tradetrace.stack.process import Launch
-from tradetrace.stack.steps import require_program, run
+from tradetrace.stack.steps import require_program, resolve_jars, run
 
 KAFKA_DIR = REPO_ROOT / "kafka"
 POM = KAFKA_DIR / "pom.xml"
@@ -41,11 +41,7 @@ class Kafka(Component):
         return cache_dir() / f"kafka-{kafka_version()}-{content_key(POM)}" / "libs"
 
     def build(self, staging: Path) -> None:
-        mvn = require_program(self.name, "mvn", "to resolve the broker's jars")
-        run("kafka: resolve jars with Maven",
-            [mvn, "-q", "-B", "-f", str(POM), "dependency:copy-dependencies",
-             "-DincludeScope=runtime", f"-DoutputDirectory={staging / 'libs'}"],
-            self.install_log)
+        resolve_jars(self.name, POM, staging / "libs", self.install_log)
 
     @property
     def properties(self) -> Path:
