@@ -76,3 +76,15 @@ def test_an_unknown_profile_is_refused(monkeypatch: pytest.MonkeyPatch, tmp_path
     monkeypatch.setenv("TRADETRACE_STATE_DIR", str(tmp_path))
     with pytest.raises(StackError, match="unknown profile"):
         record_profile("huge")
+
+
+def test_the_recording_rules_add_the_gateways_up() -> None:
+    """With N gateways every derived series comes N times, one per `gateway` label: each rule
+    aggregates it away (by the labels it keeps), so its result is the same with one or many."""
+    config = yaml.safe_load((REPO_ROOT / "prometheus" / "rules" / "recording.yml").read_text())
+    rules = [rule for group in config["groups"] for rule in group["rules"]]
+    assert rules
+    for rule in rules:
+        expr = " ".join(rule["expr"].split())
+        assert "gateway" not in expr, rule["record"]
+        assert re.match(r"(histogram_quantile\([\d.]+, )?(sum|max|min)\b", expr), rule["record"]
