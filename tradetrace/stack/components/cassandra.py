@@ -114,13 +114,14 @@ def _jvm_options() -> list[str]:
 @contextmanager
 def cql_session(timeout: float = 10.0) -> Iterator[Session]:
     """A CQL session to the node; the driver is shut down after."""
-    from cassandra.cluster import Cluster
+    from cassandra.cluster import EXEC_PROFILE_DEFAULT, Cluster, ExecutionProfile
     from cassandra.policies import RoundRobinPolicy
 
     host, cql_port = cql_contact()
+    one_node = ExecutionProfile(load_balancing_policy=RoundRobinPolicy(), request_timeout=timeout)
     cluster = Cluster([host], port=cql_port, protocol_version=5, connect_timeout=timeout,
                       control_connection_timeout=timeout,
-                      load_balancing_policy=RoundRobinPolicy())
+                      execution_profiles={EXEC_PROFILE_DEFAULT: one_node})
     try:
         yield cluster.connect()
     finally:
