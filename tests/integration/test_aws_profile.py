@@ -88,7 +88,7 @@ def aws_collector(stack: Stack, xray_api: XRayApi, cloudwatch_logs: CloudWatchLo
         "AWS_REGION": "us-east-1",
         "AWS_ACCESS_KEY_ID": "AKIDLOCALTEST", "AWS_SECRET_ACCESS_KEY": "local-test-secret",
         "XRAY_ENDPOINT": xray_api.url,
-        "AMP_REMOTE_WRITE_ENDPOINT": f"{amp.url}/api/v1/write",
+        "AMP_REMOTE_WRITE_ENDPOINT": amp.remote_write_url,
         "TRADETRACE_CLUSTER": cluster,
         "CLOUDWATCH_LOGS_ENDPOINT": cloudwatch_logs.url,
         "CLOUDWATCH_LOG_GROUP": LOG_GROUP,

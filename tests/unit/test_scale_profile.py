@@ -61,6 +61,23 @@ def test_a_gateway_reads_every_signal_from_the_bus_not_otlp() -> None:
     assert not [name for name, receivers in fed.items() if "otlp" in receivers], fed
 
 
+def test_a_gateway_pushes_the_derived_counters_to_the_profiles_prometheus(tmp_path: Path) -> None:
+    """Pushed, so a gateway that stops takes no count with it (a scrape misses what came
+    after the last one): the derived pipeline ends in remote write to a Prometheus that
+    takes it."""
+    overlay = _merged(CONFIG, GATEWAY_OVERLAY)
+    exporters = overlay["service"]["pipelines"]["metrics/derived"]["exporters"]
+    assert exporters == ["prometheus_remote_write/derived"]
+    assert "batch" in overlay["service"]["pipelines"]["traces/derive"]["processors"], \
+        "one goroutine feeds delta_to_cumulative: it drops a sample older than its last"
+    stack = {c.name: c for c in components(tmp_path, profile="scale")}
+    prometheus = stack["prometheus"]
+    assert "--web.enable-remote-write-receiver" in prometheus.launch().argv
+    for gateway in (c for name, c in stack.items() if name.startswith("gateway")):
+        assert gateway.env["DERIVED_METRICS_REMOTE_WRITE_URL"] == \
+            f"http://127.0.0.1:{port('prometheus')}/api/v1/write"
+
+
 def test_agent_and_gateways_read_the_bus_from_the_same_variables() -> None:
     bus = TelemetryBus("127.0.0.1:9092")
     for file, given in ((AGENT_CONFIG, bus.agent_env()), (GATEWAY_OVERLAY, bus.gateway_env())):

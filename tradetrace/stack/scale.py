@@ -99,34 +99,39 @@ class Agent(_OnTheBus):
 
 
 class Gateway(_OnTheBus):
-    """One of N collectors that read the bus and do what the single collector does."""
+    """One of N collectors that read the bus and do what the single collector does. It pushes
+    the derived counters to `remote_write_url`; Prometheus scrapes the rest from it."""
 
     def __init__(self, state: Path, index: int, bus: TelemetryBus, jaeger_otlp: str,
-                 ports: CollectorPorts | None = None) -> None:
+                 remote_write_url: str, ports: CollectorPorts | None = None) -> None:
         self.name = f"gateway-{index}"
         super().__init__(state, configs=(CONFIG, GATEWAY_OVERLAY),
                          env={**bus.gateway_env(), "GATEWAY_NAME": self.name,
-                              "JAEGER_OTLP_ENDPOINT": jaeger_otlp}, ports=ports)
+                              "JAEGER_OTLP_ENDPOINT": jaeger_otlp,
+                              "DERIVED_METRICS_REMOTE_WRITE_URL": remote_write_url},
+                         ports=ports)
         self.bus = bus
         self.starts_after = ("kafka", "jaeger")
 
     @property
     def port(self) -> int:
-        """Its main port: the derived metrics Prometheus scrapes (its OTLP is not used)."""
+        """Its main port: the RED metrics Prometheus scrapes (its OTLP is not used)."""
         return self.exporter
 
 
 def scale_components(state: Path | None = None) -> list[Component]:
     """The scale profile, in start order: the single profile's storage, Cassandra, Jaeger on
-    it, Prometheus, GATEWAYS gateways on the ports of the table, and the agent on the
-    collector's ports."""
+    it, Prometheus (taking the gateways' pushes), GATEWAYS gateways on the ports of the table,
+    and the agent on the collector's ports."""
     base = state or state_dir()
     bus = TelemetryBus(bootstrap_servers())
     jaeger_otlp = f"{HOST}:{port('jaeger', 'OTLP gRPC')}"
-    gateways = [Gateway(base, index, bus, jaeger_otlp, ports=_table_ports(f"gateway-{index}"))
+    prometheus = Prometheus(state, remote_write_receiver=True)
+    gateways = [Gateway(base, index, bus, jaeger_otlp, prometheus.remote_write_url,
+                        ports=_table_ports(f"gateway-{index}"))
                 for index in range(1, GATEWAYS + 1)]
     return [Postgres(state), Redis(state), Kafka(state), Cassandra(state),
-            Jaeger(state, (JAEGER_CONFIG, CASSANDRA)), Prometheus(state), *gateways,
+            Jaeger(state, (JAEGER_CONFIG, CASSANDRA)), prometheus, *gateways,
             Agent(base, bus, name="collector", ports=_table_ports("collector"))]
 
 

@@ -20,23 +20,32 @@ class Prometheus(Component):
     # 30 s here after a day of test sessions (15 days of retention hold much more).
     startup_timeout = 180.0
 
-    def __init__(self, state: Path | None = None, config: Path = CONFIG) -> None:
+    def __init__(self, state: Path | None = None, config: Path = CONFIG,
+                 remote_write_receiver: bool = False) -> None:
         super().__init__(state)
         self.config = config
+        self.remote_write_receiver = remote_write_receiver
 
     @property
     def url(self) -> str:
         return f"http://{HOST}:{self.port}"
 
+    @property
+    def remote_write_url(self) -> str:
+        return f"{self.url}/api/v1/write"
+
     def launch(self) -> Launch:
+        # No lifecycle (/-/quit, /-/reload) nor admin API: nobody on this machine stops it.
+        # The remote-write receiver only where something pushes: the scale profile's gateways
+        # (their derived counters), a test standing in for Amazon Managed Prometheus.
+        receiver = ["--web.enable-remote-write-receiver"] if self.remote_write_receiver else []
         return Launch([
             "prometheus",
             f"--config.file={self.config}",
             f"--storage.tsdb.path={self.data_dir}",
             f"--web.listen-address={HOST}:{self.port}",
             "--enable-feature=exemplar-storage",
-            # No lifecycle (/-/quit, /-/reload) nor admin API, and no remote-write receiver:
-            # nobody on this machine stops it or writes series into it.
+            *receiver,
         ])
 
     def healthy(self) -> bool:
@@ -49,15 +58,8 @@ class PrometheusOnOwnPort(Prometheus):
     remote-write receiver on where a test stands it in for Amazon Managed Prometheus."""
 
     def __init__(self, state: Path, config: Path, remote_write_receiver: bool = False) -> None:
-        super().__init__(state, config)
+        super().__init__(state, config, remote_write_receiver)
         self.own_port = free_port()
-        self.remote_write_receiver = remote_write_receiver
 
     def ports(self) -> list[int]:
         return [self.own_port]
-
-    def launch(self) -> Launch:
-        launch = super().launch()
-        if self.remote_write_receiver:
-            launch.argv.append("--web.enable-remote-write-receiver")
-        return launch
