@@ -33,6 +33,7 @@ def test_compose_accepts_the_file_with_and_without_the_tempo_profile(compose: li
     assert default.returncode == 0, default.stderr
     services = json.loads(default.stdout)["services"]
     assert "tempo" not in services and {"kafka", "otel-collector", "grafana"} <= set(services)
+    assert "--no-web.enable-remote-write-receiver" in services["prometheus"]["command"]
     assert "pg-secret@postgres:5432" in services["worker"]["environment"][
         "TRADETRACE_DATABASE_URL"]
     assert services["worker"]["environment"]["TRADETRACE_REDIS_URL"] == \
@@ -47,13 +48,14 @@ def test_compose_accepts_the_file_with_and_without_the_tempo_profile(compose: li
 
 def test_compose_accepts_the_scale_profile_as_env_example_describes_it(
         compose: list[str], tmp_path: Path) -> None:
-    """The three commented lines of .env.example, uncommented: the agent, the gateways,
-    Jaeger on Cassandra, and the second dispatcher and worker."""
+    """The four commented lines of .env.example, uncommented: the agent, the gateways,
+    Jaeger on Cassandra, the second dispatcher and worker, Prometheus taking pushes."""
     example = (REPO_ROOT / ".env.example").read_text()
     scale_lines = [line.removeprefix("# ") for line in example.splitlines()
                    if line.startswith(("# COMPOSE_PROFILES=", "# COLLECTOR_CONFIG=",
-                                       "# JAEGER_STORE="))]
-    assert len(scale_lines) == 3
+                                       "# JAEGER_STORE=",
+                                       "# PROMETHEUS_REMOTE_WRITE_RECEIVER="))]
+    assert len(scale_lines) == 4
     env_file = tmp_path / ".env"
     env_file.write_text("POSTGRES_PASSWORD=pg\nGRAFANA_ADMIN_PASSWORD=gf\nREDIS_PASSWORD=rd\n"
                         + "\n".join(scale_lines) + "\n")
@@ -64,6 +66,7 @@ def test_compose_accepts_the_scale_profile_as_env_example_describes_it(
             "trigger-dispatcher-2"} <= set(services)
     assert "--config=/etc/otelcol/agent.yaml" in services["otel-collector"]["command"]
     assert "--config=/etc/jaeger/cassandra.yaml" in services["jaeger"]["command"]
+    assert "--web.enable-remote-write-receiver" in services["prometheus"]["command"]
 
 
 def test_compose_refuses_to_start_without_the_passwords(compose: list[str],

@@ -102,8 +102,6 @@ def test_the_scale_profile_s_bus_is_the_native_one() -> None:
     gateway_ports = {int(_env(g)["PROMETHEUS_EXPORTER_ENDPOINT"].rsplit(":", 1)[1])
                      for g in ("gateway-1", "gateway-2")}
     assert gateway_ports == {port("gateway-1", "Prometheus"), port("gateway-2", "Prometheus")}
-    prometheus = SERVICES["prometheus"]
-    assert "--web.enable-remote-write-receiver" in prometheus["command"]
     for gateway in ("gateway-1", "gateway-2"):       # in the collector's network namespace
         assert _env(gateway)["DERIVED_METRICS_REMOTE_WRITE_URL"] == \
             f"http://127.0.0.1:{port('prometheus')}/api/v1/write"
