@@ -24,6 +24,7 @@ from opentelemetry.sdk.resources import Resource
 
 from tracing.attributes import SIGNAL_ID
 from tracing.exporters import chosen_exporter
+from tracing.sdk_metrics import counting_drops
 
 # Fields the stderr lines get from the logging instrumentation and our filter: in a log
 # record they are first-class (trace and span ids) or an attribute under its own name.
@@ -52,12 +53,14 @@ class OtlpLogHandler(LoggingHandler):
 def setup_log_export(resource: Resource) -> LoggerProvider | None:
     """A LoggerProvider exporting in batches, and its handler on the root logger (replacing
     one inherited across a fork, whose export thread did not survive it)."""
-    exporter: LogRecordExporter | None = chosen_exporter("logs", ConsoleLogRecordExporter)
     root = logging.getLogger()
     root.handlers[:] = [h for h in root.handlers if not isinstance(h, OtlpLogHandler)]
-    if exporter is None:
-        return None
+    with counting_drops():
+        exporter: LogRecordExporter | None = chosen_exporter("logs", ConsoleLogRecordExporter)
+        if exporter is None:
+            return None
+        processor = BatchLogRecordProcessor(exporter)
     provider = LoggerProvider(resource=resource)
-    provider.add_log_record_processor(BatchLogRecordProcessor(exporter))
+    provider.add_log_record_processor(processor)
     root.addHandler(OtlpLogHandler(logger_provider=provider))
     return provider

@@ -5,7 +5,8 @@ Honoured: OTEL_SDK_DISABLED, OTEL_SERVICE_NAME, OTEL_RESOURCE_ATTRIBUTES, OTEL_T
 OTEL_TRACES_EXPORTER and OTEL_LOGS_EXPORTER (otlp, console or none; logs: tracing/log_export.py),
 OTEL_EXPORTER_OTLP_(TRACES_)ENDPOINT/PROTOCOL/TIMEOUT/HEADERS/INSECURE, OTEL_BSP_*, OTEL_PROPAGATORS
 (tracecontext,baggage by default), OTEL_PYTHON_ID_GENERATOR, the span limits and
-OTEL_PYTHON_SDK_INTERNAL_METRICS_ENABLED (on by default: `count_sdk_drops`). An argument
+OTEL_PYTHON_SDK_INTERNAL_METRICS_ENABLED (by default on for the batch processors' drop counts
+only: tracing/sdk_metrics.py). An argument
 never overrides a variable the user set. TRADETRACE_PROFILE=aws changes the defaults for AWS
 (tracing/profile.py).
 """
@@ -28,6 +29,7 @@ from tracing.conventions import MessagingSystemProcessor
 from tracing.exporters import chosen_exporter
 from tracing.log_export import setup_log_export
 from tracing.profile import current_profile, id_generator, install_propagator, profile_resource
+from tracing.sdk_metrics import counting_drops
 from tracing.settings import TracingSettings, package_version
 
 log = logging.getLogger(__name__)
@@ -64,14 +66,6 @@ def use_stable_http_conventions() -> None:
     os.environ.setdefault("OTEL_SEMCONV_STABILITY_OPT_IN", "http")
 
 
-def count_sdk_drops() -> None:
-    """Let the SDK's batch processors count what they drop (`otel.sdk.processor.span.processed`
-    and `.log.processed`, with `error.type=queue_full`), exported with the service's metrics:
-    a span dropped before it leaves the process is otherwise a log line at most, and the
-    derived counts would be short without a trace of why. A value the user set is kept."""
-    os.environ.setdefault("OTEL_PYTHON_SDK_INTERNAL_METRICS_ENABLED", "true")
-
-
 def sampler() -> Sampler | None:
     """Parent-based, except that a remote parent's "not sampled" flag does not drop our spans.
 
@@ -97,16 +91,16 @@ def setup_tracing(service_name: str) -> TracerProvider | None:
         log.info("tracing disabled (OTEL_SDK_DISABLED=true)")
         return None
     use_stable_http_conventions()
-    count_sdk_drops()
     profile = current_profile()
     install_propagator(profile)
     provider = TracerProvider(resource=build_resource(service_name),
                               id_generator=id_generator(profile), sampler=sampler())
     provider.add_span_processor(BaggageSpanProcessor(lambda key: key == SIGNAL_ID))
     provider.add_span_processor(MessagingSystemProcessor())
-    exporter: SpanExporter | None = chosen_exporter("traces", ConsoleSpanExporter)
-    if exporter is not None:
-        provider.add_span_processor(BatchSpanProcessor(exporter))
+    with counting_drops():
+        exporter: SpanExporter | None = chosen_exporter("traces", ConsoleSpanExporter)
+        if exporter is not None:
+            provider.add_span_processor(BatchSpanProcessor(exporter))
     trace.set_tracer_provider(provider)
     global _log_provider
     _log_provider = setup_log_export(provider.resource)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import subprocess
 import sys
 
@@ -98,27 +99,42 @@ def test_celery_spans_name_their_messaging_system(spans, _provider) -> None:
     assert "messaging.system" not in by_name["pipeline.execute"].attributes
 
 
-def test_spans_the_sdk_drops_are_counted_in_the_service_metrics() -> None:
-    """In a fresh process, with the export stuck and a queue of 4: the dropped spans show as
-    `otel.sdk.processor.span.processed{error.type=queue_full}` (what ServiceDroppingTelemetry
-    alerts on), without any variable set by hand."""
-    code = ("from opentelemetry import metrics;"
+def _sdk_metrics_in_a_fresh_process(env: dict[str, str]) -> dict[str, float]:
+    """The SDK's own metrics after 200 spans, in a fresh process set up as a service is, with
+    the export stuck and a queue of 4: {name (and error.type where there is one): sum}."""
+    code = ("import json;"
+            "from opentelemetry import metrics;"
             "from opentelemetry.sdk.metrics import MeterProvider;"
             "from opentelemetry.sdk.metrics.export import InMemoryMetricReader;"
             "reader = InMemoryMetricReader();"
             "metrics.set_meter_provider(MeterProvider(metric_readers=[reader]));"
             "from tracing import setup_tracing, tracer; setup_tracing('x');"
             "[tracer().start_span('s').end() for _ in range(200)];"
-            "points = [p for r in reader.get_metrics_data().resource_metrics"
-            " for s in r.scope_metrics for m in s.metrics"
-            " if m.name == 'otel.sdk.processor.span.processed' for p in m.data.data_points"
-            " if p.attributes.get('error.type') == 'queue_full'];"
-            "print(sum(p.value for p in points))")
+            "sums = {};"
+            "points = [(m.name, p) for r in reader.get_metrics_data().resource_metrics"
+            " for s in r.scope_metrics for m in s.metrics for p in m.data.data_points];"
+            "[sums.__setitem__(k, sums.get(k, 0) + getattr(p, 'value', 1)) for n, p in points"
+            " for k in [n + ':' + str(p.attributes.get('error.type', ''))]];"
+            "print(json.dumps(sums))")
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                             timeout=60, env={"PATH": "/usr/bin:/bin",
                                              "OTEL_EXPORTER_OTLP_ENDPOINT": "http://127.0.0.1:1",
                                              "OTEL_EXPORTER_OTLP_TIMEOUT": "1",
                                              "OTEL_BSP_MAX_QUEUE_SIZE": "4",
-                                             "OTEL_BSP_MAX_EXPORT_BATCH_SIZE": "4"})
+                                             "OTEL_BSP_MAX_EXPORT_BATCH_SIZE": "4", **env})
     assert result.returncode == 0, result.stderr
-    assert int(result.stdout.split()[-1]) > 0
+    return json.loads(result.stdout.splitlines()[-1])
+
+
+def test_spans_the_sdk_drops_are_counted_in_the_service_metrics() -> None:
+    """The dropped spans show as `otel.sdk.processor.span.processed{error.type=queue_full}`
+    (what ServiceDroppingTelemetry alerts on) without any variable set by hand; the provider's
+    count of every span started (three counter updates per span) is not kept."""
+    sums = _sdk_metrics_in_a_fresh_process({})
+    assert sums.get("otel.sdk.processor.span.processed:queue_full", 0) > 0, sums
+    assert not [name for name in sums if name.startswith("otel.sdk.span.")], sums
+
+
+def test_the_users_choice_of_sdk_metrics_applies_to_every_part() -> None:
+    sums = _sdk_metrics_in_a_fresh_process({"OTEL_PYTHON_SDK_INTERNAL_METRICS_ENABLED": "true"})
+    assert sums.get("otel.sdk.span.started:") == 200, sums
