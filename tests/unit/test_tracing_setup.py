@@ -6,6 +6,8 @@ import json
 import subprocess
 import sys
 
+from opentelemetry.sdk.resources import Resource
+
 from tracing.setup import build_resource
 
 
@@ -18,6 +20,13 @@ def test_resource_has_our_defaults(monkeypatch) -> None:
     assert attributes["service.version"]
     assert attributes["service.instance.id"]
     assert attributes["deployment.environment.name"] == "local"
+
+
+def test_the_resource_hashes_and_compares_as_the_sdks() -> None:
+    resource = build_resource("worker")
+    plain = Resource(resource.attributes, resource.schema_url)
+    assert hash(resource) == hash(plain) and resource == plain
+    assert {resource: 1}[plain] == 1, "the encoders group spans by it"
 
 
 def test_standard_variables_win(monkeypatch) -> None:
