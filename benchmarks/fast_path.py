@@ -80,6 +80,7 @@ def dispatcher_round(pipelines_per_signal: int, signals: int) -> dict[str, float
     import redis
     from confluent_kafka import Consumer
 
+    from services.shared.lifecycle import settle_heap
     from services.shared.settings import Settings
     from services.shared.topics import ensure_topics
     from services.signal_generator.emitting import generate_and_publish
@@ -95,6 +96,7 @@ def dispatcher_round(pipelines_per_signal: int, signals: int) -> dict[str, float
     provider = setup_tracing("benchmark")
     instrument_libraries(celery=True)
     ensure_topics(settings)
+    settle_heap()           # as the services do before their loops
     stream = iter(_signals(_tickers(pipelines_per_signal, signals)))
     publisher = SignalPublisher(settings.kafka_bootstrap_servers, settings.signals_topic)
     cpu = time.process_time()

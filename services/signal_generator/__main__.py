@@ -6,7 +6,7 @@ import logging
 import time
 
 from services.shared.heartbeat import Heartbeat
-from services.shared.lifecycle import StopRequested
+from services.shared.lifecycle import StopRequested, settle_heap
 from services.shared.settings import get_settings
 from services.shared.topics import ensure_topics
 from services.signal_generator.emitting import generate_and_publish
@@ -29,6 +29,7 @@ def main() -> None:
                                 {**settings.kafka_client, **settings.generator_producer})
     stream = signals(settings.generator, settings.tickers, settings.generator_seed)
     stopping = StopRequested()
+    settle_heap()
     interval = 1.0 / settings.signals_per_second
     log.info("%s signals at %.2f/s to %s", settings.generator, settings.signals_per_second,
              settings.signals_topic)

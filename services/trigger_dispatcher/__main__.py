@@ -7,7 +7,7 @@ import time
 
 from services.shared.clients import redis_client
 from services.shared.heartbeat import Heartbeat
-from services.shared.lifecycle import StopRequested
+from services.shared.lifecycle import StopRequested, settle_heap
 from services.shared.settings import get_settings
 from services.shared.topics import ensure_topics
 from services.trigger_dispatcher.dispatcher import Dispatcher, create_consumer, create_dlq_producer
@@ -37,6 +37,7 @@ def main() -> None:
     heartbeat = Heartbeat(settings.heartbeat_file)
     while not dispatcher.refresh_index_if_due() and not stopping:
         time.sleep(1.0)
+    settle_heap()
     log.info("consuming %s as group %s", settings.signals_topic, settings.consumer_group)
     try:
         while not stopping:

@@ -11,6 +11,7 @@ from celery.signals import worker_process_init, worker_process_shutdown
 from opentelemetry.sdk.metrics import MeterProvider
 from opentelemetry.sdk.trace import TracerProvider
 
+from services.shared.lifecycle import settle_heap
 from tracing import setup_tracing, shutdown_tracing
 from tracing.instrumentation import instrument_libraries
 from tracing.metrics import setup_metrics, shutdown_metrics
@@ -27,6 +28,7 @@ def start_tracing_in_child(**_) -> None:
     _provider = setup_tracing("worker")
     _meters = setup_metrics("worker")
     instrument_libraries(celery=True, sqlalchemy=True, redis=True)
+    settle_heap()
 
 
 @worker_process_shutdown.connect(weak=False)
