@@ -9,3 +9,11 @@ processors:
     limit_mib: 6
     spike_limit_mib: 2
 """
+
+# A collector that keeps few derived streams: the series limit reached with a handful of
+# pipelines, as the real one (50,000) is with a busy platform's.
+FEW_DERIVED_STREAMS = """
+processors:
+  delta_to_cumulative:
+    max_streams: 10
+"""

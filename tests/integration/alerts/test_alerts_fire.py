@@ -11,7 +11,8 @@ expressions, minutes made seconds.
 
 Causes: no generator (then one, then none again); a pipeline that fails; the dispatcher stopped
 while signals wait in Kafka; Jaeger stopped while spans flow; a flood into the tripped
-limiter; a generator whose span queue overflows; a pipeline run of 126 s (started when the
+limiter; executions of 40 pipelines into a collector that keeps 10 derived streams; a
+generator whose span queue overflows; a pipeline run of 126 s (started when the
 module starts, checked last, from the ALERTS series, since it fires while the other tests
 run). Windows are short, so each alert clears by itself once its cause is gone: that is the
 "clears" half of each test.
@@ -38,7 +39,7 @@ from services.shared.settings import Settings
 from services.signal_generator.publisher import SignalPublisher
 from tests.integration.faults.ground_truth import wait_all_finished
 from tests.integration.isolation import isolated_env, namespace
-from tests.integration.overlays import TRIPPED_LIMITER
+from tests.integration.overlays import FEW_DERIVED_STREAMS, TRIPPED_LIMITER
 from tests.integration.platform_helpers import (
     api_client,
     create_pipeline,
@@ -88,6 +89,7 @@ class Observed:
     settings: Settings
     collector: CollectorOnOwnPorts
     limited: CollectorOnOwnPorts
+    few_streams: CollectorOnOwnPorts
     prometheus: httpx.Client
     api: httpx.Client
     started: float
@@ -116,7 +118,7 @@ class Observed:
 
 
 def _prometheus_config(path: Path, collector: CollectorOnOwnPorts,
-                       limited: CollectorOnOwnPorts) -> Path:
+                       *others: CollectorOnOwnPorts) -> Path:
     """Our prometheus.yml with the targets of this module's collectors and the fast rules."""
     config = yaml.safe_load(PROMETHEUS_CONFIG.read_text())
     config["global"] = {"scrape_interval": "1s", "evaluation_interval": "1s"}
@@ -126,8 +128,8 @@ def _prometheus_config(path: Path, collector: CollectorOnOwnPorts,
         (rules / source.name).write_text(fast_rules(source.read_text()))
     config["rule_files"] = [str(rules / "*.yml")]
     targets = {"otel-collector": [f"{HOST}:{collector.exporter}"],
-               "otel-collector-self": [f"{HOST}:{collector.self_metrics}",
-                                       f"{HOST}:{limited.self_metrics}"]}
+               "otel-collector-self": [f"{HOST}:{c.self_metrics}"
+                                       for c in (collector, *others)]}
     config["scrape_configs"] = [
         {**job, "static_configs": [{"targets": targets[job["job_name"]]}]}
         for job in config["scrape_configs"] if job["job_name"] in targets]
@@ -143,8 +145,11 @@ def observed(platform_env: dict[str, str],
     overlay = state / "tripped-limiter.yaml"
     overlay.write_text(TRIPPED_LIMITER)
     limited = CollectorOnOwnPorts(state / "limited", configs=(CONFIG, overlay))
-    prometheus = PrometheusOnOwnPort(state / "prometheus",
-                                     _prometheus_config(state / "config", collector, limited))
+    few = state / "few-derived-streams.yaml"
+    few.write_text(FEW_DERIVED_STREAMS)
+    few_streams = CollectorOnOwnPorts(state / "few-streams", configs=(CONFIG, few))
+    prometheus = PrometheusOnOwnPort(state / "prometheus", _prometheus_config(
+        state / "config", collector, limited, few_streams))
     env = {**isolated_env(platform_env, namespace("tt-alerts")),
            "OTEL_EXPORTER_OTLP_ENDPOINT": collector.otlp_grpc_endpoint,
            "TRADETRACE_SIGNALS_PER_SECOND": "5"}
@@ -153,8 +158,8 @@ def observed(platform_env: dict[str, str],
             platform.running(["backend", "worker", "trigger-dispatcher"]), \
             api_client(platform) as api, \
             httpx.Client(base_url=prometheus.url, timeout=10) as prom:
-        observed = Observed(platform, settings_from_env(env), collector, limited, prom, api,
-                            time.monotonic())
+        observed = Observed(platform, settings_from_env(env), collector, limited, few_streams,
+                            prom, api, time.monotonic())
         # A fast run first: Prometheus' rate() ignores the first sample of a new series, so
         # the slow run must land in a series that already exists (as it would in production).
         slow_ticker = "Z" + secrets.token_hex(3).upper() + "SL"
@@ -224,6 +229,27 @@ def test_a_flood_refused_by_the_memory_limiter_fires_dropping_spans(observed: Ob
         provider.shutdown()
         observed.wait_active("CollectorDroppingSpans", timeout=5)
         observed.wait_cleared("CollectorDroppingSpans")       # no refusal in the window
+
+
+def test_derived_series_beyond_the_stream_limit_fire_and_clear(observed: Observed) -> None:
+    """Executions of 40 pipelines (a stream each) into a collector that keeps 10: the points
+    of the others are dropped, counted by the collector, and the alert says so."""
+    with Stack([observed.few_streams]).running():
+        provider = TracerProvider(resource=Resource.create({"service.name": "worker"}))
+        provider.add_span_processor(BatchSpanProcessor(OTLPSpanExporter(
+            endpoint=observed.few_streams.otlp_grpc_endpoint, insecure=True, timeout=2)))
+        tracer = provider.get_tracer("tests")
+        deadline = time.monotonic() + 60
+        while not observed.active("DerivedMetricsAtSeriesLimit") and time.monotonic() < deadline:
+            for pipeline_id in range(40):
+                with tracer.start_as_current_span(span_names.PIPELINE_EXECUTE, attributes={
+                        "pipeline.id": pipeline_id, "execution.status": "succeeded"}):
+                    pass
+            provider.force_flush()
+            time.sleep(0.5)
+        provider.shutdown()
+        observed.wait_active("DerivedMetricsAtSeriesLimit", timeout=5)
+        observed.wait_cleared("DerivedMetricsAtSeriesLimit")   # nothing new in the window
 
 
 def test_a_service_whose_span_queue_overflows_fires_dropping_telemetry(
