@@ -87,7 +87,7 @@ def queue_batch_runs(session: Session, matches: list[SignalMatch],
     if every_row:
         insert = _insert_postgresql if session.get_bind().dialect.name == "postgresql" \
             else _insert_rows
-        created.update(insert(session, every_row, now, expires))
+        created.update(insert(session, every_row))
     replayed = {row["signal_id"] for row in every_row if row["id"] not in created}
     found: dict[tuple[str, int], Execution] = {}
     if replayed:
@@ -109,7 +109,9 @@ _ROWS = _EXECUTIONS.c
 # batch's size, which psycopg parses once and keeps. The rows as parameters (SQLAlchemy's
 # "insertmanyvalues") made a statement with a placeholder per column and row, which psycopg
 # parsed again for every batch (it caches no statement over 50 parameters): ~16 ms of CPU
-# per 100 signals, measured. Every row of a batch is queued, for a signal, with no attempt.
+# per 100 signals, measured. What every row of a batch shares is sent once.
+_PER_ROW = ("id", "pipeline_id", "signal_id", "ticker", "trace_id", "signal")
+_SHARED = ("status", "trigger_mode", "queued_at", "lease_expires_at")
 _INSERT_BATCH = text("""
     INSERT INTO executions (id, pipeline_id, signal_id, ticker, trace_id, signal, lock_token,
                             status, trigger_mode, queued_at, attempts, lease_expires_at)
@@ -120,22 +122,17 @@ _INSERT_BATCH = text("""
                  trace_id VARCHAR, signal JSON)
     ON CONFLICT (pipeline_id, signal_id) DO NOTHING
     RETURNING id
-""").bindparams(*(bindparam(name, type_=_ROWS[name].type)
-                  for name in ("status", "trigger_mode", "queued_at", "lease_expires_at")))
-_BATCH_COLUMNS = ("id", "pipeline_id", "signal_id", "ticker", "trace_id", "signal")
+""").bindparams(*(bindparam(name, type_=_ROWS[name].type) for name in _SHARED))
 
 
-def _insert_postgresql(session: Session, rows: list[dict[str, Any]], now: datetime,
-                       expires: datetime) -> list[str]:
-    """Insert the rows (all queued, for a signal); returns the ids of those that were new."""
-    document = json.dumps([{column: row[column] for column in _BATCH_COLUMNS} for row in rows])
-    return list(session.execute(_INSERT_BATCH, {
-        "rows": document, "status": ExecutionStatus.QUEUED, "trigger_mode": TriggerMode.SIGNAL,
-        "queued_at": now, "lease_expires_at": expires}).scalars())
+def _insert_postgresql(session: Session, rows: list[dict[str, Any]]) -> list[str]:
+    """Insert a batch's rows; returns the ids of those that were new."""
+    document = json.dumps([{column: row[column] for column in _PER_ROW} for row in rows])
+    shared = {column: rows[0][column] for column in _SHARED}
+    return list(session.execute(_INSERT_BATCH, {"rows": document, **shared}).scalars())
 
 
-def _insert_rows(session: Session, rows: list[dict[str, Any]], _now: datetime,
-                 _expires: datetime) -> list[str]:
+def _insert_rows(session: Session, rows: list[dict[str, Any]]) -> list[str]:
     """Elsewhere (SQLite, the unit tests): the rows as the parameters of one statement."""
     return list(session.connection().execute(
         sqlite.insert(_EXECUTIONS).on_conflict_do_nothing(
