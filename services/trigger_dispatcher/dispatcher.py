@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import logging
 import time
+from collections import Counter
 from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field, replace
@@ -285,8 +286,11 @@ class Dispatcher:
 
     def _finish(self, flights: list[InFlight]) -> None:
         """Close each dispatched signal's match span with what became of it, log it under
-        that span, and record every outcome in one round trip."""
+        that span, and record every outcome in one round trip: a record per signal, the
+        recent signals in one command, the batch's stats summed into one per field."""
         pipe = self.redis.pipeline(transaction=False)
+        recent: dict[str, float] = {}
+        stats: Counter[str] = Counter()
         for flight in flights:
             if flight.parked:
                 continue
@@ -305,14 +309,16 @@ class Dispatcher:
                              generated_at=signal.generated_at.isoformat())
             pipe.set(redis_keys.signal_dispatch(signal.signal_id), record.to_json(),
                      ex=self.settings.dispatch_record_seconds, nx=True)
-            pipe.zadd(redis_keys.RECENT_SIGNALS,
-                      {signal.signal_id: signal.generated_at.timestamp()})
-            for field_name, pipelines in (("pipelines_matched", outcome.matched),
-                                          ("pipelines_enqueued", outcome.enqueued),
-                                          ("pipelines_skipped_running", outcome.skipped_running),
-                                          ("duplicates", outcome.duplicates)):
-                if pipelines:
-                    pipe.hincrby(redis_keys.DISPATCHER_STATS, field_name, len(pipelines))
+            recent[signal.signal_id] = signal.generated_at.timestamp()
+            stats.update({"pipelines_matched": len(outcome.matched),
+                          "pipelines_enqueued": len(outcome.enqueued),
+                          "pipelines_skipped_running": len(outcome.skipped_running),
+                          "duplicates": len(outcome.duplicates)})
+        if recent:
+            pipe.zadd(redis_keys.RECENT_SIGNALS, recent)
+        for field_name, count in stats.items():
+            if count:
+                pipe.hincrby(redis_keys.DISPATCHER_STATS, field_name, count)
         pipe.zremrangebyscore(redis_keys.RECENT_SIGNALS, "-inf",
                               time.time() - self.settings.dispatch_record_seconds)
         pipe.execute()
