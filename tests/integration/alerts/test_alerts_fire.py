@@ -23,7 +23,7 @@ from __future__ import annotations
 import re
 import secrets
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -34,6 +34,7 @@ from opentelemetry.exporter.otlp.proto.grpc.trace_exporter import OTLPSpanExport
 from opentelemetry.sdk.resources import Resource
 from opentelemetry.sdk.trace import TracerProvider
 from opentelemetry.sdk.trace.export import BatchSpanProcessor
+from opentelemetry.trace import Tracer
 
 from services.shared.settings import Settings
 from services.signal_generator.publisher import SignalPublisher
@@ -214,42 +215,45 @@ def test_jaeger_away_fires_the_stalled_export_alert_and_clears(observed: Observe
     observed.wait_cleared("TraceExportStalled", timeout=120)   # the queue drained
 
 
-def test_a_flood_refused_by_the_memory_limiter_fires_dropping_spans(observed: Observed) -> None:
-    with Stack([observed.limited]).running():
-        provider = TracerProvider(resource=Resource.create({"service.name": "flood"}))
+def _spans_until_active(observed: Observed, collector: CollectorOnOwnPorts, alert: str,
+                       spans: Callable[[Tracer], None], service: str) -> None:
+    """Send `spans(tracer)` to `collector`, again and again, until `alert` is active (a
+    minute at most); then it must be, and clear once nothing more is sent."""
+    with Stack([collector]).running():
+        provider = TracerProvider(resource=Resource.create({"service.name": service}))
         provider.add_span_processor(BatchSpanProcessor(OTLPSpanExporter(
-            endpoint=observed.limited.otlp_grpc_endpoint, insecure=True, timeout=2)))
+            endpoint=collector.otlp_grpc_endpoint, insecure=True, timeout=2)))
         tracer = provider.get_tracer("tests")
         deadline = time.monotonic() + 60
-        while not observed.active("CollectorDroppingSpans") and time.monotonic() < deadline:
-            for _ in range(500):
-                with tracer.start_as_current_span(span_names.AGENT_RUN):
-                    pass
+        while not observed.active(alert) and time.monotonic() < deadline:
+            spans(tracer)
             provider.force_flush()
         provider.shutdown()
-        observed.wait_active("CollectorDroppingSpans", timeout=5)
-        observed.wait_cleared("CollectorDroppingSpans")       # no refusal in the window
+        observed.wait_active(alert, timeout=5)
+        observed.wait_cleared(alert)         # nothing more in the window
+
+
+def test_a_flood_refused_by_the_memory_limiter_fires_dropping_spans(observed: Observed) -> None:
+    def flood(tracer: Tracer) -> None:
+        for _ in range(500):
+            with tracer.start_as_current_span(span_names.AGENT_RUN):
+                pass
+
+    _spans_until_active(observed, observed.limited, "CollectorDroppingSpans", flood, "flood")
 
 
 def test_derived_series_beyond_the_stream_limit_fire_and_clear(observed: Observed) -> None:
     """Executions of 40 pipelines (a stream each) into a collector that keeps 10: the points
     of the others are dropped, counted by the collector, and the alert says so."""
-    with Stack([observed.few_streams]).running():
-        provider = TracerProvider(resource=Resource.create({"service.name": "worker"}))
-        provider.add_span_processor(BatchSpanProcessor(OTLPSpanExporter(
-            endpoint=observed.few_streams.otlp_grpc_endpoint, insecure=True, timeout=2)))
-        tracer = provider.get_tracer("tests")
-        deadline = time.monotonic() + 60
-        while not observed.active("DerivedMetricsAtSeriesLimit") and time.monotonic() < deadline:
-            for pipeline_id in range(40):
-                with tracer.start_as_current_span(span_names.PIPELINE_EXECUTE, attributes={
-                        "pipeline.id": pipeline_id, "execution.status": "succeeded"}):
-                    pass
-            provider.force_flush()
-            time.sleep(0.5)
-        provider.shutdown()
-        observed.wait_active("DerivedMetricsAtSeriesLimit", timeout=5)
-        observed.wait_cleared("DerivedMetricsAtSeriesLimit")   # nothing new in the window
+    def executions(tracer: Tracer) -> None:
+        for pipeline_id in range(40):
+            with tracer.start_as_current_span(span_names.PIPELINE_EXECUTE, attributes={
+                    "pipeline.id": pipeline_id, "execution.status": "succeeded"}):
+                pass
+        time.sleep(0.5)
+
+    _spans_until_active(observed, observed.few_streams, "DerivedMetricsAtSeriesLimit",
+                        executions, "worker")
 
 
 def test_a_service_whose_span_queue_overflows_fires_dropping_telemetry(
