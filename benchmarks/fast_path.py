@@ -224,8 +224,9 @@ def main() -> None:
         env = {**os.environ,
                "TRADETRACE_DATABASE_URL": fresh_database(f"bench_{uuid.uuid4().hex[:8]}"),
                "TRADETRACE_REDIS_URL": free_redis_url(), "TRADETRACE_AGENT_TIME_SCALE": "0",
-               # The dispatcher rounds' processes as one instance: each round's 2,000 tickers
-               # are derived series of its instance, and a new instance per process filled the
+               # The bench's processes as one service instance (the end-to-end rounds set a
+               # namespace of their own instead): each dispatcher round's 2,000 tickers are
+               # derived series of its instance, and a new instance per process filled the
                # stack collector's 50,000 streams (the end-to-end rounds then went uncounted).
                "OTEL_RESOURCE_ATTRIBUTES": "service.instance.id=benchmark"}
         _create_pipelines(env["TRADETRACE_DATABASE_URL"])

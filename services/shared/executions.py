@@ -110,16 +110,16 @@ _ROWS = _EXECUTIONS.c
 # "insertmanyvalues") made a statement with a placeholder per column and row, which psycopg
 # parsed again for every batch (it caches no statement over 50 parameters): ~16 ms of CPU
 # per 100 signals, measured. What every row of a batch shares is sent once.
-_PER_ROW = ("id", "pipeline_id", "signal_id", "ticker", "trace_id", "signal")
-_SHARED = ("status", "trigger_mode", "queued_at", "lease_expires_at")
+_PER_ROW = ("id", "pipeline_id", "signal_id", "ticker", "trace_id", "signal", "lock_token")
+_SHARED = ("status", "trigger_mode", "queued_at", "attempts", "lease_expires_at")
 _INSERT_BATCH = text("""
     INSERT INTO executions (id, pipeline_id, signal_id, ticker, trace_id, signal, lock_token,
                             status, trigger_mode, queued_at, attempts, lease_expires_at)
-    SELECT id, pipeline_id, signal_id, ticker, trace_id, signal, signal_id,
-           :status, :trigger_mode, :queued_at, 0, :lease_expires_at
+    SELECT id, pipeline_id, signal_id, ticker, trace_id, signal, lock_token,
+           :status, :trigger_mode, :queued_at, :attempts, :lease_expires_at
     FROM json_to_recordset(CAST(:rows AS JSON))
         AS batch(id VARCHAR, pipeline_id INTEGER, signal_id VARCHAR, ticker VARCHAR,
-                 trace_id VARCHAR, signal JSON)
+                 trace_id VARCHAR, signal JSON, lock_token VARCHAR)
     ON CONFLICT (pipeline_id, signal_id) DO NOTHING
     RETURNING id
 """).bindparams(*(bindparam(name, type_=_ROWS[name].type) for name in _SHARED))
