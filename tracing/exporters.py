@@ -1,13 +1,18 @@
 """The OTLP exporter for one signal (traces, metrics or logs), as the standard variables choose it:
 OTEL_EXPORTER_OTLP_(<SIGNAL>_)PROTOCOL (grpc by default, or http/protobuf), endpoint, headers
-and timeout through the exporters themselves."""
+and timeout through the exporters themselves. Spans and log records are written by our own
+encoder (tracing/otlp/) inside the stock exporters; TRADETRACE_OTLP_ENCODER=stock goes back to
+the stock encoder."""
 
 from __future__ import annotations
 
+import importlib
 import logging
 import os
 from collections.abc import Callable
 from typing import Any, Literal
+
+from tracing.settings import TracingSettings
 
 log = logging.getLogger(__name__)
 
@@ -23,34 +28,38 @@ def _variable(signal: Signal, name: str) -> str | None:
                           os.environ.get(f"OTEL_EXPORTER_OTLP_{name}"))
 
 
+def _wire_written(signal: Signal) -> bool:
+    """Spans and log records go out wire-written (tracing/otlp/) unless
+    TRADETRACE_OTLP_ENCODER=stock, or the installed SDK is not the one it was tested with."""
+    if signal == "metrics" or TracingSettings().otlp_encoder == "stock":
+        return False
+    from tracing.otlp.exporters import usable
+    return usable()
+
+
+def _exporter_class(signal: Signal, http: bool, wire: bool) -> Any:
+    """The class, imported only when chosen (each pulls in gRPC or requests)."""
+    if wire:
+        from tracing.otlp import exporters
+        return {("traces", False): exporters.GrpcWireSpanExporter,
+                ("traces", True): exporters.HttpWireSpanExporter,
+                ("logs", False): exporters.GrpcWireLogExporter,
+                ("logs", True): exporters.HttpWireLogExporter}[(signal, http)]
+    module = {"traces": "trace_exporter", "metrics": "metric_exporter",
+              "logs": "_log_exporter"}[signal]
+    name = {"traces": "OTLPSpanExporter", "metrics": "OTLPMetricExporter",
+            "logs": "OTLPLogExporter"}[signal]
+    transport = "http" if http else "grpc"
+    return getattr(importlib.import_module(
+        f"opentelemetry.exporter.otlp.proto.{transport}.{module}"), name)
+
+
 def otlp_exporter(signal: Signal) -> Any:
     """An OTLP span, metric or log record exporter; the short default timeout unless one is
     set."""
     http = (_variable(signal, "PROTOCOL") or "grpc").startswith("http")
     timeout = None if _variable(signal, "TIMEOUT") else DEFAULT_EXPORT_TIMEOUT_SECONDS
-    if signal == "traces" and http:
-        from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
-        return OTLPSpanExporter(timeout=timeout)
-    if signal == "traces":
-        from opentelemetry.exporter.otlp.proto.grpc.trace_exporter import (
-            OTLPSpanExporter as GrpcSpanExporter,
-        )
-        return GrpcSpanExporter(timeout=timeout)
-    if signal == "metrics" and http:
-        from opentelemetry.exporter.otlp.proto.http.metric_exporter import OTLPMetricExporter
-        return OTLPMetricExporter(timeout=timeout)
-    if signal == "metrics":
-        from opentelemetry.exporter.otlp.proto.grpc.metric_exporter import (
-            OTLPMetricExporter as GrpcMetricExporter,
-        )
-        return GrpcMetricExporter(timeout=timeout)
-    if http:
-        from opentelemetry.exporter.otlp.proto.http._log_exporter import OTLPLogExporter
-        return OTLPLogExporter(timeout=timeout)
-    from opentelemetry.exporter.otlp.proto.grpc._log_exporter import (
-        OTLPLogExporter as GrpcLogExporter,
-    )
-    return GrpcLogExporter(timeout=timeout)
+    return _exporter_class(signal, http, _wire_written(signal))(timeout=timeout)
 
 
 def chosen_exporter(signal: Literal["traces", "logs"], console: Callable[[], Any]) -> Any:
