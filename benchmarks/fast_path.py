@@ -62,10 +62,15 @@ from tracing import span_names
 
 # "unexported": spans (and log records) made as with tracing on, then dropped: the difference
 # to "on" is what exporting costs the process (encoding, on the same two cores and GIL).
-MODES = {"on": {"OTEL_SDK_DISABLED": "false"},
-         "unexported": {"OTEL_SDK_DISABLED": "false", "OTEL_TRACES_EXPORTER": "none",
-                        "OTEL_LOGS_EXPORTER": "none"},
-         "off": {"OTEL_SDK_DISABLED": "true"}}
+# "stock": tracing on with the stock OTLP encoder, the code before our wire encoder (run it
+# with --modes on,stock,unexported,off to measure the two interleaved).
+ALL_MODES = {"on": {"OTEL_SDK_DISABLED": "false"},
+             "stock": {"OTEL_SDK_DISABLED": "false", "TRADETRACE_OTLP_ENCODER": "stock"},
+             "unexported": {"OTEL_SDK_DISABLED": "false", "OTEL_TRACES_EXPORTER": "none",
+                            "OTEL_LOGS_EXPORTER": "none"},
+             "off": {"OTEL_SDK_DISABLED": "true"}}
+DEFAULT_MODES = "on,unexported,off"
+MODES = {mode: ALL_MODES[mode] for mode in DEFAULT_MODES.split(",")}   # --modes sets it
 RESULTS = Path(__file__).parent / "results"
 # (pipelines per signal, signals per round): about 2,000-3,000 tasks per round.
 DISPATCH_CASES = [(1, 2000), (10, 300)]
@@ -87,14 +92,12 @@ def dispatcher_round(pipelines_per_signal: int, signals: int) -> dict[str, float
     from services.signal_generator.publisher import SignalPublisher
     from services.trigger_dispatcher.dispatcher import Dispatcher, create_dlq_producer
     from services.trigger_dispatcher.index import load_index
-    from tracing import setup_tracing, shutdown_tracing
-    from tracing.instrumentation import instrument_libraries
+    from services.trigger_dispatcher.telemetry import DispatcherTelemetry
 
     run = uuid.uuid4().hex[:8]
     settings = Settings(signals_topic=f"bench-{run}", dlq_topic=f"bench-{run}.dlq",
                         consumer_group=f"bench-{run}", index_refresh_seconds=3600)
-    provider = setup_tracing("benchmark")
-    instrument_libraries(celery=True)
+    telemetry = DispatcherTelemetry("benchmark")     # as production: logging configured
     ensure_topics(settings)
     settle_heap()           # as the services do before their loops
     stream = iter(_signals(_tickers(pipelines_per_signal, signals)))
@@ -122,7 +125,7 @@ def dispatcher_round(pipelines_per_signal: int, signals: int) -> dict[str, float
     wall, cpu = time.perf_counter() - wall, time.process_time() - cpu
     timed = signals - first
     consumer.close()
-    shutdown_tracing(provider)
+    telemetry.shutdown()
     tasks = sum(client.llen(key) for key in client.scan_iter("pipelines*")
                 if client.type(key) == b"list")
     client.flushdb()        # the tasks (no worker runs them) and the locks: the next round's
@@ -147,12 +150,10 @@ def group_member(expected: int, ready: Path) -> dict[str, float]:
         create_dlq_producer,
     )
     from services.trigger_dispatcher.index import load_index
-    from tracing import setup_tracing, shutdown_tracing
-    from tracing.instrumentation import instrument_libraries
+    from services.trigger_dispatcher.telemetry import DispatcherTelemetry
 
     settings = Settings(index_refresh_seconds=3600)
-    provider = setup_tracing("benchmark")
-    instrument_libraries(celery=True)
+    telemetry = DispatcherTelemetry("benchmark")
     consumer = create_consumer(settings)
     consumer.subscribe([settings.signals_topic])
     dispatcher = Dispatcher(settings, consumer, create_dlq_producer(settings),
@@ -172,7 +173,7 @@ def group_member(expected: int, ready: Path) -> dict[str, float]:
             break
     cpu = time.process_time() - cpu
     consumer.close()
-    shutdown_tracing(provider)
+    telemetry.shutdown()
     return {"handled": handled, "last": last, "cpu": cpu}
 
 
@@ -208,6 +209,9 @@ def main() -> None:
     parser.add_argument("--member", nargs=2, help=argparse.SUPPRESS)
     parser.add_argument("--profile-only", choices=list(MODES),
                         help="only profile the dispatcher in this mode (py-spy), no rounds")
+    parser.add_argument("--modes", default=DEFAULT_MODES,
+                        help=f"a comma-separated subset of {','.join(ALL_MODES)}, run "
+                             "interleaved in this order")
     parser.add_argument("--parts", default=",".join(PARTS),
                         help=f"a comma-separated subset of {','.join(PARTS)}; the results "
                              "of a subset go to <date>-partial.json")
@@ -218,6 +222,8 @@ def main() -> None:
     if args.member:
         print(json.dumps(group_member(int(args.member[0]), Path(args.member[1]))))
         return
+    global MODES
+    MODES = {mode: ALL_MODES[mode] for mode in args.modes.split(",")}
     from tradetrace.stack.scratch import free_redis_url, fresh_database, left_as_found
 
     with left_as_found():
@@ -237,8 +243,9 @@ def main() -> None:
             print(f"written: {profile}")
             return
         parts = args.parts.split(",")
-        results = {"machine": _machine(), "rounds": args.rounds,
+        results = {"machine": _machine(), "rounds": args.rounds, "modes": list(MODES),
                    **{part: PARTS[part](env, args.rounds) for part in parts}}
+        results["tracing_cost_us"] = tracing_cost(results)
     RESULTS.mkdir(exist_ok=True)
     partial = "" if set(parts) == set(PARTS) else "-partial"
     out = RESULTS / f"{datetime.now(UTC):%Y-%m-%d}{partial}.json"
@@ -567,6 +574,33 @@ def _summary(samples: dict[str, list[dict[str, float]]],
     return summary
 
 
+# Tracing's own cost, in us of CPU per signal (per execution for the worker): where each is
+# measured, and its goal (issue 28).
+COSTS = {"dispatcher": ("dispatcher", "1_per_signal", "dispatch_cpu_us", 70),
+         "generator": ("dispatcher", "1_per_signal", "publish_cpu_us", 35),
+         "worker": ("end_to_end", None, "worker_cpu_us", 800)}
+
+
+def tracing_cost(results: dict[str, Any]) -> dict[str, dict[str, float | None]]:
+    """Per service: what tracing costs (on - off), what exporting costs of it (on -
+    unexported), and with the stock encoder's mode run, what tracing cost with it."""
+    costs: dict[str, dict[str, float | None]] = {}
+    for service, (part, case, key, goal) in COSTS.items():
+        figures = results.get(part, {})
+        figure = (figures.get(case, {}) if case else figures).get(key)
+        if not figure or "on" not in figure or "off" not in figure:
+            continue
+        median = {mode: figure[mode]["median"] for mode in figure if isinstance(
+            figure[mode], dict)}
+        costs[service] = {
+            "cost_us": median["on"] - median["off"],
+            "export_us": median["on"] - median["unexported"] if "unexported" in median
+            else None,
+            "stock_cost_us": median["stock"] - median["off"] if "stock" in median else None,
+            "goal_us": goal}
+    return costs
+
+
 def _machine() -> dict[str, Any]:
     return {"cpus": os.cpu_count(), "python": host.python_version(),
             "system": f"{host.system()} {host.release()}", "processor": host.machine(),
@@ -609,6 +643,14 @@ def _table(results: dict[str, Any]) -> str:
                      f"({bare['min']:.1f}-{bare['max']:.1f}).")
     if parts:
         lines += ["", *_rows(parts, list(MODES), "on/off")]
+    if results.get("tracing_cost_us"):
+        lines += ["", "Tracing's own cost, us of CPU per signal (per execution for the worker):",
+                  "", "| service | on - off | of which export (on - unexported) | "
+                  "with the stock encoder | goal |", "|---|---:|---:|---:|---:|"]
+        for service, cost in results["tracing_cost_us"].items():
+            cells = [_number(v) if v is not None else "-" for v in (
+                cost["cost_us"], cost["export_us"], cost["stock_cost_us"])]
+            lines.append(f"| {service} | {' | '.join(cells)} | <= {cost['goal_us']} |")
     if "collector" in results:
         collector = results["collector"]
         lines += [

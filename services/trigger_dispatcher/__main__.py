@@ -12,21 +12,14 @@ from services.shared.settings import get_settings
 from services.shared.topics import ensure_topics
 from services.trigger_dispatcher.dispatcher import Dispatcher, create_consumer, create_dlq_producer
 from services.trigger_dispatcher.gauges import observe_dispatcher
-from tracing import setup_tracing, shutdown_tracing
-from tracing.instrumentation import instrument_libraries
-from tracing.logs import configure_logging
-from tracing.metrics import setup_metrics, shutdown_metrics
+from services.trigger_dispatcher.telemetry import SERVICE_NAME, DispatcherTelemetry
 
-log = logging.getLogger("trigger-dispatcher")
+log = logging.getLogger(SERVICE_NAME)
 
 
 def main() -> None:
-    configure_logging("trigger-dispatcher")
+    telemetry = DispatcherTelemetry()
     settings = get_settings()
-    provider = setup_tracing("trigger-dispatcher")
-    meters = setup_metrics("trigger-dispatcher")
-    # The publish side (trace context into task headers) and the execution rows it queues.
-    instrument_libraries(celery=True, sqlalchemy=True)
     ensure_topics(settings)
     consumer = create_consumer(settings)
     consumer.subscribe([settings.signals_topic])
@@ -46,8 +39,7 @@ def main() -> None:
     finally:
         consumer.close()  # leaves the group at once, so a restart rebalances quickly
         dlq.flush(10)
-        shutdown_tracing(provider)
-        shutdown_metrics(meters)
+        telemetry.shutdown()
         log.info("stopped")
 
 
