@@ -27,3 +27,9 @@ def kafka_receive(topic: str) -> str:
 
 def kafka_process(topic: str) -> str:
     return f"process {topic}"
+
+
+def celery_publish(task: str) -> str:
+    """The Celery instrumentation's name for a task's publish span (ours keeps it:
+    tracing/celery_publish.py)."""
+    return f"apply_async/{task}"

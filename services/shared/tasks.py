@@ -18,10 +18,13 @@ from contextlib import contextmanager
 from typing import Any
 
 from celery import Celery
+from kombu.utils.uuid import uuid
 from pydantic import BaseModel, ConfigDict, Field
 
 from services.shared.db import TriggerMode
 from services.shared.settings import Settings
+from tracing import record_failure
+from tracing.celery_publish import publish_spans_wanted, start_publish_span
 
 PIPELINE_TASK = "tradetrace.execute_pipeline"
 PERIODIC_TICK_TASK = "tradetrace.schedule_periodic_pipelines"
@@ -109,7 +112,24 @@ def pipeline_run_sender(settings: Settings) -> Iterator[Callable[[PipelineRun], 
         # and kombu binds a copy of it to the channel each time before finding it declared
         # (~14% of a batch's CPU with tracing off, measured).
         producer.maybe_declare(app.amqp.queues[PIPELINE_QUEUE])
-        yield lambda run: _send(app, run, producer, declare=[])
+        if publish_spans_wanted():
+            yield lambda run: _send_spanned(app, run, producer)
+        else:
+            yield lambda run: _send(app, run, producer, declare=[])
+
+
+def _send_spanned(app: Celery, run: PipelineRun, producer: Any) -> str:
+    """`_send` under a publish span of our own (tracing/celery_publish.py), its context in the
+    task's headers: what the Celery instrumentation would do, at a fraction of its cost."""
+    task_id = uuid()
+    span, headers = start_publish_span(PIPELINE_TASK, task_id, PIPELINE_QUEUE)
+    try:
+        return _send(app, run, producer, declare=[], task_id=task_id, headers=headers)
+    except Exception as error:
+        record_failure(span, error)
+        raise
+    finally:
+        span.end()
 
 
 def _send(app: Celery, run: PipelineRun, producer: Any, **options: Any) -> str:

@@ -17,8 +17,9 @@ class DispatcherTelemetry:
         configure_logging(service_name)
         self.tracing = setup_tracing(service_name)
         self.meters = setup_metrics(service_name)
-        # The publish side (trace context into task headers) and the execution rows it queues.
-        instrument_libraries(celery=True, sqlalchemy=True)
+        # The execution rows it queues. Not Celery: the dispatcher makes its tasks' publish
+        # spans itself (tracing/celery_publish.py), at a fraction of the instrumentation's cost.
+        instrument_libraries(sqlalchemy=True)
 
     def shutdown(self) -> None:
         """Flush what is queued (bounded by the exporters' timeouts)."""

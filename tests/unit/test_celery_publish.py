@@ -1,0 +1,82 @@
+"""The dispatcher's own publish span is the Celery instrumentation's span, made cheaper: same
+name, kind, parent and attributes, and its context in the task's headers for the worker.
+
+Both are published through `pipeline_run_sender` to kombu's in-memory transport, once with the
+instrumentation on (it makes the span) and once with it off (we do).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+from opentelemetry import baggage, context
+from opentelemetry.instrumentation.celery import CeleryInstrumentor
+from opentelemetry.sdk.trace import ReadableSpan
+
+from services.shared.db import TriggerMode
+from services.shared.settings import Settings
+from services.shared.tasks import PIPELINE_QUEUE, PipelineRun, pipeline_run_sender, publisher
+from tracing import span_names, tracer
+from tracing.attributes import MESSAGING_MESSAGE_ID, SIGNAL_ID
+from tracing.celery_publish import publish_spans_wanted
+
+SETTINGS = Settings(redis_url="memory://")
+RUN = PipelineRun(execution_id="e-1", pipeline_id=7, trigger_mode=TriggerMode.SIGNAL,
+                  lock_token="t-1")
+
+
+@pytest.fixture
+def instrumented() -> Iterator[None]:
+    CeleryInstrumentor().instrument()  # type: ignore[no-untyped-call]
+    try:
+        yield
+    finally:
+        CeleryInstrumentor().uninstrument()  # type: ignore[no-untyped-call]
+
+
+def _publish(spans: Any) -> tuple[ReadableSpan, ReadableSpan, dict[str, Any]]:
+    """One run published under a match span with the signal id in baggage: the publish span,
+    the match span, the message's headers."""
+    spans.clear()
+    token = context.attach(baggage.set_baggage(SIGNAL_ID, "sig-1"))
+    try:
+        with tracer().start_as_current_span(span_names.PIPELINES_MATCH):
+            with pipeline_run_sender(SETTINGS) as send:
+                task_id = send(RUN)
+    finally:
+        context.detach(token)
+    with publisher(SETTINGS).connection_for_write() as connection:
+        message = connection.SimpleQueue(PIPELINE_QUEUE).get(timeout=1)
+        message.ack()
+    by_name = {s.name: s for s in spans.get_finished_spans()}
+    publish = by_name[span_names.celery_publish("tradetrace.execute_pipeline")]
+    assert publish.attributes[MESSAGING_MESSAGE_ID] == task_id == message.headers["id"]
+    return publish, by_name[span_names.PIPELINES_MATCH], message.headers
+
+
+def _shape(publish: ReadableSpan, match: ReadableSpan,
+           headers: dict[str, Any]) -> dict[str, Any]:
+    """What must agree: all but the ids (and the instrumentation's empty destination kind)."""
+    attributes = {k: v for k, v in publish.attributes.items()
+                  if k != MESSAGING_MESSAGE_ID and v != ()}
+    assert publish.parent is not None
+    parent, span_id = headers["traceparent"].split("-")[1:3]
+    return {"name": publish.name, "kind": publish.kind, "attributes": attributes,
+            "parent is the match span": publish.parent.span_id == match.context.span_id,
+            "headers carry the publish span": (parent, span_id) == (
+                format(publish.context.trace_id, "032x"), format(publish.context.span_id, "016x")),
+            "baggage": headers.get("baggage")}
+
+
+def test_our_publish_span_is_the_instrumentations(spans: Any, instrumented: None) -> None:
+    assert not publish_spans_wanted(), "with the instrumentation on, it makes the span"
+    theirs = _shape(*_publish(spans))
+    CeleryInstrumentor().uninstrument()  # type: ignore[no-untyped-call]
+    assert publish_spans_wanted()
+    ours = _shape(*_publish(spans))
+    CeleryInstrumentor().instrument()  # type: ignore[no-untyped-call]  # for the fixture
+    assert ours == theirs
+    assert ours["baggage"] == "signal.id=sig-1"
+    assert ours["parent is the match span"] and ours["headers carry the publish span"]
