@@ -24,17 +24,13 @@ _OBSERVED_TIME = b"\x59"         # 11, fixed64
 _EVENT_NAME = b"\x62"            # 12
 
 
-def _fixed64(tag: bytes, nanos: int | None) -> bytes:
-    return tag + wire.fixed64(nanos) if nanos else b""
-
-
 def encode_log_record(readable: ReadableLogRecord) -> bytes:
     """One LogRecord message."""
     record = readable.log_record
     flags = int(record.trace_flags)  # as the stock encoder reads it (None fails it too)
     severity = getattr(record.severity_number, "value", None)
     return b"".join((
-        _fixed64(_TIME, record.timestamp),
+        wire.fixed64_field(_TIME, record.timestamp),
         wire.uint_field(_SEVERITY_NUMBER, severity),
         wire.string_field(_SEVERITY_TEXT, record.severity_text),
         wire.delimited(_BODY, wire.any_value(record.body)),
@@ -43,7 +39,7 @@ def encode_log_record(readable: ReadableLogRecord) -> bytes:
         _FLAGS + wire.fixed32(flags) if flags else b"",
         _TRACE_ID + record.trace_id.to_bytes(16, "big") if record.trace_id else b"",
         _SPAN_ID + record.span_id.to_bytes(8, "big") if record.span_id else b"",
-        _fixed64(_OBSERVED_TIME, record.observed_timestamp),
+        wire.fixed64_field(_OBSERVED_TIME, record.observed_timestamp),
         wire.string_field(_EVENT_NAME, record.event_name),
     ))
 

@@ -50,13 +50,10 @@ def _trace_state(trace_state: TraceState | None) -> bytes:
                           ",".join(f"{k}={v}" for k, v in trace_state.items()).encode())
 
 
-def _time(tag: bytes, nanos: int | None) -> bytes:
-    return tag + wire.fixed64(nanos) if nanos else b""
-
-
 def _event(event: Event) -> bytes:
     """Event { time = 1 (fixed64); name = 2; attributes = 3; dropped_attributes_count = 4 }."""
-    return (_time(b"\x09", event.timestamp) + wire.string_field(b"\x12", event.name)
+    return (wire.fixed64_field(b"\x09", event.timestamp)
+            + wire.string_field(b"\x12", event.name)
             + wire.attributes(b"\x1a", event.attributes)
             + wire.uint_field(b"\x20", event.dropped_attributes))
 
@@ -93,8 +90,8 @@ def encode_span(span: ReadableSpan) -> bytes:
         _PARENT_SPAN_ID + parent.span_id.to_bytes(8, "big") if parent else b"",
         wire.string_field(_NAME, span._name),
         _KIND, _KINDS[span._kind.value],
-        _time(_START, span._start_time),
-        _time(_END, span._end_time),
+        wire.fixed64_field(_START, span._start_time),
+        wire.fixed64_field(_END, span._end_time),
         wire.attributes(_ATTRIBUTES, attributes),
         wire.uint_field(_DROPPED_ATTRIBUTES, _dropped(attributes)),
     ]

@@ -42,10 +42,6 @@ def varint(value: int) -> bytes:
     return bytes(out)
 
 
-def fixed64(value: int) -> bytes:
-    return _pack_fixed64(value)
-
-
 def fixed32(value: int) -> bytes:
     return _pack_fixed32(value)
 
@@ -161,6 +157,11 @@ def attributes(tag: bytes, attrs: Mapping[str, Any] | None) -> bytes:
 def uint_field(tag: bytes, value: int | None) -> bytes:
     """A varint field, left out at 0 (proto3)."""
     return tag + varint(value) if value else b""
+
+
+def fixed64_field(tag: bytes, value: int | None) -> bytes:
+    """A fixed64 field (the timestamps), left out at 0 (proto3)."""
+    return tag + _pack_fixed64(value) if value else b""
 
 
 def string_field(tag: bytes, value: str | None) -> bytes:
