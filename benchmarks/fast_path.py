@@ -207,7 +207,7 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--round", nargs=2, type=int, help=argparse.SUPPRESS)
     parser.add_argument("--member", nargs=2, help=argparse.SUPPRESS)
-    parser.add_argument("--profile-only", choices=list(MODES),
+    parser.add_argument("--profile-only", choices=list(ALL_MODES),
                         help="only profile the dispatcher in this mode (py-spy), no rounds")
     parser.add_argument("--modes", default=DEFAULT_MODES,
                         help=f"a comma-separated subset of {','.join(ALL_MODES)}, run "
@@ -222,8 +222,8 @@ def main() -> None:
     if args.member:
         print(json.dumps(group_member(int(args.member[0]), Path(args.member[1]))))
         return
-    global MODES
-    MODES = {mode: ALL_MODES[mode] for mode in args.modes.split(",")}
+    MODES.clear()
+    MODES.update({mode: ALL_MODES[mode] for mode in args.modes.split(",")})
     from tradetrace.stack.scratch import free_redis_url, fresh_database, left_as_found
 
     with left_as_found():
