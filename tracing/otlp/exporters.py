@@ -87,19 +87,27 @@ class _RawExport:
         self.Export = channel.unary_unary(method)
 
 
-class GrpcWireSpanExporter(GrpcSpanExporter):
+class _SendsRawBytes:
+    """Makes the stock gRPC exporter's stub one that sends our bytes (also on a reconnect)."""
+
+    _method: str
+    _channel: grpc.Channel
+    _client: Any
+
     def _initialize_channel_and_stub(self) -> None:
-        super()._initialize_channel_and_stub()  # type: ignore[no-untyped-call]
-        self._client = _RawExport(self._channel, _TRACES_METHOD)  # type: ignore[assignment]
+        super()._initialize_channel_and_stub()  # type: ignore[misc]
+        self._client = _RawExport(self._channel, self._method)
+
+
+class GrpcWireSpanExporter(_SendsRawBytes, GrpcSpanExporter):
+    _method = _TRACES_METHOD
 
     def _translate_data(self, data: Sequence[ReadableSpan]) -> Any:
         return encode_spans_request(data)
 
 
-class GrpcWireLogExporter(GrpcLogExporter):
-    def _initialize_channel_and_stub(self) -> None:
-        super()._initialize_channel_and_stub()  # type: ignore[no-untyped-call]
-        self._client = _RawExport(self._channel, _LOGS_METHOD)  # type: ignore[assignment]
+class GrpcWireLogExporter(_SendsRawBytes, GrpcLogExporter):
+    _method = _LOGS_METHOD
 
     def _translate_data(self, data: Sequence[ReadableLogRecord]) -> Any:
         return encode_logs_request(data)
