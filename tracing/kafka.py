@@ -14,7 +14,7 @@ from contextlib import contextmanager
 from functools import lru_cache
 
 from confluent_kafka import KafkaError, Message
-from opentelemetry import propagate, trace
+from opentelemetry import baggage, propagate, trace
 from opentelemetry.baggage.propagation import W3CBaggagePropagator
 from opentelemetry.context import Context
 from opentelemetry.propagators.composite import CompositePropagator
@@ -110,8 +110,9 @@ def extract_context(headers: Headers | None,
     if trust_baggage:
         context = propagate.extract(headers or [], getter=HEADERS)
     else:
-        context = _without_baggage(propagate.get_global_textmap()).extract(
-            headers or [], context=Context(), getter=HEADERS)
+        # Cleared as well: a propagator other than the composite may still have read some.
+        context = baggage.clear(_without_baggage(propagate.get_global_textmap()).extract(
+            headers or [], context=Context(), getter=HEADERS))
     if trace.get_current_span(context).get_span_context().is_valid:
         return context, None
     present = {name.lower() for name in HEADERS.keys(headers)}
