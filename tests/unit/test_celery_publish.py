@@ -17,7 +17,13 @@ from opentelemetry.sdk.trace import ReadableSpan
 
 from services.shared.db import TriggerMode
 from services.shared.settings import Settings
-from services.shared.tasks import PIPELINE_QUEUE, PipelineRun, pipeline_run_sender, publisher
+from services.shared.tasks import (
+    PIPELINE_QUEUE,
+    PIPELINE_TASK,
+    PipelineRun,
+    pipeline_run_sender,
+    publisher,
+)
 from tracing import span_names, tracer
 from tracing.attributes import MESSAGING_MESSAGE_ID, SIGNAL_ID
 from tracing.celery_publish import publish_spans_wanted
@@ -51,7 +57,7 @@ def _publish(spans: Any) -> tuple[ReadableSpan, ReadableSpan, dict[str, Any]]:
         message = connection.SimpleQueue(PIPELINE_QUEUE).get(timeout=1)
         message.ack()
     by_name = {s.name: s for s in spans.get_finished_spans()}
-    publish = by_name[span_names.celery_publish("tradetrace.execute_pipeline")]
+    publish = by_name[span_names.celery_publish(PIPELINE_TASK)]
     assert publish.attributes[MESSAGING_MESSAGE_ID] == task_id == message.headers["id"]
     return publish, by_name[span_names.PIPELINES_MATCH], message.headers
 
