@@ -2,7 +2,9 @@
 # One image for the four services (and Celery beat); docker-compose.yml picks the command.
 # Dependencies come from pyproject.toml, pinned by constraints.txt (the same lock the native
 # venv uses), then the package itself is installed, so its metadata gives `service.version`.
-# The final stage carries only the virtualenv, run as non-root.
+# The services' packages only: the CLI and its native-stack launcher (tradetrace/) stay out, as
+# nothing below them imports them (a unit test holds that). The final stage carries only the
+# virtualenv, run as non-root.
 ARG PYTHON_VERSION=3.11
 
 FROM python:${PYTHON_VERSION}-slim AS deps
@@ -14,8 +16,9 @@ RUN python -c "import tomllib; print('\n'.join(tomllib.load(open('pyproject.toml
  && /opt/venv/bin/pip install -r requirements.txt -c constraints.txt
 COPY services ./services
 COPY tracing ./tracing
-COPY tradetrace ./tradetrace
-RUN /opt/venv/bin/pip install --no-deps -c constraints.txt .
+COPY trace_reader ./trace_reader
+RUN /opt/venv/bin/pip install --no-deps -c constraints.txt . \
+ && rm /opt/venv/bin/tradetrace
 
 FROM python:${PYTHON_VERSION}-slim
 RUN useradd --system --uid 10001 --home-dir /app --shell /usr/sbin/nologin tradetrace

@@ -494,9 +494,8 @@ def _complete_traces_pct(settings: Any, signal_ids: list[str], timeout: float = 
     from sqlalchemy import select
 
     from services.shared.db import Execution, session_scope
-    from tradetrace.errors import PlatformError
+    from trace_reader.jaeger import Jaeger, TraceUnavailable
     from tradetrace.stack.components.jaeger import query_url
-    from tradetrace.traces import Jaeger
 
     with session_scope(settings.database_url) as session:
         trace_ids = set(session.scalars(select(Execution.trace_id).where(
@@ -509,7 +508,7 @@ def _complete_traces_pct(settings: Any, signal_ids: list[str], timeout: float = 
             try:
                 if _whole(jaeger.trace(trace_id)):
                     pending.discard(trace_id)
-            except PlatformError:
+            except TraceUnavailable:
                 pass                    # not arrived yet
         time.sleep(1)
     return 100.0 * (len(signal_ids) - len(pending) - (len(signal_ids) - len(trace_ids))) \

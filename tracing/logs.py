@@ -4,7 +4,7 @@
 The trace and span ids come from OpenTelemetry's logging instrumentation (a log record factory
 that reads the current span); `signal.id` from the baggage every signal's work carries; the
 JSON from python-json-logger. `TRADETRACE_LOG_FORMAT=text` keeps a terminal readable, ids
-included. `tradetrace trace` reads these lines back (tradetrace/traces.py).
+included. `tradetrace trace` reads these lines back (trace_reader/logs.py).
 """
 
 from __future__ import annotations

@@ -23,6 +23,7 @@ from rich.markup import escape
 from rich.table import Table
 
 from services.shared.settings import Settings
+from trace_reader.jaeger import TraceUnavailable
 from tracing.settings import package_version
 from tradetrace.errors import CliError, PlatformError
 from tradetrace.stack import Stack, StackError, report
@@ -81,7 +82,7 @@ def _reported() -> Iterator[None]:
     except CliError as error:
         errors.print(f"[red]error:[/red] {escape(str(error))}", soft_wrap=True)
         raise typer.Exit(2) from None
-    except (StackError, PlatformError) as error:
+    except (StackError, PlatformError, TraceUnavailable) as error:
         errors.print(f"[red]error:[/red] {escape(str(error))}", soft_wrap=True)
         raise typer.Exit(1) from None
 
@@ -247,8 +248,9 @@ def services_status(as_json: AsJson = False) -> None:
 
 def _find_trace(signal_id: str, executions: int | None):
     """The signal's trace from Jaeger, with the services' log lines written inside it."""
+    from trace_reader.jaeger import Jaeger
+    from trace_reader.logs import trace_logs
     from tradetrace.stack.components.jaeger import query_url
-    from tradetrace.traces import Jaeger, trace_logs
 
     trace = Jaeger(query_url()).signal_trace(signal_id, executions)
     trace.logs = trace_logs(trace.trace_id, _platform().log_paths())
@@ -256,7 +258,7 @@ def _find_trace(signal_id: str, executions: int | None):
 
 
 def _print_trace(trace) -> None:
-    from tradetrace.traces import render
+    from tradetrace.trace_tree import render
 
     console.print(render(trace), markup=False)
     console.print(f"open it: {_settings().trace_url(trace.trace_id)}")

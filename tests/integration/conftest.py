@@ -155,6 +155,6 @@ def ticker() -> str:
 @pytest.fixture(scope="session")
 def traces(stack: Stack):
     """Jaeger's HTTP API, as `tradetrace trace` reads it."""
-    from tradetrace.traces import Jaeger
+    from trace_reader.jaeger import Jaeger
 
     return Jaeger(query_url())

@@ -24,10 +24,10 @@ from opentelemetry.sdk.trace.export import BatchSpanProcessor
 from services.shared.api_keys import KEY_PREFIX
 from tests.integration.platform_helpers import api_client
 from tests.support.polling import eventually
+from trace_reader.jaeger import Jaeger
 from tradetrace.platform import Platform
 from tradetrace.stack.ports import HOST, port
 from tradetrace.stack.secrets import stack_secret
-from tradetrace.traces import Jaeger
 
 
 def _label_values(prometheus: httpx.Client) -> str:

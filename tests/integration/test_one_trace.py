@@ -21,9 +21,12 @@ from tests.integration.platform_helpers import (
 )
 from tests.support.kafka import produce
 from tests.support.polling import eventually
+from trace_reader.jaeger import Jaeger
+from trace_reader.logs import trace_logs
+from trace_reader.model import Span, Trace, parse_trace
 from tracing import span_names
 from tradetrace import emit
-from tradetrace.traces import Jaeger, Span, Trace, parse_trace, render, trace_logs
+from tradetrace.trace_tree import render
 
 CHAIN = [span_names.SIGNAL_GENERATE, span_names.kafka_send("{topic}"),
          span_names.kafka_process("{topic}"), span_names.PIPELINES_MATCH,

@@ -18,10 +18,10 @@ from opentelemetry.trace import Status, StatusCode
 
 from tests.support.polling import eventually
 from tests.support.prometheus import exposed_sum
+from trace_reader.jaeger import Jaeger
 from tracing import span_names
 from tradetrace.stack import Stack
 from tradetrace.stack.components.collector import CollectorOnOwnPorts
-from tradetrace.traces import Jaeger
 
 
 def test_counts_are_exact_while_jaeger_gets_only_sampled_traces(stack: Stack, tmp_path: Path,

@@ -25,9 +25,10 @@ from tests.integration.isolation import platform_beside
 from tests.integration.platform_helpers import api_client, create_pipeline, signal_for
 from tests.support.polling import eventually
 from tests.support.prometheus import exposed_sum
+from trace_reader.jaeger import Jaeger
+from trace_reader.model import Trace, parse_trace
 from tracing import span_names
 from tradetrace.stack.components.collector import CollectorOnOwnPorts
-from tradetrace.traces import Jaeger, Trace, parse_trace
 
 SAMPLING_ENV = {"TRACE_SAMPLING_PERCENTAGE": "10", "TRACE_SLOW_THRESHOLD_MS": "5000",
                 "TRACE_DECISION_WAIT": "60s"}

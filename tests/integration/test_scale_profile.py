@@ -36,8 +36,9 @@ from tests.integration.platform_helpers import (
 from tests.support.kafka import end_offsets
 from tests.support.polling import eventually
 from tests.support.prometheus import exposed_sum, instant
+from trace_reader.jaeger import Jaeger, TraceUnavailable
+from trace_reader.model import Trace
 from tracing import span_names
-from tradetrace.errors import PlatformError
 from tradetrace.platform import Platform
 from tradetrace.stack import Stack, process
 from tradetrace.stack.components.cassandra import Cassandra, cql_session
@@ -46,7 +47,6 @@ from tradetrace.stack.components.prometheus import CONFIG as PROMETHEUS_CONFIG
 from tradetrace.stack.components.prometheus import PrometheusOnOwnPort
 from tradetrace.stack.ports import HOST, free_port
 from tradetrace.stack.scale import REPLICAS, Agent, Gateway, TelemetryBus
-from tradetrace.traces import Jaeger, Trace
 
 pytestmark = pytest.mark.integration
 
@@ -158,7 +158,7 @@ def _not_whole(jaeger: Jaeger, trace_id: str, executed: bool) -> str | None:
     generator's, no span whose parent is missing, and the spans of its path."""
     try:
         trace: Trace = jaeger.trace(trace_id)
-    except PlatformError as missing:
+    except TraceUnavailable as missing:
         return str(missing)
     return _shape_fault(trace, executed)
 
@@ -262,7 +262,7 @@ def test_traces_in_cassandra_outlive_a_jaeger_restart(scale: ScaleProfile) -> No
 def _spans_or_none(jaeger: Jaeger, trace_id: str) -> set[str] | None:
     try:
         return {s.span_id for s in jaeger.trace(trace_id).spans}
-    except PlatformError:
+    except TraceUnavailable:
         return None
 
 
@@ -455,7 +455,7 @@ def _as_stored(jaeger: Jaeger, trace_id: str, executed: bool) -> tuple[bool, str
     """Whether the trace is stored at all (not sampled: not), and why it is not whole."""
     try:
         return True, _shape_fault(jaeger.trace(trace_id), executed)
-    except PlatformError:
+    except TraceUnavailable:
         return False, None
 
 

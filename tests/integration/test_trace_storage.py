@@ -8,9 +8,8 @@ import httpx
 
 from tests.integration.platform_helpers import create_pipeline, publish_and_follow, signal_for
 from tests.support.polling import eventually
-from tradetrace.errors import PlatformError
+from trace_reader.jaeger import Jaeger, TraceUnavailable
 from tradetrace.stack import Stack
-from tradetrace.traces import Jaeger
 
 
 def test_a_signals_trace_outlives_a_jaeger_restart(api: httpx.Client, settings, stack: Stack,
@@ -31,5 +30,5 @@ def test_a_signals_trace_outlives_a_jaeger_restart(api: httpx.Client, settings, 
 def _or_none(traces: Jaeger, trace_id: str):
     try:
         return traces.trace(trace_id)
-    except (PlatformError, httpx.HTTPError):     # Jaeger still starting, or the trace is gone
+    except (TraceUnavailable, httpx.HTTPError):     # Jaeger still starting, or the trace is gone
         return None

@@ -12,9 +12,9 @@ from tests.integration.platform_helpers import create_pipeline, publish_and_foll
 from tests.support.kafka import produce
 from tests.support.polling import eventually
 from tests.support.prometheus import instant, scalar
+from trace_reader.jaeger import Jaeger
 from tracing import span_names
 from tradetrace import emit
-from tradetrace.traces import Jaeger
 
 
 def test_a_foreign_not_sampled_flag_loses_no_span_and_no_count(

@@ -12,7 +12,7 @@ from pathlib import Path
 from tracing.settings import package_version
 from tradetrace.stack.paths import REPO_ROOT
 
-IMAGE_SOURCES = ["pyproject.toml", "constraints.txt", "services", "tracing", "tradetrace"]
+IMAGE_SOURCES = ["pyproject.toml", "constraints.txt", "services", "tracing", "trace_reader"]
 
 
 def test_the_dockerfile_copies_what_the_package_is_built_from() -> None:
@@ -41,5 +41,6 @@ def test_the_wheel_carries_the_migrations_and_the_version(tmp_path: Path) -> Non
                   for p in (REPO_ROOT / "services/backend/migrations").rglob("*")
                   if p.is_file() and "__pycache__" not in p.parts}
     assert migrations and migrations <= names, sorted(migrations - names)
-    assert {"services/backend/__main__.py", "tracing/settings.py", "tradetrace/cli.py"} <= names
+    assert {"services/backend/__main__.py", "tracing/settings.py", "trace_reader/jaeger.py"} <= names
+    assert not any(name.startswith("tradetrace/") for name in names), "the image has no CLI"
     assert wheel.name.startswith(f"tradetrace-{package_version()}-")

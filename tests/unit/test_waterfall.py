@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from services.backend.explorer.waterfall import layout
-from tradetrace.traces import parse_trace
+from trace_reader.model import parse_trace
 
 
 def _span(span_id: str, parent: str | None, process: str, name: str, start: int,

@@ -37,8 +37,8 @@ from services.backend.explorer.prometheus import PrometheusAway, prometheus
 from services.backend.explorer.waterfall import layout
 from services.shared.db import ExecutionStatus
 from services.shared.settings import Settings
-from tradetrace.errors import PlatformError
-from tradetrace.traces import Jaeger, trace_logs
+from trace_reader.jaeger import Jaeger, TraceUnavailable
+from trace_reader.logs import trace_logs
 
 HERE = Path(__file__).parent
 TRACE_ID = re.compile(r"[0-9a-f]{32}")
@@ -213,7 +213,7 @@ def _waterfall(jaeger_url: str, trace_id: str | None):
         return None, "no execution of this signal carries a trace id"
     try:
         return layout(_jaeger(jaeger_url).trace(trace_id)), None
-    except PlatformError as missing:
+    except TraceUnavailable as missing:
         return None, str(missing)
     except httpx.HTTPError as error:
         return None, f"Jaeger is not reachable at {jaeger_url}: {error.__class__.__name__}"

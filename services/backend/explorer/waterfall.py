@@ -1,7 +1,7 @@
 """A trace laid out as a waterfall: one row per span in tree order, bars on one time axis.
 
-The trace model is the CLI's (tradetrace/traces.py: Jaeger's JSON parsed, children linked), so
-`tradetrace trace` and the explorer tell the same story. What the page adds:
+The trace model is the trace reader's (trace_reader/model.py: Jaeger's JSON parsed, children
+linked), so `tradetrace trace` and the explorer tell the same story. What the page adds:
 - the wait in a queue (Kafka, or Celery's) between a PRODUCER span and its CONSUMER child in
   another service, drawn as a segment of its own before the consumer's bar;
 - the critical path: the span that ended last and its ancestors, the chain that decided when
@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from tradetrace.traces import Span, Trace
+from trace_reader.model import Span, Trace
 
 MIN_WIDTH_PERCENT = 0.3         # a 20 us span in a 2 s trace is still a visible tick
 

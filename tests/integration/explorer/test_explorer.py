@@ -17,9 +17,9 @@ from tests.integration.platform_helpers import (
     signal_for,
 )
 from tests.support.polling import eventually
+from trace_reader.jaeger import Jaeger
 from tradetrace import emit
 from tradetrace.platform import Platform
-from tradetrace.traces import Jaeger
 
 # The browser's own account of a page load (Navigation Timing, so the driver's round trips
 # are not counted): navigation start to the end of the load event, the request-to-last-byte

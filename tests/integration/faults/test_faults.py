@@ -18,13 +18,13 @@ from tests.integration.platform_helpers import (
     signal_for,
 )
 from tests.support.polling import eventually
+from trace_reader.jaeger import Jaeger
 from tracing import span_names
 from tradetrace import emit
 from tradetrace.platform import Platform
 from tradetrace.stack import Stack
 from tradetrace.stack.ports import free_port
 from tradetrace.stack.scratch import free_redis_url
-from tradetrace.traces import Jaeger
 
 
 def test_collector_down_loses_no_execution_and_tracing_recovers(

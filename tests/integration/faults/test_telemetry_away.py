@@ -19,11 +19,12 @@ from tests.integration.overlays import TRIPPED_LIMITER
 from tests.integration.platform_helpers import api_client
 from tests.support.polling import eventually
 from tests.support.prometheus import exposed_sum, scalar
+from trace_reader.jaeger import Jaeger
+from trace_reader.model import Trace, parse_trace
 from tracing import span_names
 from tradetrace.stack import Stack
 from tradetrace.stack.components.collector import CONFIG, CollectorOnOwnPorts
 from tradetrace.stack.ports import HOST, port
-from tradetrace.traces import Jaeger, Trace, parse_trace
 
 JAEGER_OUTAGE_SECONDS = 60
 SELF_METRICS = f"http://{HOST}:{port('collector', 'collector self-metrics')}/metrics"
