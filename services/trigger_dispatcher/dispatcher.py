@@ -32,7 +32,7 @@ from services.shared.clients import INFRASTRUCTURE_ERRORS, backoff_seconds
 from services.shared.db import Execution, ExecutionStatus, session_scope
 from services.shared.dispatch_record import SignalOutcome
 from services.shared.executions import SignalMatch, queue_batch_runs
-from services.shared.locks import acquire_running_locks
+from services.shared.running import running_locks
 from services.shared.settings import Settings
 from services.shared.signals import InvalidSignal, Signal, parse_signal
 from services.shared.tasks import PipelineRun, pipeline_run_sender
@@ -79,6 +79,7 @@ class Dispatcher:
         self.consumer = consumer
         self.dlq_producer = dlq_producer
         self.redis = client
+        self.locks = running_locks(client, settings)
         self.index = PipelineIndex()
         self._index_loaded_at = float("-inf")
         self._failed_batches = 0            # in a row: the backoff grows with them
@@ -258,9 +259,8 @@ class Dispatcher:
                 raise StaleIndex(str(error.orig)) from error
             wanted = [(flight, run) for flight, runs in zip(matching, batch_runs, strict=True)
                       for run in runs.new]
-            taken = acquire_running_locks(
-                self.redis, [(run.pipeline_id, flight.signal.signal_id) for flight, run in wanted],
-                self.settings.running_lock_seconds)
+            taken = self.locks.take_all(
+                [(run.pipeline_id, flight.signal.signal_id) for flight, run in wanted])
             skipped = []
             for (flight, run), locked in zip(wanted, taken, strict=True):
                 if locked:

@@ -13,14 +13,14 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-import redis
 from opentelemetry.instrumentation.utils import suppress_instrumentation
+from opentelemetry.trace import Span
 from sqlalchemy import bindparam, select
 
 from services.shared.clients import INFRASTRUCTURE_ERRORS, backoff_seconds
 from services.shared.db import ExecutionStatus, Pipeline, session_scope
 from services.shared.executions import Verdict, claim, finish, renew_lease
-from services.shared.locks import acquire_running_lock, release_running_lock
+from services.shared.running import RunningLocks
 from services.shared.settings import Settings
 from services.shared.tasks import PipelineRun
 from services.worker.agents import AgentError, AgentResult, TransientAgentError, run_agent
@@ -55,28 +55,46 @@ class Claimed:
     started_at: datetime
 
 
+@dataclass(frozen=True)
+class Outcome:
+    """What became of one run of an execution, as recorded in its row: the retry decision
+    is made once, where the failure is seen (`retry_after`), and read here alone."""
+
+    execution_id: str
+    status: ExecutionStatus
+    cost_usd: float
+    error: str | None
+    recorded: bool                      # False: another worker took the row over
+    retry_after: float | None = None    # seconds: a transient failure runs again then
+
+    def as_result(self) -> dict[str, Any]:
+        """The task's result (JSON), as Celery stores it."""
+        return {"execution_id": self.execution_id, "status": self.status.value,
+                "cost_usd": round(self.cost_usd, 6), "error": self.error,
+                "recorded": self.recorded}
+
+
 def execute(run: PipelineRun, task_id: str, settings: Settings,
-            client: redis.Redis) -> dict[str, Any] | None:
+            locks: RunningLocks) -> dict[str, Any] | None:
     """Run the execution if this delivery should; None when it should not (a duplicate, a
     deleted pipeline). The lock is released whenever the execution is over."""
-    claimed = _claim(run, task_id, settings, client)
+    claimed = _claim(run, task_id, settings, locks)
     if isinstance(claimed, Verdict):
         log.info("execution %s not run: %s", run.execution_id, claimed.value)
         if claimed is not Verdict.HELD:   # a live worker holds the lock for this same run
-            release_running_lock(client, run.pipeline_id, run.lock_token)
+            locks.release(run.pipeline_id, run.lock_token)
         return None
-    with Lease(run, task_id, settings, client):
+    with Lease(run, task_id, settings, locks):
         outcome = _run(run, claimed, task_id, settings)
-    if not outcome["recorded"]:   # taken over: the lock (same token) is the new run's now
-        return outcome
-    if outcome["status"] != ExecutionStatus.RUNNING.value:
-        release_running_lock(client, run.pipeline_id, run.lock_token)
-        return outcome
-    raise RetryLater(outcome["error"] or "transient failure", backoff_seconds(claimed.attempt - 1))
+    if outcome.recorded and outcome.retry_after is not None:
+        raise RetryLater(outcome.error or "transient failure", outcome.retry_after)
+    if outcome.recorded:          # not: taken over, the lock (same token) is the new run's now
+        locks.release(run.pipeline_id, run.lock_token)
+    return outcome.as_result()
 
 
 def _claim(run: PipelineRun, task_id: str, settings: Settings,
-           client: redis.Redis) -> Claimed | Verdict:
+           locks: RunningLocks) -> Claimed | Verdict:
     """What this delivery runs, or why it runs nothing."""
     with session_scope(settings.database_url) as session:
         verdict, taken = claim(session, run.execution_id, task_id, settings, current_trace_id())
@@ -86,8 +104,7 @@ def _claim(run: PipelineRun, task_id: str, settings: Settings,
             _AGENTS, {"pipeline_id": run.pipeline_id}).scalar_one_or_none()
         if agents is None:
             return Verdict.GONE
-        if acquire_running_lock(client, run.pipeline_id, settings.running_lock_seconds,
-                                owner=run.lock_token) is None:
+        if not locks.renew(run.pipeline_id, run.lock_token):
             raise LockHeldElsewhere(f"pipeline {run.pipeline_id} is running for another trigger")
         return Claimed(agents, taken.attempts,
                        final_attempt=taken.attempts > settings.task_max_retries,
@@ -101,8 +118,8 @@ class Lease:
     The renewals are not traced (they would be a trace of their own every few seconds)."""
 
     def __init__(self, run: PipelineRun, task_id: str, settings: Settings,
-                 client: redis.Redis) -> None:
-        self.run, self.task_id, self.settings, self.client = run, task_id, settings, client
+                 locks: RunningLocks) -> None:
+        self.run, self.task_id, self.settings, self.locks = run, task_id, settings, locks
         self.stopped = threading.Event()
         self.thread = threading.Thread(target=self._renew, name="lease", daemon=True)
 
@@ -128,14 +145,13 @@ class Lease:
             owned = renew_lease(session, self.run.execution_id, self.task_id,
                                 self.settings.execution_lease_seconds)
         if owned:
-            acquire_running_lock(self.client, self.run.pipeline_id,
-                                 self.settings.running_lock_seconds, owner=self.run.lock_token)
+            self.locks.renew(self.run.pipeline_id, self.run.lock_token)
         else:
             log.warning("execution %s was taken over; this run's outcome will not be recorded",
                         self.run.execution_id)
 
 
-def _run(run: PipelineRun, claimed: Claimed, task_id: str, settings: Settings) -> dict[str, Any]:
+def _run(run: PipelineRun, claimed: Claimed, task_id: str, settings: Settings) -> Outcome:
     """Run the agents in order and record the outcome, in a `pipeline.execute` span. A
     transient error with attempts left records the row as still running (a retry follows);
     any other failure is recorded (and on the span) and not raised."""
@@ -144,14 +160,14 @@ def _run(run: PipelineRun, claimed: Claimed, task_id: str, settings: Settings) -
             attr.TRIGGER_MODE: run.trigger_mode.value,
             "execution.id": run.execution_id}) as span:
         outcome = _run_agents(run, claimed, task_id, settings, span)
-        if outcome["status"] != ExecutionStatus.RUNNING.value:
-            span.set_attributes({attr.EXECUTION_STATUS: outcome["status"],
-                                 attr.COST_USD: outcome["cost_usd"]})
+        if outcome.retry_after is None:
+            span.set_attributes({attr.EXECUTION_STATUS: outcome.status.value,
+                                 attr.COST_USD: round(outcome.cost_usd, 6)})
         return outcome
 
 
 def _run_agents(run: PipelineRun, claimed: Claimed, task_id: str, settings: Settings,
-                span) -> dict[str, Any]:
+                span: Span) -> Outcome:
     signal = run.signal or {}
     context: dict[str, Any] = {k: signal[k] for k in ("ticker", "direction", "strength")
                                if signal.get(k) is not None}
@@ -166,7 +182,7 @@ def _run_agents(run: PipelineRun, claimed: Claimed, task_id: str, settings: Sett
         if not claimed.final_attempt:
             span.set_attribute("execution.retrying", True)
             return record(ExecutionStatus.RUNNING, cost, None, str(error),
-                          retry_in=backoff_seconds(claimed.attempt - 1))
+                          retry_after=backoff_seconds(claimed.attempt - 1))
         record_failure(span, error)
         return record(ExecutionStatus.FAILED, cost, None, str(error))
     except AgentError as error:
@@ -209,13 +225,13 @@ class _Recorder:
     started_at: datetime
 
     def __call__(self, status: ExecutionStatus, cost: float, result: dict[str, Any] | None,
-                 error: str | None, retry_in: float | None = None) -> dict[str, Any]:
+                 error: str | None, retry_after: float | None = None) -> Outcome:
         with session_scope(self.settings.database_url) as session:
-            lease = None if retry_in is None else retry_in + self.settings.execution_lease_seconds
+            lease = None if retry_after is None \
+                else retry_after + self.settings.execution_lease_seconds
             recorded = finish(session, self.run.execution_id, self.task_id, status, cost,
                               result, error, self.started_at, lease_seconds=lease)
         log.info("execution %s of pipeline %s: %s%s", self.run.execution_id,
                  self.run.pipeline_id, status.value, "" if recorded else " (not recorded: "
                  "another worker took it over)")
-        return {"execution_id": self.run.execution_id, "status": status.value,
-                "cost_usd": round(cost, 6), "error": error, "recorded": recorded}
+        return Outcome(self.run.execution_id, status, cost, error, recorded, retry_after)

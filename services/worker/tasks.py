@@ -13,8 +13,8 @@ from sqlalchemy import select
 from services.shared import redis_keys
 from services.shared.clients import INFRASTRUCTURE_ERRORS, backoff_seconds, redis_client
 from services.shared.db import Pipeline, TriggerMode, session_scope
-from services.shared.executions import queue_run, reap, run_of
-from services.shared.locks import acquire_running_lock, release_running_lock
+from services.shared.executions import reap
+from services.shared.running import publish_queued, queue_single_run, running_locks
 from services.shared.settings import get_settings
 from services.shared.tasks import (
     PERIODIC_TICK_TASK,
@@ -52,7 +52,7 @@ def execute_pipeline(self, **payload: Any) -> dict[str, Any] | None:
     run = PipelineRun.model_validate(payload)
     retries = self.request.retries
     try:
-        return execute(run, self.request.id, settings, _redis())
+        return execute(run, self.request.id, settings, running_locks(_redis(), settings))
     except RetryLater as later:
         raise self.retry(exc=later, countdown=later.seconds, max_retries=None) from later
     except LockHeldElsewhere as held:
@@ -85,18 +85,12 @@ def schedule_periodic_pipelines() -> int:
         mark = redis_keys.periodic_due(pipeline_id)
         if not client.set(mark, 1, nx=True, ex=max(1, interval or 60)):
             continue
-        token = acquire_running_lock(client, pipeline_id, settings.running_lock_seconds)
-        if token is None:
-            continue
-        try:
-            with session_scope(settings.database_url) as session:
-                execution = queue_run(session, pipeline_id, TriggerMode.PERIODIC, token, settings)
-                run = run_of(execution)
-        except Exception:
-            release_running_lock(client, pipeline_id, token)
-            raise
-        send_pipeline_run(settings, run, app=app)   # if this fails, the reaper publishes it
-        queued += 1
+        with session_scope(settings.database_url) as session:
+            execution = queue_single_run(session, running_locks(client, settings), pipeline_id,
+                                         TriggerMode.PERIODIC, settings)
+        if execution is not None:
+            publish_queued(settings, execution, app=app)
+            queued += 1
     return queued
 
 
@@ -108,8 +102,9 @@ def reap_executions() -> int:
         reaped = reap(session, settings)
         for run in reaped.republish:   # published before the commit: a failure republishes
             send_pipeline_run(settings, run, app=app)
+    locks = running_locks(_redis(), settings)
     for pipeline_id, token in reaped.failed_locks:
-        release_running_lock(_redis(), pipeline_id, token)
+        locks.release(pipeline_id, token)
     if reaped.republish or reaped.failed_locks:
         log.warning("reaper: %d execution(s) published again, %d failed after every attempt",
                     len(reaped.republish), len(reaped.failed_locks))

@@ -14,12 +14,9 @@ from services.backend.auth import require_read, require_write
 from services.backend.deps import RedisDep, SessionDep, SettingsDep
 from services.backend.executions_view import execution_out
 from services.backend.schemas import ExecutionOut, PipelineIn, PipelineOut, PipelineUpdate
-from services.shared.clients import INFRASTRUCTURE_ERRORS
 from services.shared.db import Pipeline, TriggerMode
-from services.shared.executions import queue_run, run_of
-from services.shared.locks import acquire_running_lock, release_running_lock
+from services.shared.running import publish_queued, queue_single_run, running_locks
 from services.shared.signals import TICKER_PATTERN
-from services.shared.tasks import send_pipeline_run
 from tracing import current_trace_id
 
 log = logging.getLogger(__name__)
@@ -114,22 +111,13 @@ def run_pipeline(pipeline_id: int, session: SessionDep, redis_client: RedisDep,
                  settings: SettingsDep,
                  ticker: str | None = Query(None, pattern=TICKER_PATTERN,
                                             description="Defaults to the first ticker")):
-    """Queue a manual run; 409 if the pipeline is already running. The lock is released if
-    the run cannot be queued; once its row is committed it runs (the reaper republishes a
-    task whose publishing failed)."""
+    """Queue a manual run; 409 if the pipeline is already running. Once its row is committed
+    it runs (services/shared/running.py: the reaper publishes a task whose publishing failed)."""
     pipeline = _get(session, pipeline_id)
-    token = acquire_running_lock(redis_client, pipeline.id, settings.running_lock_seconds)
-    if token is None:
+    execution = queue_single_run(session, running_locks(redis_client, settings), pipeline.id,
+                                 TriggerMode.MANUAL, settings,
+                                 ticker=ticker or pipeline.tickers[0], trace_id=current_trace_id())
+    if execution is None:
         raise HTTPException(status.HTTP_409_CONFLICT, f"pipeline {pipeline_id} is already running")
-    try:
-        execution = queue_run(session, pipeline.id, TriggerMode.MANUAL, token, settings,
-                              ticker=ticker or pipeline.tickers[0], trace_id=current_trace_id())
-        session.commit()  # the worker must find the row
-    except BaseException:
-        release_running_lock(redis_client, pipeline.id, token)
-        raise
-    try:
-        send_pipeline_run(settings, run_of(execution))
-    except INFRASTRUCTURE_ERRORS as error:  # queued all the same: the reaper publishes it
-        log.warning("run %s queued, not yet published (%s)", execution.id, error)
+    publish_queued(settings, execution)
     return execution_out(execution, settings)
