@@ -90,7 +90,8 @@ def dispatcher_round(pipelines_per_signal: int, signals: int) -> dict[str, float
     from services.shared.topics import ensure_topics
     from services.signal_generator.emitting import generate_and_publish
     from services.signal_generator.publisher import SignalPublisher
-    from services.trigger_dispatcher.dispatcher import Dispatcher, create_dlq_producer
+    from services.trigger_dispatcher.dispatcher import Dispatcher
+    from services.trigger_dispatcher.dlq import create_dlq_producer
     from services.trigger_dispatcher.index import load_index
     from services.trigger_dispatcher.telemetry import DispatcherTelemetry
 
@@ -144,12 +145,10 @@ def group_member(expected: int, ready: Path) -> dict[str, float]:
     from confluent_kafka import TopicPartition
 
     from services.shared.settings import Settings
-    from services.trigger_dispatcher.dispatcher import (
-        Dispatcher,
-        create_consumer,
-        create_dlq_producer,
-    )
+    from services.trigger_dispatcher.dispatcher import Dispatcher
+    from services.trigger_dispatcher.dlq import create_dlq_producer
     from services.trigger_dispatcher.index import load_index
+    from services.trigger_dispatcher.offsets import create_consumer
     from services.trigger_dispatcher.telemetry import DispatcherTelemetry
 
     settings = Settings(index_refresh_seconds=3600)

@@ -10,8 +10,10 @@ from services.shared.heartbeat import Heartbeat
 from services.shared.lifecycle import StopRequested, settle_heap
 from services.shared.settings import get_settings
 from services.shared.topics import ensure_topics
-from services.trigger_dispatcher.dispatcher import Dispatcher, create_consumer, create_dlq_producer
+from services.trigger_dispatcher.dispatcher import Dispatcher
+from services.trigger_dispatcher.dlq import create_dlq_producer
 from services.trigger_dispatcher.gauges import observe_dispatcher
+from services.trigger_dispatcher.offsets import create_consumer
 from services.trigger_dispatcher.telemetry import SERVICE_NAME, DispatcherTelemetry
 
 log = logging.getLogger(SERVICE_NAME)

@@ -14,6 +14,7 @@ from redis.retry import Retry
 
 from services.shared.settings import Settings
 from services.shared.signals import Signal
+from services.trigger_dispatcher import offsets
 from services.trigger_dispatcher.dispatcher import Dispatcher
 from services.trigger_dispatcher.index import PipelineIndex
 from tradetrace.stack.ports import free_port
@@ -87,17 +88,15 @@ def test_a_commit_waits_out_the_coordinator_and_commits_the_batch(settings: Sett
     batch = [_signal_message(0, 7), _signal_message(0, 8), _signal_message(1, 3)]
     consumer = RecordingConsumer(batch, commit_errors=[KafkaError._WAIT_COORD,
                                                       KafkaError.COORDINATOR_LOAD_IN_PROGRESS])
-    dispatcher = _dispatcher(settings, consumer, redis.Redis(port=_closed_port()))
 
-    dispatcher._commit([TopicPartition("signals", 0, 9), TopicPartition("signals", 1, 4)])
+    offsets.commit(consumer, batch, settings)
 
     assert consumer.commits == [[("signals", 0, 9), ("signals", 1, 4)]]
 
 
 def test_a_commit_after_a_rebalance_is_given_up_without_raising(settings: Settings) -> None:
     consumer = RecordingConsumer([], commit_errors=[KafkaError.REBALANCE_IN_PROGRESS])
-    dispatcher = _dispatcher(settings, consumer, redis.Redis(port=_closed_port()))
 
-    dispatcher._commit([TopicPartition("signals", 0, 9)])
+    offsets.commit(consumer, [_signal_message(0, 8)], settings)
 
     assert consumer.commits == [] and consumer.commit_errors == []

@@ -41,6 +41,7 @@ def test_the_wheel_carries_the_migrations_and_the_version(tmp_path: Path) -> Non
                   for p in (REPO_ROOT / "services/backend/migrations").rglob("*")
                   if p.is_file() and "__pycache__" not in p.parts}
     assert migrations and migrations <= names, sorted(migrations - names)
-    assert {"services/backend/__main__.py", "tracing/settings.py", "trace_reader/jaeger.py"} <= names
+    assert {"services/backend/__main__.py", "tracing/settings.py",
+            "trace_reader/jaeger.py"} <= names
     assert not any(name.startswith("tradetrace/") for name in names), "the image has no CLI"
     assert wheel.name.startswith(f"tradetrace-{package_version()}-")

@@ -19,9 +19,11 @@ from services.shared.clients import INFRASTRUCTURE_ERRORS, redis_client
 from services.shared.settings import Settings
 from services.shared.tasks import PipelineRun
 from services.shared.topics import ensure_topics
-from services.trigger_dispatcher import dispatcher as dispatcher_module
-from services.trigger_dispatcher.dispatcher import Dispatcher, create_consumer, create_dlq_producer
+from services.trigger_dispatcher import dispatch as dispatch_module
+from services.trigger_dispatcher.dispatcher import Dispatcher
+from services.trigger_dispatcher.dlq import create_dlq_producer
 from services.trigger_dispatcher.index import load_index
+from services.trigger_dispatcher.offsets import create_consumer
 from tests.integration.faults.ground_truth import (
     pipeline_per_ticker,
     publish_signals,
@@ -80,7 +82,7 @@ def _dispatch_until(dispatcher: Dispatcher, done: Callable[[], bool], what: str)
 def _sender_then(after_first: Callable[[], None]) -> Iterator[list[PipelineRun]]:
     """The dispatcher's task sender, calling `after_first` once the batch's first task is
     published: a fault at exactly that step of the batch."""
-    real = dispatcher_module.pipeline_run_sender
+    real = dispatch_module.pipeline_run_sender
     sent: list[PipelineRun] = []
 
     @contextmanager
@@ -94,11 +96,11 @@ def _sender_then(after_first: Callable[[], None]) -> Iterator[list[PipelineRun]]
                 return task_id
             yield send_then
 
-    dispatcher_module.pipeline_run_sender = sender
+    dispatch_module.pipeline_run_sender = sender
     try:
         yield sent
     finally:
-        dispatcher_module.pipeline_run_sender = real
+        dispatch_module.pipeline_run_sender = real
 
 
 def test_redis_lost_mid_batch_commits_nothing_and_the_redelivered_batch_runs_once(

@@ -110,12 +110,10 @@ def test_a_commit_caught_by_a_broker_restart_waits_for_it_and_lands(
     from confluent_kafka import TopicPartition
 
     from services.shared.topics import ensure_topics
-    from services.trigger_dispatcher.dispatcher import (
-        Dispatcher,
-        create_consumer,
-        create_dlq_producer,
-    )
+    from services.trigger_dispatcher.dispatcher import Dispatcher
+    from services.trigger_dispatcher.dlq import create_dlq_producer
     from services.trigger_dispatcher.index import PipelineIndex
+    from services.trigger_dispatcher.offsets import create_consumer
 
     own = settings.model_copy(update={"signals_topic": unique_name,
                                       "consumer_group": unique_name,
