@@ -49,7 +49,7 @@ def test_keys_are_created_once_listed_without_the_key_and_revoked(tmp_path: Path
                                                                   monkeypatch) -> None:
     from services.shared.api_keys import find_key
     from services.shared.db import session_scope
-    from tradetrace.cli import _settings
+    from tradetrace.cli.context import settings as _settings
 
     url = f"sqlite:///{tmp_path / 'keys.db'}"
     monkeypatch.setenv("TRADETRACE_DATABASE_URL", url)
