@@ -25,7 +25,8 @@ from sqlalchemy.orm import Session
 from services.shared import redis_keys
 from services.shared.clients import INFRASTRUCTURE_ERRORS
 from services.shared.db import Execution, TriggerMode
-from services.shared.executions import queue_run, run_of
+from services.shared.executions import run_of
+from services.shared.queueing import queue_run
 from services.shared.settings import Settings
 from services.shared.tasks import send_pipeline_run
 

@@ -15,7 +15,7 @@ from sqlalchemy import delete
 from sqlalchemy.exc import IntegrityError
 
 from services.shared.db import Execution, ExecutionStatus, session_scope
-from services.shared.executions import SignalMatch, queue_batch_runs
+from services.shared.queueing import SignalMatch, queue_batch_runs
 from services.shared.running import RunningLocks
 from services.shared.settings import Settings
 from services.shared.tasks import pipeline_run_sender

@@ -277,7 +277,7 @@ def test_a_celery_task_with_only_an_upper_case_xray_header_runs_in_that_trace(
     xray_trace = f"{int(time.time()):08x}{uuid.uuid4().hex[:24]}"
     header = f"Root={xray_id(xray_trace)};Parent=53995c3f42cd8ad8;Sampled=1"
     from services.shared.db import session_scope
-    from services.shared.executions import queue_signal_runs
+    from services.shared.queueing import queue_signal_runs
 
     with session_scope(settings.database_url) as session:
         [run] = queue_signal_runs(session, signal.model_dump(mode="json"), [pipeline],

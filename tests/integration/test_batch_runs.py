@@ -6,7 +6,7 @@ from __future__ import annotations
 import uuid
 
 from services.shared.db import Execution, ExecutionStatus, Pipeline, TriggerMode, session_scope
-from services.shared.executions import SignalMatch, queue_batch_runs
+from services.shared.queueing import SignalMatch, queue_batch_runs
 
 
 def test_a_batch_is_stored_whole_once_per_pipeline_and_signal(settings) -> None:

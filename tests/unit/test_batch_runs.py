@@ -10,7 +10,7 @@ import pytest
 
 from services.backend.migrate import upgrade
 from services.shared.db import ExecutionStatus, Pipeline, TriggerMode, session_scope
-from services.shared.executions import SignalMatch, queue_batch_runs
+from services.shared.queueing import SignalMatch, queue_batch_runs
 from services.shared.settings import Settings
 
 

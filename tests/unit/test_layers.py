@@ -1,4 +1,5 @@
-"""The house's floors, read from the imports: each package imports only the floors below it.
+"""The house's floors, read from the imports (each package imports only the floors below it),
+and modules small enough to hold one concern.
 
     tradetrace (the CLI, the native stack)
     services (backend, worker, dispatcher, generator) over services.shared
@@ -45,3 +46,15 @@ def test_no_import_runs_back_up(package: str) -> None:
         if name.split(".")[0] in FORBIDDEN[package]
     }
     assert not upward, sorted(upward)
+
+
+PRODUCT = ("services", "tracing", "trace_reader", "tradetrace")
+MAX_MODULE_LINES = 300      # past it, a module mixes concerns: split it by what it holds
+
+
+def test_no_module_of_product_code_is_over_300_lines() -> None:
+    long = {f"{path.relative_to(REPO_ROOT)}: {lines} lines"
+            for package in PRODUCT for path in (REPO_ROOT / package).rglob("*.py")
+            if "migrations" not in path.parts
+            and (lines := len(path.read_text().splitlines())) > MAX_MODULE_LINES}
+    assert not long, sorted(long)
