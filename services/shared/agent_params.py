@@ -1,6 +1,7 @@
 """What a pipeline may ask of its agents: their names and parameters, with bounds.
 
-The backend validates a pipeline against this; the worker runs what it describes. A bound
+The backend validates a pipeline against this; the worker runs what it describes (its agents
+are these names, with these defaults: tests/unit/test_agents.py holds both sides together). A bound
 keeps one pipeline from pinning a worker slot (`duration_ms` of a day) or looping on retries.
 """
 
@@ -27,6 +28,10 @@ class AgentParams(BaseModel):
     min_strength: float = Field(0.0, ge=0, le=1, description="risk_check: weakest signal approved")
     quantity: int = Field(10, ge=0, le=1_000_000, description="order_decision: order size")
 
+
+# What an agent reads when a pipeline leaves a parameter out (None: the agent's or the
+# settings' own default).
+DEFAULTS: dict[str, Any] = AgentParams().model_dump()
 
 # Parameters only one agent reads: given to another, they would be silently ignored.
 ONLY_FOR = {"min_strength": "risk_check", "quantity": "order_decision"}

@@ -1,8 +1,7 @@
 """The agents a pipeline runs, in order. The work is simulated; the cost is deterministic.
 
-Parameters every agent takes: `duration_ms` (simulated work), `fail` (always fail),
-`failure_rate` (chance of failing, default from settings), `transient_failures` (fail with
-a retryable error on the first N attempts, to exercise retries).
+The agents and their parameters are the ones `services/shared/agent_params.py` lets a pipeline
+ask for (the backend validates against it); a parameter left out takes its default there.
 """
 
 from __future__ import annotations
@@ -13,6 +12,8 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
+
+from services.shared.agent_params import DEFAULTS
 
 Context = dict[str, Any]
 
@@ -49,13 +50,15 @@ def _indicators(params: dict[str, Any], context: Context) -> dict[str, Any]:
 
 def _risk_check(params: dict[str, Any], context: Context) -> dict[str, Any]:
     strength = context.get("strength", 0.0)   # no signal (manual, periodic): the weakest
-    return {"approved": strength >= float(params.get("min_strength", 0.0))}
+    weakest = float(params.get("min_strength", DEFAULTS["min_strength"]))
+    return {"approved": strength >= weakest}
 
 
 def _order_decision(params: dict[str, Any], context: Context) -> dict[str, Any]:
     approved = context.get("risk_check", {}).get("approved", True)
     action = context.get("direction", "hold") if approved else "hold"
-    return {"action": action, "quantity": int(params.get("quantity", 10)) if approved else 0}
+    quantity = int(params.get("quantity", DEFAULTS["quantity"]))
+    return {"action": action, "quantity": quantity if approved else 0}
 
 
 AGENTS: dict[str, AgentSpec] = {
@@ -82,7 +85,7 @@ def run_agent(name: str, params: dict[str, Any], context: Context, attempt: int,
     time.sleep(float(params.get("duration_ms", spec.default_duration_ms)) / 1000 * time_scale)
     if params.get("fail"):
         raise AgentError(f"{name}: configured to fail")
-    if attempt < int(params.get("transient_failures", 0)):
+    if attempt < int(params.get("transient_failures", DEFAULTS["transient_failures"])):
         raise TransientAgentError(f"{name}: transient failure on attempt {attempt + 1}")
     if random.random() < float(params.get("failure_rate", default_failure_rate)):
         raise AgentError(f"{name}: simulated failure")

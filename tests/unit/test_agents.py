@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from services.shared.agent_params import AGENT_NAMES, DEFAULTS, ONLY_FOR
 from services.worker.agents import AGENTS, AgentError, TransientAgentError, run_agent
 
 
@@ -44,3 +45,16 @@ def test_risk_check_without_a_signal_strength_counts_it_as_weakest() -> None:
     result = run_agent("risk_check", {"duration_ms": 0, "min_strength": 0.5}, {"ticker": "AAPL"},
                        0, 0.0, 1.0)
     assert result.output == {"approved": False}
+
+
+def test_the_worker_runs_exactly_the_agents_a_pipeline_may_name() -> None:
+    assert tuple(AGENTS) == AGENT_NAMES
+
+
+@pytest.mark.parametrize(("param", "agent"), sorted(ONLY_FOR.items()))
+def test_a_parameter_only_one_agent_reads_changes_what_it_does(param: str, agent: str) -> None:
+    """Each agent-only parameter is read by its agent: a value other than the default
+    changes the output (the backend's catalogue and the worker's agents agree)."""
+    default = _run(agent).output
+    changed = _run(agent, {param: 1 - DEFAULTS[param] if DEFAULTS[param] <= 1 else 0}).output
+    assert changed != default
