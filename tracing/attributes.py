@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 from opentelemetry.semconv._incubating.attributes import messaging_attributes as _messaging
+from opentelemetry.semconv.attributes import error_attributes as _error
+from opentelemetry.semconv.attributes import http_attributes as _http
 from opentelemetry.semconv.attributes import server_attributes as _server
 
 # Ours (no convention exists for these).
@@ -12,7 +14,9 @@ SIGNAL_SOURCE = "signal.source"
 TICKER = "ticker"
 PIPELINE_ID = "pipeline.id"
 TRIGGER_MODE = "trigger.mode"
+EXECUTION_ID = "execution.id"
 EXECUTION_STATUS = "execution.status"
+EXECUTION_RETRYING = "execution.retrying"      # a transient failure: the run is retried
 COST_USD = "cost.usd"
 AGENT_NAME = "agent.name"
 AGENT_OUTCOME = "agent.outcome"
@@ -20,6 +24,9 @@ PIPELINES_MATCHED = "pipelines.matched"
 PIPELINES_ENQUEUED = "pipelines.enqueued"
 PIPELINES_SKIPPED_RUNNING = "pipelines.skipped_running"
 PIPELINES_DUPLICATES = "pipelines.duplicates"
+INDEX_TICKERS = "index.tickers"                 # the dispatcher's pipeline index, on its refresh
+INDEX_PIPELINES = "index.pipelines"
+API_KEY_ID = "tradetrace.api_key.id"            # which key made a request (never the key)
 MESSAGE_AGE_MS = "tradetrace.message.age_ms"
 # Why a consumer span is a new root: "missing" or "invalid" trace headers.
 TRACE_CONTEXT = "tradetrace.trace_context"
@@ -42,5 +49,8 @@ MESSAGING_KAFKA_OFFSET = _messaging.MESSAGING_KAFKA_OFFSET
 MESSAGING_KAFKA_KEY = _messaging.MESSAGING_KAFKA_MESSAGE_KEY
 MESSAGING_MESSAGE_ID = _messaging.MESSAGING_MESSAGE_ID
 MESSAGING_BATCH_COUNT = _messaging.MESSAGING_BATCH_MESSAGE_COUNT
+ERROR_TYPE = _error.ERROR_TYPE
+HTTP_REQUEST_METHOD = _http.HTTP_REQUEST_METHOD
+HTTP_ROUTE = _http.HTTP_ROUTE
 SERVER_ADDRESS = _server.SERVER_ADDRESS
 SERVER_PORT = _server.SERVER_PORT

@@ -164,7 +164,7 @@ def end_send_span(span: Span, error: KafkaError | Exception | None,
         span.set_attribute(attr.MESSAGING_KAFKA_OFFSET, message.offset())
     elif error is not None:
         name = error.name() if isinstance(error, KafkaError) else error.__class__.__name__
-        span.set_attribute("error.type", name)
+        span.set_attribute(attr.ERROR_TYPE, name)
         span.set_status(Status(StatusCode.ERROR, str(error)))
     span.end()
 

@@ -33,3 +33,16 @@ def celery_publish(task: str) -> str:
     """The Celery instrumentation's name for a task's publish span (ours keeps it:
     tracing/celery_publish.py)."""
     return f"apply_async/{task}"
+
+
+def celery_run(task: str) -> str:
+    """The Celery instrumentation's name for a task's run span, in the worker."""
+    return f"run/{task}"
+
+
+def signal_chain(topic: str, task: str) -> tuple[str, ...]:
+    """The shape of a signal's trace: the spans from its generation down to an agent of a run
+    it triggered, each the parent of the next (`topic`: the signals' topic; `task`: the
+    pipeline task). The tests, the benchmark and the scale profile's checks read it here."""
+    return (SIGNAL_GENERATE, kafka_send(topic), kafka_process(topic), PIPELINES_MATCH,
+            celery_publish(task), celery_run(task), PIPELINE_EXECUTE, AGENT_RUN)

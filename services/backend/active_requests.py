@@ -12,6 +12,8 @@ from collections.abc import AsyncIterator
 from fastapi import Request
 from opentelemetry import metrics
 
+from tracing import attributes as attr
+
 _in_flight = metrics.get_meter("tradetrace.backend").create_up_down_counter(
     "http.server.active_requests", unit="{request}",
     description="HTTP requests being handled, by method and route")
@@ -19,7 +21,7 @@ _in_flight = metrics.get_meter("tradetrace.backend").create_up_down_counter(
 
 async def track_active_request(request: Request) -> AsyncIterator[None]:
     route = getattr(request.scope.get("route"), "path", "unmatched")
-    attributes = {"http.request.method": request.method, "http.route": route}
+    attributes = {attr.HTTP_REQUEST_METHOD: request.method, attr.HTTP_ROUTE: route}
     _in_flight.add(1, attributes)
     try:
         yield

@@ -18,6 +18,7 @@ from opentelemetry import trace
 from services.backend.deps import SessionDep, SettingsDep
 from services.shared.api_keys import allows, find_key
 from services.shared.db import ApiRole
+from tracing import attributes as attr
 
 # auto_error=False: our own 401 (the library's answers 403 to a missing header).
 bearer = HTTPBearer(auto_error=False, description="An API key: `tradetrace keys create`")
@@ -39,7 +40,7 @@ def _require(needed: ApiRole):
         key = find_key(session, credentials.credentials)
         if key is None:
             raise _unauthorized("this API key is unknown or revoked")
-        trace.get_current_span().set_attribute("tradetrace.api_key.id", key.id)
+        trace.get_current_span().set_attribute(attr.API_KEY_ID, key.id)
         if not allows(key.role, needed):
             raise HTTPException(status.HTTP_403_FORBIDDEN,
                                 f"the key {key.prefix}... is a {key.role.value} key; "

@@ -63,8 +63,8 @@ class Dispatcher:
         try:
             with tracer().start_as_current_span(span_names.PIPELINES_INDEX_REFRESH) as span:
                 self.index = load_index(self.settings.database_url)
-                span.set_attributes({"index.tickers": len(self.index),
-                                     "index.pipelines": self.index.pipeline_count})
+                span.set_attributes({attr.INDEX_TICKERS: len(self.index),
+                                     attr.INDEX_PIPELINES: self.index.pipeline_count})
         except SQLAlchemyError as error:
             loaded = self._index_loaded_at > float("-inf")
             log.error("cannot load the pipeline index (%s); %s", error.__class__.__name__,
@@ -196,7 +196,7 @@ class Dispatcher:
     def _park(self, message: Message, headers: Headers | None, span: Span, error: Exception,
               error_type: str, reason: str) -> None:
         span.set_attribute(attr.DLQ_REASON, reason)
-        span.set_attribute("error.type", error_type)
+        span.set_attribute(attr.ERROR_TYPE, error_type)
         record_failure(span, error, reason if error_type != "invalid_signal"
                        else f"not a valid signal: {reason}")
         self.dlq.park(message, reason, headers)

@@ -158,7 +158,7 @@ def _run(run: PipelineRun, claimed: Claimed, task_id: str, settings: Settings) -
     with tracer().start_as_current_span(span_names.PIPELINE_EXECUTE, attributes={
             attr.PIPELINE_ID: run.pipeline_id,
             attr.TRIGGER_MODE: run.trigger_mode.value,
-            "execution.id": run.execution_id}) as span:
+            attr.EXECUTION_ID: run.execution_id}) as span:
         outcome = _run_agents(run, claimed, task_id, settings, span)
         if outcome.retry_after is None:
             span.set_attributes({attr.EXECUTION_STATUS: outcome.status.value,
@@ -180,7 +180,7 @@ def _run_agents(run: PipelineRun, claimed: Claimed, task_id: str, settings: Sett
             cost += result.cost_usd
     except TransientAgentError as error:
         if not claimed.final_attempt:
-            span.set_attribute("execution.retrying", True)
+            span.set_attribute(attr.EXECUTION_RETRYING, True)
             return record(ExecutionStatus.RUNNING, cost, None, str(error),
                           retry_after=backoff_seconds(claimed.attempt - 1))
         record_failure(span, error)

@@ -12,6 +12,7 @@ import time
 import httpx
 
 from services.shared.db import Execution, session_scope
+from services.shared.tasks import PIPELINE_TASK
 from tests.integration.platform_helpers import (
     FAST,
     create_pipeline,
@@ -28,10 +29,7 @@ from tracing import span_names
 from tradetrace import emit
 from tradetrace.trace_tree import render
 
-CHAIN = [span_names.SIGNAL_GENERATE, span_names.kafka_send("{topic}"),
-         span_names.kafka_process("{topic}"), span_names.PIPELINES_MATCH,
-         "apply_async/tradetrace.execute_pipeline", "run/tradetrace.execute_pipeline",
-         span_names.PIPELINE_EXECUTE, span_names.AGENT_RUN]
+PUBLISH, RUN = span_names.celery_publish(PIPELINE_TASK), span_names.celery_run(PIPELINE_TASK)
 
 
 def _ancestry(trace: Trace, span: Span) -> list[str]:
@@ -71,15 +69,14 @@ def test_each_generated_signal_is_one_unbroken_trace(api: httpx.Client, settings
         assert all(s.tags.get("signal.id") == signal_id for s in trace.spans)
         services = {s.service for s in trace.spans}
         [match] = trace.named(span_names.PIPELINES_MATCH)
-        assert _ancestry(trace, match) == [step.format(topic=settings.signals_topic)
-                                           for step in CHAIN[:4]]
+        chain = list(span_names.signal_chain(settings.signals_topic, PIPELINE_TASK))
+        assert _ancestry(trace, match) == chain[:chain.index(span_names.PIPELINES_MATCH) + 1]
         if not outcome["enqueued"]:   # its pipelines were still running: skipped, and said so
             assert match.tags["pipelines.skipped_running"] == len(outcome["skipped_running"])
             assert "worker" not in services
             continue
         ran += 1
         assert {"signal-generator", "trigger-dispatcher", "worker"} <= services
-        chain = [step.format(topic=settings.signals_topic) for step in CHAIN]
         agent_runs = trace.named(span_names.AGENT_RUN)
         assert len(agent_runs) == 2 * len(outcome["enqueued"])
         assert all(_ancestry(trace, s) == chain for s in agent_runs)
@@ -140,9 +137,9 @@ def test_retried_task_stays_in_the_signal_trace(api: httpx.Client, settings, pla
     assert execution.attempts == 2
 
     trace = traces.signal_trace(signal.signal_id, executions=2)
-    runs = trace.named("run/tradetrace.execute_pipeline")
+    runs = trace.named(RUN)
     assert len(runs) == 2
-    assert len(trace.named("apply_async/tradetrace.execute_pipeline")) == 2   # first + retry
+    assert len(trace.named(PUBLISH)) == 2   # first + retry
     assert execution.trace_id == trace.trace_id
     failed_agent = [s for s in trace.named(span_names.AGENT_RUN) if s.failed]
     assert len(failed_agent) == 1
@@ -172,9 +169,7 @@ def test_manual_run_is_one_trace_from_the_request_to_the_agents(api: httpx.Clien
     for agent in trace.named(span_names.AGENT_RUN):
         chain = _ancestry(trace, agent)
         assert chain[0] == server.name
-        assert chain[-4:] == ["apply_async/tradetrace.execute_pipeline",
-                              "run/tradetrace.execute_pipeline", span_names.PIPELINE_EXECUTE,
-                              span_names.AGENT_RUN]
+        assert chain[-4:] == [PUBLISH, RUN, span_names.PIPELINE_EXECUTE, span_names.AGENT_RUN]
     body = api.get(f"/executions/{queued['id']}").json()
     assert body["trace_id"] == queued["trace_id"]
 
@@ -199,8 +194,7 @@ def test_a_signals_log_lines_carry_its_trace_and_show_in_its_tree(
     assert spans[match.span_id].name == span_names.PIPELINES_MATCH
     run = next(line for line in lines if line.service == "worker"
                and f"of pipeline {pipeline['id']}: succeeded" in line.message)
-    assert spans[run.span_id].name in (span_names.PIPELINE_EXECUTE,
-                                       "run/tradetrace.execute_pipeline")
+    assert spans[run.span_id].name in (span_names.PIPELINE_EXECUTE, RUN)
 
     cli = subprocess.run(
         [sys.executable, "-m", "tradetrace.cli", "trace", signal.signal_id, "--json"],

@@ -25,6 +25,7 @@ from confluent_kafka.admin import AdminClient
 from services.shared.consumer_lag import LagReader
 from services.shared.db import FINISHED, Execution, ExecutionStatus, session_scope
 from services.shared.settings import Settings
+from services.shared.tasks import PIPELINE_TASK
 from tests.integration.isolation import isolated_env, namespace
 from tests.integration.platform_helpers import (
     api_client,
@@ -55,8 +56,6 @@ TICKERS = 40                 # 50 signals each; every 4th also has a pipeline th
 GENERATOR_RATE = 600         # signals/s: the generator's pace, near its own limit here
 # The spans every signal's trace has below the generator's root, and those of a signal that
 # ran a pipeline (the others found theirs running and skipped it).
-DISPATCHED_SHAPE = (span_names.SIGNAL_GENERATE, span_names.PIPELINES_MATCH)
-EXECUTED_SHAPE = (*DISPATCHED_SHAPE, span_names.PIPELINE_EXECUTE, span_names.AGENT_RUN)
 
 
 class Usage(NamedTuple):
@@ -153,26 +152,31 @@ def _trace_id(message: Message) -> str:
     return header.split("-")[1]
 
 
-def _not_whole(jaeger: Jaeger, trace_id: str, executed: bool) -> str | None:
+def _shape(topic: str, executed: bool) -> tuple[str, ...]:
+    """The spans a whole trace has: the signal's chain, down to its match when nothing ran."""
+    chain = span_names.signal_chain(topic, PIPELINE_TASK)
+    return chain if executed else chain[:chain.index(span_names.PIPELINES_MATCH) + 1]
+
+
+def _not_whole(jaeger: Jaeger, trace_id: str, shape: tuple[str, ...]) -> str | None:
     """Why the signal's trace is not whole in Jaeger, or None when it is: one root, the
     generator's, no span whose parent is missing, and the spans of its path."""
     try:
         trace: Trace = jaeger.trace(trace_id)
     except TraceUnavailable as missing:
         return str(missing)
-    return _shape_fault(trace, executed)
+    return _shape_fault(trace, shape)
 
 
-def _shape_fault(trace: Trace, executed: bool) -> str | None:
+def _shape_fault(trace: Trace, shape: tuple[str, ...]) -> str | None:
     """What the trace lacks to be whole, or None."""
     if len(trace.roots) != 1 or trace.roots[0].name != span_names.SIGNAL_GENERATE:
         return f"roots {[s.label for s in trace.roots]}"
-    shape = EXECUTED_SHAPE if executed else DISPATCHED_SHAPE
     missing_names = [n for n in shape if not trace.named(n)]
     return f"no {missing_names}" if missing_names else None
 
 
-def _traces_not_whole(jaeger: Jaeger, executed: dict[str, bool],
+def _traces_not_whole(jaeger: Jaeger, topic: str, executed: dict[str, bool],
                       timeout: float = 180) -> dict[str, str]:
     """{trace id: why} for the traces still not whole after `timeout` (spans reach Cassandra
     through the agent, the bus, a gateway and Jaeger: seconds, retries included)."""
@@ -180,7 +184,8 @@ def _traces_not_whole(jaeger: Jaeger, executed: dict[str, bool],
     broken = dict.fromkeys(executed, "not looked at")
     while broken and time.monotonic() < deadline:
         with ThreadPoolExecutor(4) as pool:
-            verdicts = list(pool.map(lambda t: (t, _not_whole(jaeger, t, executed[t])), broken))
+            verdicts = list(pool.map(
+                lambda t: (t, _not_whole(jaeger, t, _shape(topic, executed[t]))), broken))
         broken = {trace_id: why for trace_id, why in verdicts if why}
         if broken:
             time.sleep(2)
@@ -213,7 +218,8 @@ def test_two_thousand_signals_through_two_gateways_add_up(scale: ScaleProfile) -
     executed_traces = {e.trace_id for e in executions}
     traces = {_trace_id(m): _trace_id(m) in executed_traces for m in sent}
     assert executed_traces <= set(traces)
-    broken = _traces_not_whole(Jaeger(scale.jaeger.query_url, timeout=30), traces)
+    broken = _traces_not_whole(Jaeger(scale.jaeger.query_url, timeout=30),
+                               scale.settings.signals_topic, traces)
     assert not broken, f"{len(broken)} of {len(traces)} traces not whole: " \
                        f"{list(broken.items())[:5]}"
     seconds, (spans, cpu) = time.monotonic() - began, scale.usage() - before
@@ -400,8 +406,8 @@ def _stream_with_a_gateway_gone(scale: ScaleProfile, how: str, prefix: str,
 def test_a_gateway_gone_mid_stream_loses_within_the_bound(scale: ScaleProfile, how: str) -> None:
     stream = _stream_with_a_gateway_gone(scale, how, prefix=f"G{how[0].upper()}")
     sent, executions = stream.sent, stream.executions
-    broken = _traces_not_whole(Jaeger(scale.jaeger.query_url, timeout=30), stream.traces,
-                               timeout=60)
+    broken = _traces_not_whole(Jaeger(scale.jaeger.query_url, timeout=30),
+                               scale.settings.signals_topic, stream.traces, timeout=60)
     ids = "|".join(str(i) for i in stream.pipeline_ids)
     selector = f'pipeline_executions_total{{pipeline_id=~"{ids}"}}'
     count = lambda: _counted(scale.prometheus, selector, scale.gateways[0].name,  # noqa: E731
@@ -451,10 +457,11 @@ def _sampling(scale: ScaleProfile, percentage: int) -> Iterator[None]:
         gateways.up()
 
 
-def _as_stored(jaeger: Jaeger, trace_id: str, executed: bool) -> tuple[bool, str | None]:
+def _as_stored(jaeger: Jaeger, trace_id: str,
+               shape: tuple[str, ...]) -> tuple[bool, str | None]:
     """Whether the trace is stored at all (not sampled: not), and why it is not whole."""
     try:
-        return True, _shape_fault(jaeger.trace(trace_id), executed)
+        return True, _shape_fault(jaeger.trace(trace_id), shape)
     except TraceUnavailable:
         return False, None
 
@@ -468,11 +475,13 @@ def test_below_full_sampling_a_gateway_gone_cuts_traces_within_the_bound(
         jaeger = Jaeger(scale.jaeger.query_url, timeout=30)
         failed = {e.trace_id: True for e in stream.executions
                   if e.status == ExecutionStatus.FAILED}
-        failed_broken = _traces_not_whole(jaeger, failed, timeout=60)
+        topic = scale.settings.signals_topic
+        failed_broken = _traces_not_whole(jaeger, topic, failed, timeout=60)
         others = {t: ran for t, ran in stream.traces.items() if t not in failed}
         with ThreadPoolExecutor(4) as pool:
             verdicts = dict(zip(others, pool.map(
-                lambda t: _as_stored(jaeger, t, others[t]), others), strict=True))
+                lambda t: _as_stored(jaeger, t, _shape(topic, others[t])), others),
+                strict=True))
     stored = sum(kept for kept, _ in verdicts.values()) + len(failed)
     cut = {t: why for t, (_, why) in verdicts.items() if why} | failed_broken
     print(f"\n[scale] a gateway {how} mid-stream at {SAMPLED_PERCENTAGE}% sampling: "

@@ -1,10 +1,12 @@
-"""The collector derives metrics from span names: each name it matches is one we emit."""
+"""The collector derives metrics from span names and attributes: each one it reads is one we
+emit, named in tracing/span_names.py or tracing/attributes.py."""
 
 from __future__ import annotations
 
 import re
 
-from tracing import span_names
+from services.shared.tasks import PIPELINE_TASK
+from tracing import attributes, span_names
 from tradetrace.stack.components.collector import CONFIG
 
 
@@ -20,3 +22,32 @@ def test_the_run_and_match_spans_are_matched_by_the_collector() -> None:
     for name in (span_names.PIPELINE_EXECUTE, span_names.PIPELINES_MATCH, span_names.AGENT_RUN,
                  span_names.SIGNAL_GENERATE):
         assert f'name == "{name}"' in config
+
+
+def test_every_span_the_collector_derives_from_is_on_a_signals_chain() -> None:
+    """The derived metrics count the spans a signal's trace is made of (the trace shape the
+    tests and the benchmark check), so a name the chain loses is a metric gone. The index
+    refresh is the dispatcher's own trace, not a signal's."""
+    matched = set(re.findall(r'name == "([^"]+)"', CONFIG.read_text()))
+    matched.discard(span_names.PIPELINES_INDEX_REFRESH)
+    chain = span_names.signal_chain("signals", PIPELINE_TASK)
+    assert matched <= set(chain), matched - set(chain)
+
+
+
+OUR_NAMESPACES = ("signal.", "pipelines.", "execution.", "cost.", "agent.", "tradetrace.", "ticker")
+
+
+def test_every_attribute_of_ours_the_collector_reads_is_one_we_set() -> None:
+    """An attribute of ours the collector reads is named in tracing/attributes.py, or set by
+    the collector itself (`set(attributes["..."], ...)`, or a connector's `default_value`): a
+    rename on one side only would leave a derived metric silently empty."""
+    config = CONFIG.read_text()
+    read = {name for name in re.findall(r'attributes\["([^"]+)"\]', config)
+            if name.startswith(OUR_NAMESPACES)}
+    set_by_collector = set(re.findall(r'set\(attributes\["([^"]+)"\]', config)) \
+        | set(re.findall(r'\{key: ([\w.]+), default_value', config))
+    ours = {value for name, value in vars(attributes).items()
+            if name.isupper() and isinstance(value, str)}
+    assert read, "the pattern no longer finds the collector's attributes"
+    assert read <= ours | set_by_collector, sorted(read - ours - set_by_collector)
