@@ -19,6 +19,8 @@ from typing import Any
 import httpx
 import redis
 
+from tracing.service_names import BACKEND
+
 REQUESTS = 1000
 CONCURRENCY = 4
 
@@ -39,7 +41,7 @@ def backend_round(env: dict[str, str], key: str, pipeline_ids: list[int]) -> dic
 
     platform = Platform(env=env, state=Path(tempfile.mkdtemp(prefix="bench-backend-")),
                         backend_port=free_port())
-    with platform.running(["backend"]), httpx.Client(
+    with platform.running([BACKEND]), httpx.Client(
             base_url=platform.backend_url, timeout=30,
             headers={"Authorization": f"Bearer {key}"}) as client:
         _requests_per_s(client, "GET", ["/executions"] * 50)          # warm-up, not counted

@@ -59,6 +59,7 @@ from collector_cost import collector_rounds
 from proc import tree_cpu_seconds
 
 from tracing import span_names
+from tracing.service_names import TRIGGER_DISPATCHER, WORKER
 
 # "unexported": spans (and log records) made as with tracing on, then dropped: the difference
 # to "on" is what exporting costs the process (encoding, on the same two cores and GIL).
@@ -398,13 +399,13 @@ def _end_to_end_round(env: dict[str, str], name: str) -> dict[str, float]:
     tickers = _e2e_tickers()
     services = Platform(env=env, state=Path(tempfile.mkdtemp(prefix="bench-")),
                         backend_port=free_port())
-    with services.running(["trigger-dispatcher", "worker"]):
+    with services.running([TRIGGER_DISPATCHER, WORKER]):
         publisher = SignalPublisher(settings.kafka_bootstrap_servers, settings.signals_topic)
         [warm_up] = _signals(tickers[:1])
         publisher.publish(warm_up)
         publisher.flush(10)
         finished_rows(settings, [warm_up.signal_id], 1)
-        worker = services.pid("worker")
+        worker = services.pid(WORKER)
         assert worker is not None
         worker_cpu = tree_cpu_seconds(worker)
         steady = _signals(tickers[1:LATENCY_SIGNALS + 1])

@@ -12,9 +12,10 @@ import httpx
 
 from trace_reader.model import Trace, parse_trace
 from tracing import span_names
+from tracing.service_names import CLI, SIGNAL_GENERATOR, TRIGGER_DISPATCHER, WORKER
 
 # Where a signal's trace starts; others are searched too, in this order.
-SEARCH_ORDER = ("signal-generator", "tradetrace-cli", "trigger-dispatcher", "worker")
+SEARCH_ORDER = (SIGNAL_GENERATOR, CLI, TRIGGER_DISPATCHER, WORKER)
 
 
 class TraceUnavailable(Exception):

@@ -18,11 +18,8 @@ from services.signal_generator.emitting import generate_and_publish
 from services.signal_generator.golden_cross import crossovers
 from services.signal_generator.prices import random_walk
 from services.signal_generator.publisher import SignalPublisher
+from tracing.service_names import CLI
 from tradetrace.errors import CliError, PlatformError
-
-# The service name of the CLI's spans and the source of its signals: a signal emitted by hand
-# starts its trace here.
-SOURCE = "tradetrace-cli"
 
 
 def make_signal(ticker: str, signal_type: str) -> Signal:
@@ -32,9 +29,9 @@ def make_signal(ticker: str, signal_type: str) -> Signal:
         if not found:
             raise CliError(f"no golden cross in the price series of {ticker}")
         latest = found[-1]
-        return Signal(signal_type="golden_cross", source=SOURCE, ticker=ticker,
+        return Signal(signal_type="golden_cross", source=CLI, ticker=ticker,
                       direction=latest.direction, strength=round(latest.strength, 3))
-    return Signal(signal_type="mock", source=SOURCE, ticker=ticker,
+    return Signal(signal_type="mock", source=CLI, ticker=ticker,
                   direction=random.choice(("buy", "sell")), strength=round(random.random(), 3))
 
 

@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from services.shared.heartbeat import MAX_AGE_SECONDS, alive, heartbeat_age
+from tracing.service_names import BACKEND, BEAT, SIGNAL_GENERATOR, TRIGGER_DISPATCHER, WORKER
 from tradetrace.errors import CliError, PlatformError
 from tradetrace.stack import process
 from tradetrace.stack.components.postgres import database_url
@@ -46,7 +47,7 @@ class ServiceState:
     def alive(self) -> bool:
         if self.pid is None:
             return False
-        return self.name == "backend" or (self.heartbeat_age is not None
+        return self.name == BACKEND or (self.heartbeat_age is not None
                                           and self.heartbeat_age < MAX_AGE_SECONDS)
 
 
@@ -75,17 +76,17 @@ class Platform:
         celery = [python, "-m", "celery", "-A", "services.worker.app"]
         workers = [Service(name, [*celery, "worker", "--pool=prefork", "--concurrency=2",
                                   "--loglevel=INFO", f"--hostname={name}@%h"])
-                   for name in self.replica_names("worker")]
+                   for name in self.replica_names(WORKER)]
         dispatchers = [Service(name, [python, "-m", "services.trigger_dispatcher"])
-                       for name in self.replica_names("trigger-dispatcher")]
+                       for name in self.replica_names(TRIGGER_DISPATCHER)]
         return [
-            Service("backend", [python, "-m", "services.backend"],
+            Service(BACKEND, [python, "-m", "services.backend"],
                     lambda _beat: http_ok(f"{self.backend_url}/ready")),
             *workers,
-            Service("beat", [*celery, "beat", "--loglevel=INFO",
+            Service(BEAT, [*celery, "beat", "--loglevel=INFO",
                              f"--schedule={self.state / 'beat' / 'schedule'}"]),
             *dispatchers,
-            Service("signal-generator", [python, "-m", "services.signal_generator"]),
+            Service(SIGNAL_GENERATOR, [python, "-m", "services.signal_generator"]),
         ]
 
     def replica_names(self, service: str) -> list[str]:

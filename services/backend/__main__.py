@@ -14,13 +14,14 @@ from tracing import setup_tracing
 from tracing.instrumentation import instrument_libraries
 from tracing.logs import configure_logging
 from tracing.metrics import setup_metrics
+from tracing.service_names import BACKEND
 
 
 def main() -> None:
     settings = get_settings()
-    configure_logging("backend")
-    setup_tracing("backend")  # flushed at exit by the provider's own atexit hook
-    if setup_metrics("backend") is not None:
+    configure_logging(BACKEND)
+    setup_tracing(BACKEND)  # flushed at exit by the provider's own atexit hook
+    if setup_metrics(BACKEND) is not None:
         observe_consumer_lag(settings)   # here, because the dispatcher may be the one down
     upgrade(settings.database_url)
     instrument_libraries(sqlalchemy=True, redis=True, celery=True)

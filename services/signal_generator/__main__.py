@@ -15,15 +15,16 @@ from services.signal_generator.publisher import SignalPublisher
 from tracing import setup_tracing, shutdown_tracing
 from tracing.logs import configure_logging
 from tracing.metrics import setup_metrics, shutdown_metrics
+from tracing.service_names import SIGNAL_GENERATOR
 
-log = logging.getLogger("signal-generator")
+log = logging.getLogger(SIGNAL_GENERATOR)
 
 
 def main() -> None:
-    configure_logging("signal-generator")
+    configure_logging(SIGNAL_GENERATOR)
     settings = get_settings()
-    provider = setup_tracing("signal-generator")
-    meters = setup_metrics("signal-generator")
+    provider = setup_tracing(SIGNAL_GENERATOR)
+    meters = setup_metrics(SIGNAL_GENERATOR)
     ensure_topics(settings)
     publisher = SignalPublisher(settings.kafka_bootstrap_servers, settings.signals_topic,
                                 {**settings.kafka_client, **settings.generator_producer})

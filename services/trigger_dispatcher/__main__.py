@@ -14,9 +14,10 @@ from services.trigger_dispatcher.dispatcher import Dispatcher
 from services.trigger_dispatcher.dlq import create_dlq_producer
 from services.trigger_dispatcher.gauges import observe_dispatcher
 from services.trigger_dispatcher.offsets import create_consumer
-from services.trigger_dispatcher.telemetry import SERVICE_NAME, DispatcherTelemetry
+from services.trigger_dispatcher.telemetry import DispatcherTelemetry
+from tracing.service_names import TRIGGER_DISPATCHER
 
-log = logging.getLogger(SERVICE_NAME)
+log = logging.getLogger(TRIGGER_DISPATCHER)
 
 
 def main() -> None:

@@ -8,12 +8,11 @@ from tracing import setup_tracing, shutdown_tracing
 from tracing.instrumentation import instrument_libraries
 from tracing.logs import configure_logging
 from tracing.metrics import setup_metrics, shutdown_metrics
-
-SERVICE_NAME = "trigger-dispatcher"
+from tracing.service_names import TRIGGER_DISPATCHER
 
 
 class DispatcherTelemetry:
-    def __init__(self, service_name: str = SERVICE_NAME) -> None:
+    def __init__(self, service_name: str = TRIGGER_DISPATCHER) -> None:
         configure_logging(service_name)
         self.tracing = setup_tracing(service_name)
         self.meters = setup_metrics(service_name)

@@ -14,10 +14,12 @@ from typing import Any
 from celery.signals import setup_logging
 
 from tracing.logs import configure_logging
+from tracing.service_names import BEAT, WORKER
 
 
 def program() -> str:
-    return "beat" if "beat" in sys.argv[1:] else "worker"
+    """The service this process is: Celery's `beat` subcommand, or its worker."""
+    return BEAT if "beat" in sys.argv[1:] else WORKER
 
 
 @setup_logging.connect(weak=False)

@@ -15,6 +15,7 @@ from services.shared.lifecycle import settle_heap
 from tracing import setup_tracing, shutdown_tracing
 from tracing.instrumentation import instrument_libraries
 from tracing.metrics import setup_metrics, shutdown_metrics
+from tracing.service_names import WORKER
 
 _provider: TracerProvider | None = None
 _meters: MeterProvider | None = None
@@ -25,8 +26,8 @@ def start_tracing_in_child(**_) -> None:
     """Must stay fast: Celery kills a child whose init exceeds worker_proc_alive_timeout (4 s)."""
     global _provider
     global _meters
-    _provider = setup_tracing("worker")
-    _meters = setup_metrics("worker")
+    _provider = setup_tracing(WORKER)
+    _meters = setup_metrics(WORKER)
     instrument_libraries(celery=True, sqlalchemy=True, redis=True)
     settle_heap()
 

@@ -12,6 +12,7 @@ from collections.abc import Iterator
 import httpx
 import pytest
 
+from tracing.service_names import BACKEND, BEAT, TRIGGER_DISPATCHER, WORKER
 from tradetrace.stack import Stack
 from tradetrace.stack.components.jaeger import query_url
 from tradetrace.stack.components.kafka import bootstrap_servers
@@ -129,7 +130,7 @@ def platform(platform_env: dict[str, str], tmp_path_factory: pytest.TempPathFact
 
     services = Platform(env=platform_env, state=tmp_path_factory.mktemp("platform"),
                         backend_port=free_port())
-    services.up(["backend", "worker", "beat", "trigger-dispatcher"])
+    services.up([BACKEND, WORKER, BEAT, TRIGGER_DISPATCHER])
     yield services
     services.down()
 

@@ -13,6 +13,7 @@ from pathlib import Path
 
 from services.shared.settings import Settings
 from tests.integration.platform_helpers import settings_from_env
+from tracing.service_names import BACKEND, TRIGGER_DISPATCHER, WORKER
 from tradetrace.platform import Platform
 from tradetrace.stack import Stack
 from tradetrace.stack.components.collector import CollectorOnOwnPorts
@@ -48,6 +49,6 @@ def platform_beside(collector: CollectorOnOwnPorts, platform_env: dict[str, str]
     env = {**isolated_env(platform_env, namespace(prefix)),
            "OTEL_EXPORTER_OTLP_ENDPOINT": collector.otlp_grpc_endpoint}
     services = Platform(env=env, state=state / "platform", backend_port=free_port())
-    with Stack([collector]).running(), services.running(["backend", "worker",
-                                                         "trigger-dispatcher"]):
+    with Stack([collector]).running(), services.running([BACKEND, WORKER,
+                                                         TRIGGER_DISPATCHER]):
         yield services, settings_from_env(env)

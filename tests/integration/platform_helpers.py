@@ -17,6 +17,7 @@ from services.shared.settings import Settings
 from services.shared.signals import Signal
 from tests.support.kafka import end_offsets, read_topic
 from tests.support.polling import eventually
+from tracing.service_names import SIGNAL_GENERATOR
 from tradetrace import emit
 from tradetrace.platform import Platform
 
@@ -97,10 +98,10 @@ def run_generator(env: dict[str, str], state: Path, tickers: list[str], count: i
     if seed is not None:
         extra["TRADETRACE_GENERATOR_SEED"] = str(seed)
     generator = Platform(env={**env, **extra}, state=state)
-    generator.up(["signal-generator"])
+    generator.up([SIGNAL_GENERATOR])
     try:
         eventually(lambda: len(signal_messages(settings, tickers, start)) >= count,
                    f"{count} generated signals in Kafka", timeout=60)
     finally:
-        generator.down(["signal-generator"])
+        generator.down([SIGNAL_GENERATOR])
     return signal_messages(settings, tickers, start)

@@ -35,6 +35,7 @@ from tests.support.polling import eventually
 from tests.support.prometheus import scalar
 from tracing import span_names
 from tracing.kafka import HEADERS
+from tracing.service_names import BACKEND, TRIGGER_DISPATCHER, WORKER
 from tradetrace import emit
 from tradetrace.platform import Platform
 from tradetrace.stack import Stack
@@ -117,7 +118,7 @@ def aws_platform(aws_env: dict[str, str], tmp_path_factory) -> Iterator[Platform
     redis.Redis.from_url(aws_env["TRADETRACE_REDIS_URL"]).flushdb()
     services = Platform(env=aws_env, state=tmp_path_factory.mktemp("aws-platform"),
                         backend_port=free_port())
-    services.up(["backend", "trigger-dispatcher"])
+    services.up([BACKEND, TRIGGER_DISPATCHER])
     yield services
     services.down()
 
@@ -147,7 +148,7 @@ def test_signals_flow_in_the_aws_profile_as_one_xray_trace_each(
         xray_api: XRayApi, cloudwatch_logs: CloudWatchLogsApi, amp: PrometheusOnOwnPort,
         cluster: str, ticker: str, tmp_path: Path) -> None:
     settings = settings_from_env(aws_env)
-    with aws_platform.stopped(["worker"]):      # the queued tasks are looked at before they run
+    with aws_platform.stopped([WORKER]):      # the queued tasks are looked at before they run
         pipelines = [create_pipeline(aws_api, f"aws-{ticker}-{i}", [ticker])["id"] for i in (1, 2)]
         time.sleep(1.0)
         messages = run_generator(aws_env, tmp_path, [ticker], count=3, per_second=2)
@@ -200,13 +201,13 @@ def test_signals_flow_in_the_aws_profile_as_one_xray_trace_each(
     def logged() -> set[str] | None:
         found = [r for r in cloudwatch_logs.received() if r.trace_id == traces[ran]]
         services = {r.service for r in found}
-        return services if {"trigger-dispatcher", "worker"} <= services else None
+        return services if {TRIGGER_DISPATCHER, WORKER} <= services else None
 
     eventually(logged, "the signal's log records from the dispatcher and the worker", timeout=60)
     records = [r for r in cloudwatch_logs.received() if r.trace_id == traces[ran]]
     assert all(r.signed and r.log_group == LOG_GROUP for r in records)
     assert {r.attributes.get("signal.id") for r in records} == {ran}
-    assert any("succeeded" in r.body for r in records if r.service == "worker")
+    assert any("succeeded" in r.body for r in records if r.service == WORKER)
 
     # Amazon Managed Prometheus's stand-in: the same span-derived metrics, by remote write.
     def remote_written(query: str) -> float | None:
@@ -235,7 +236,7 @@ def test_xray_only_w3c_only_and_headerless_messages_each_keep_their_own_trace(
     for symbol in tickers.values():
         create_pipeline(aws_api, f"mixed-{symbol}", [symbol])
     time.sleep(1.0)
-    aws_platform.up(["worker"])
+    aws_platform.up([WORKER])
 
     xray_trace, w3c_trace = f"{int(time.time()):08x}{uuid.uuid4().hex[:24]}", uuid.uuid4().hex
     headers = {
@@ -272,7 +273,7 @@ def test_a_celery_task_with_only_an_upper_case_xray_header_runs_in_that_trace(
 
     settings = settings_from_env(aws_env)
     pipeline = create_pipeline(aws_api, f"celery-xray-{ticker}", [ticker])["id"]
-    aws_platform.up(["worker"])
+    aws_platform.up([WORKER])
     signal = signal_for(ticker)
     xray_trace = f"{int(time.time()):08x}{uuid.uuid4().hex[:24]}"
     header = f"Root={xray_id(xray_trace)};Parent=53995c3f42cd8ad8;Sampled=1"

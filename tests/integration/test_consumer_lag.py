@@ -9,6 +9,7 @@ from services.signal_generator.publisher import SignalPublisher
 from tests.integration.platform_helpers import signal_for
 from tests.support.polling import eventually
 from tests.support.prometheus import scalar
+from tracing.service_names import TRIGGER_DISPATCHER
 from tradetrace.platform import Platform
 
 WAITING = 12
@@ -25,7 +26,7 @@ def test_lag_is_seen_from_the_broker_while_the_dispatcher_is_down(
         raise AssertionError(f"{missing}; now {scalar(prometheus, lag)}; the backend's "
                              f"warnings: {_warnings(platform)}") from None
 
-    with platform.stopped(["trigger-dispatcher"]):
+    with platform.stopped([TRIGGER_DISPATCHER]):
         publisher = SignalPublisher(settings.kafka_bootstrap_servers, settings.signals_topic)
         for i in range(WAITING):
             publisher.publish(signal_for(f"{ticker[:6]}{i:02d}"))

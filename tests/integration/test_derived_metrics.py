@@ -22,6 +22,7 @@ from tests.integration.platform_helpers import (
 from tests.support.polling import eventually
 from tests.support.prometheus import instant, scalar
 from tracing import span_names
+from tracing.service_names import BACKEND, SIGNAL_GENERATOR, TRIGGER_DISPATCHER, WORKER
 from tradetrace.platform import Platform
 from tradetrace.stack.ports import free_port
 
@@ -31,7 +32,7 @@ def isolated(platform_env, tmp_path):
     own = namespace("tt-metrics")
     env = isolated_env(platform_env, own)
     services = Platform(env=env, state=tmp_path, backend_port=free_port())
-    services.up(["backend", "worker", "trigger-dispatcher"])
+    services.up([BACKEND, WORKER, TRIGGER_DISPATCHER])
     yield services, env, own
     services.down()
 
@@ -105,9 +106,9 @@ def test_jaeger_monitor_tab_reads_the_span_metrics(platform, traces, stack) -> N
     from tradetrace.stack.components.jaeger import query_url
 
     with httpx.Client(base_url=query_url(), timeout=10) as jaeger:
-        for service, kind in (("signal-generator", "internal"), ("signal-generator", "producer"),
-                              ("trigger-dispatcher", "consumer"), ("worker", "consumer"),
-                              ("worker", "internal"), ("backend", "server")):
+        for service, kind in ((SIGNAL_GENERATOR, "internal"), (SIGNAL_GENERATOR, "producer"),
+                              (TRIGGER_DISPATCHER, "consumer"), (WORKER, "consumer"),
+                              (WORKER, "internal"), (BACKEND, "server")):
             def calls():
                 body = jaeger.get("/api/metrics/calls", params={
                     "service": service, "spanKind": kind, "endTs": int(time.time() * 1000),
@@ -147,20 +148,20 @@ def test_duration_exemplars_resolve_to_their_span_in_jaeger(platform, api: httpx
         trace_id, span_id = exemplar["labels"]["trace_id"], exemplar["labels"]["span_id"]
         trace = eventually(lambda: traces.trace(trace_id), f"trace {trace_id} in Jaeger")
         [span] = [s for s in trace.spans if s.span_id == span_id]
-        assert (span.service, span.name) == ("worker", span_names.PIPELINE_EXECUTE)
+        assert (span.service, span.name) == (WORKER, span_names.PIPELINE_EXECUTE)
         # The exemplar's value is that span's duration (ms), not some other one's.
         assert abs(float(exemplar["value"]) - span.duration_us / 1000) < 1.0
 
 
 STATE_METRICS = {
-    "db_pool_size": ["backend", "worker", "trigger-dispatcher"],
-    "db_active_connections": ["backend", "worker", "trigger-dispatcher"],
-    "cache_size_bytes": ["trigger-dispatcher"],
-    "kafka_consumer_offset": ["trigger-dispatcher"],
-    "celery_queue_depth": ["trigger-dispatcher"],
-    "http_server_active_requests": ["backend"],
-    "process_cpu_time_seconds_total": ["backend", "worker", "trigger-dispatcher"],
-    "process_memory_usage_bytes": ["backend", "worker", "trigger-dispatcher"],
+    "db_pool_size": [BACKEND, WORKER, TRIGGER_DISPATCHER],
+    "db_active_connections": [BACKEND, WORKER, TRIGGER_DISPATCHER],
+    "cache_size_bytes": [TRIGGER_DISPATCHER],
+    "kafka_consumer_offset": [TRIGGER_DISPATCHER],
+    "celery_queue_depth": [TRIGGER_DISPATCHER],
+    "http_server_active_requests": [BACKEND],
+    "process_cpu_time_seconds_total": [BACKEND, WORKER, TRIGGER_DISPATCHER],
+    "process_memory_usage_bytes": [BACKEND, WORKER, TRIGGER_DISPATCHER],
 }
 
 

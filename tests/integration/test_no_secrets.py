@@ -25,6 +25,7 @@ from services.shared.api_keys import KEY_PREFIX
 from tests.integration.platform_helpers import api_client
 from tests.support.polling import eventually
 from trace_reader.jaeger import Jaeger
+from tracing.service_names import BACKEND
 from tradetrace.platform import Platform
 from tradetrace.stack.ports import HOST, port
 from tradetrace.stack.secrets import stack_secret
@@ -50,7 +51,7 @@ def test_the_api_key_and_the_stack_passwords_are_nowhere_in_the_telemetry(
 
     def backend_spans() -> str | None:
         found = traces.http.get("/api/traces", params={
-            "service": "backend", "start": int(started * 1e6), "limit": 200}).json()["data"]
+            "service": BACKEND, "start": int(started * 1e6), "limit": 200}).json()["data"]
         text = json.dumps(found)
         return text if text.count("/disable") else None
 

@@ -26,6 +26,7 @@ from trace_reader.jaeger import Jaeger
 from trace_reader.logs import trace_logs
 from trace_reader.model import Span, Trace, parse_trace
 from tracing import span_names
+from tracing.service_names import BACKEND, SIGNAL_GENERATOR, TRIGGER_DISPATCHER, WORKER
 from tradetrace import emit
 from tradetrace.trace_tree import render
 
@@ -73,10 +74,10 @@ def test_each_generated_signal_is_one_unbroken_trace(api: httpx.Client, settings
         assert _ancestry(trace, match) == chain[:chain.index(span_names.PIPELINES_MATCH) + 1]
         if not outcome["enqueued"]:   # its pipelines were still running: skipped, and said so
             assert match.tags["pipelines.skipped_running"] == len(outcome["skipped_running"])
-            assert "worker" not in services
+            assert WORKER not in services
             continue
         ran += 1
-        assert {"signal-generator", "trigger-dispatcher", "worker"} <= services
+        assert {SIGNAL_GENERATOR, TRIGGER_DISPATCHER, WORKER} <= services
         agent_runs = trace.named(span_names.AGENT_RUN)
         assert len(agent_runs) == 2 * len(outcome["enqueued"])
         assert all(_ancestry(trace, s) == chain for s in agent_runs)
@@ -101,7 +102,7 @@ def test_foreign_and_garbage_contexts_in_one_batch_keep_their_own_traces(
         "L": [("TraceParent", f"00-{lower_trace}-{secrets.token_hex(8)}-01".encode())],
     }
     signals = {kind: signal_for(ticker + kind) for kind in messages}
-    with platform.stopped(["trigger-dispatcher"]):     # so that all four arrive in one batch
+    with platform.stopped([TRIGGER_DISPATCHER]):     # so that all four arrive in one batch
         produce(settings.kafka_bootstrap_servers, settings.signals_topic,
                 [(signals[kind].ticker.encode(), signals[kind].to_json(), headers)
                  for kind, headers in messages.items()])
@@ -164,7 +165,7 @@ def test_manual_run_is_one_trace_from_the_request_to_the_agents(api: httpx.Clien
 
     trace = eventually(whole_trace_arrived, "the manual run's request and agents in Jaeger")
     [server] = [s for s in trace.spans if s.kind == "server"]
-    assert server.service == "backend"
+    assert server.service == BACKEND
     assert server.tags["http.route"] == "/pipelines/{pipeline_id}/run"
     for agent in trace.named(span_names.AGENT_RUN):
         chain = _ancestry(trace, agent)
@@ -186,13 +187,13 @@ def test_a_signals_log_lines_carry_its_trace_and_show_in_its_tree(
     trace = traces.signal_trace(signal.signal_id, executions=1)
 
     lines = eventually(lambda: [line for line in trace_logs(trace.trace_id, platform.log_paths())
-                                if line.service in ("trigger-dispatcher", "worker")],
+                                if line.service in (TRIGGER_DISPATCHER, WORKER)],
                        "the signal's log lines", timeout=30)
     spans = {s.span_id: s for s in trace.spans}
-    match = next(line for line in lines if line.service == "trigger-dispatcher")
+    match = next(line for line in lines if line.service == TRIGGER_DISPATCHER)
     assert match.message.startswith(f"signal {signal.signal_id} ({ticker}): matched")
     assert spans[match.span_id].name == span_names.PIPELINES_MATCH
-    run = next(line for line in lines if line.service == "worker"
+    run = next(line for line in lines if line.service == WORKER
                and f"of pipeline {pipeline['id']}: succeeded" in line.message)
     assert spans[run.span_id].name in (span_names.PIPELINE_EXECUTE, RUN)
 
@@ -204,7 +205,7 @@ def test_a_signals_log_lines_carry_its_trace_and_show_in_its_tree(
     shown = json.loads(cli.stdout)
     assert shown["trace_id"] == trace.trace_id
     assert {(line["service"], line["span_id"]) for line in shown["logs"]} >= {
-        ("trigger-dispatcher", match.span_id), ("worker", run.span_id)}
+        (TRIGGER_DISPATCHER, match.span_id), (WORKER, run.span_id)}
     times = [line["time"] for line in shown["logs"]]
     assert times == sorted(times)
     tree = render(Trace(trace.trace_id, trace.spans, lines))
@@ -231,7 +232,7 @@ def test_at_a_low_rate_a_signal_waits_in_kafka_only_milliseconds(platform, setti
 
     def ages() -> dict[str, float] | None:
         found = traces.http.get("/api/traces", params={
-            "service": "trigger-dispatcher",
+            "service": TRIGGER_DISPATCHER,
             "operation": span_names.kafka_process(settings.signals_topic),
             "start": int(started * 1e6), "limit": 500}).json()["data"] or []
         by_signal = {str(s.tags.get("signal.id")): float(s.tags[MESSAGE_AGE_MS])

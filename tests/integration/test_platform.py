@@ -20,6 +20,7 @@ from services.worker.agents import AGENTS
 from tests.integration.platform_helpers import FAST, create_pipeline, publish_and_follow, signal_for
 from tests.support.kafka import end_offsets, produce, read_topic
 from tests.support.polling import eventually
+from tracing.service_names import TRIGGER_DISPATCHER
 
 
 def _executions(settings, **where) -> list[Execution]:
@@ -213,7 +214,7 @@ def test_dispatcher_killed_mid_batch_loses_no_signal(api: httpx.Client, settings
     from services.signal_generator.publisher import SignalPublisher
 
     signals = [signal_for(t) for t in tickers]
-    with platform.stopped(["trigger-dispatcher"]):     # the whole burst waits for one batch
+    with platform.stopped([TRIGGER_DISPATCHER]):     # the whole burst waits for one batch
         publisher = SignalPublisher(settings.kafka_bootstrap_servers, settings.signals_topic)
         for signal in signals:
             publisher.publish(signal)
@@ -222,13 +223,13 @@ def test_dispatcher_killed_mid_batch_loses_no_signal(api: httpx.Client, settings
     client = redis.Redis.from_url(settings.redis_url)
     eventually(lambda: any(client.exists(redis_keys.signal_dispatch(s.signal_id)) for s in signals),
                "the dispatcher to start on the batch", timeout=60, interval=0.005)
-    pid = platform.pid("trigger-dispatcher")
+    pid = platform.pid(TRIGGER_DISPATCHER)
     os.kill(pid, os_signal.SIGKILL)
     handled_before_kill = sum(client.exists(redis_keys.signal_dispatch(s.signal_id))
                               for s in signals)
     assert 0 < handled_before_kill < count, "the kill must land inside the batch"
 
-    platform.up(["trigger-dispatcher"])
+    platform.up([TRIGGER_DISPATCHER])
 
     def all_ran():
         with session_scope(settings.database_url) as session:

@@ -28,6 +28,7 @@ from tests.support.prometheus import exposed_sum
 from trace_reader.jaeger import Jaeger
 from trace_reader.model import Trace, parse_trace
 from tracing import span_names
+from tracing.service_names import TRIGGER_DISPATCHER, WORKER
 from tradetrace.stack.components.collector import CollectorOnOwnPorts
 
 SAMPLING_ENV = {"TRACE_SAMPLING_PERCENTAGE": "10", "TRACE_SLOW_THRESHOLD_MS": "5000",
@@ -46,8 +47,8 @@ def _traces_in_window(traces: Jaeger, window: tuple[float, float],
     whichever service's spans it has (a fragment would show up too)."""
     start, end = (int(t * 1e6) for t in window)
     found: dict[str, Trace] = {}
-    for service, operation in (("trigger-dispatcher", span_names.PIPELINES_MATCH),
-                               ("worker", span_names.PIPELINE_EXECUTE)):
+    for service, operation in ((TRIGGER_DISPATCHER, span_names.PIPELINES_MATCH),
+                               (WORKER, span_names.PIPELINE_EXECUTE)):
         response = traces.http.get("/api/traces", params={
             "service": service, "operation": operation, "start": start, "end": end,
             "limit": 5000})

@@ -40,6 +40,7 @@ from tests.support.prometheus import exposed_sum, instant
 from trace_reader.jaeger import Jaeger, TraceUnavailable
 from trace_reader.model import Trace
 from tracing import span_names
+from tracing.service_names import BACKEND, SIGNAL_GENERATOR, TRIGGER_DISPATCHER, WORKER
 from tradetrace.platform import Platform
 from tradetrace.stack import Stack, process
 from tradetrace.stack.components.cassandra import Cassandra, cql_session
@@ -119,8 +120,8 @@ def scale(platform_env: dict[str, str], kafka_bootstrap: str,
     services = Platform(env=env, state=state, backend_port=free_port(), replicas=REPLICAS)
     try:
         with Stack([jaeger, prometheus, *gateways, agent]).running(), services.running(
-                ["backend", *services.replica_names("worker"),
-                 *services.replica_names("trigger-dispatcher")]), \
+                [BACKEND, *services.replica_names(WORKER),
+                 *services.replica_names(TRIGGER_DISPATCHER)]), \
                 httpx.Client(base_url=prometheus.url, timeout=30) as client:
             yield ScaleProfile(services, settings_from_env(env), gateways, jaeger, state, agent,
                                node, keyspace, client)
@@ -237,8 +238,8 @@ def test_two_thousand_signals_through_two_gateways_add_up(scale: ScaleProfile) -
     # service graph has each hop once: Kafka once per signal, Celery once per execution.
     per_gateway = scale.summed("pipeline_executions_total")
     assert len(per_gateway) == len(scale.gateways) and all(per_gateway.values()), per_gateway
-    edges = {("signal-generator", "trigger-dispatcher"): len(sent),
-             ("trigger-dispatcher", "worker"): len(executions)}
+    edges = {(SIGNAL_GENERATOR, TRIGGER_DISPATCHER): len(sent),
+             (TRIGGER_DISPATCHER, WORKER): len(executions)}
     for (client, server), count in edges.items():
         eventually(lambda c=client, s=server, n=count: scale.derived_sum(
                        "traces_service_graph_request_total", client=c, server=s) == n,
@@ -388,7 +389,7 @@ def _stream_with_a_gateway_gone(scale: ScaleProfile, how: str, prefix: str,
                               "TRADETRACE_SIGNALS_PER_SECOND": str(RESTART_RATE)},
                          state=scale.state / "generator")
     produced = lambda: len(signal_messages(scale.settings, tickers, start))  # noqa: E731
-    with generator.running(["signal-generator"]):
+    with generator.running([SIGNAL_GENERATOR]):
         eventually(lambda: produced() >= RESTART_SIGNALS // 3, "a third of the signals")
         with _gateway_gone(scale, how) as ended:
             eventually(lambda: produced() >= 2 * RESTART_SIGNALS // 3,

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from services.backend.explorer import charts, service_graph
 from services.backend.explorer.prometheus import Exemplar, Series, label
+from tracing.service_names import SIGNAL_GENERATOR, TRIGGER_DISPATCHER, WORKER
 
 
 def test_a_line_spans_the_axis_and_the_top_is_a_round_number() -> None:
@@ -28,12 +29,12 @@ def test_an_empty_chart_says_so() -> None:
 
 
 def test_the_graph_reads_left_to_right_along_the_flow() -> None:
-    edges = [service_graph.Edge("worker", "tradetrace", "database", 2.0),
-             service_graph.Edge("signal-generator", "trigger-dispatcher", "messaging_system", 1),
-             service_graph.Edge("trigger-dispatcher", "worker", "messaging_system", 1.0)]
+    edges = [service_graph.Edge(WORKER, "tradetrace", "database", 2.0),
+             service_graph.Edge(SIGNAL_GENERATOR, TRIGGER_DISPATCHER, "messaging_system", 1),
+             service_graph.Edge(TRIGGER_DISPATCHER, WORKER, "messaging_system", 1.0)]
     picture = service_graph.layout(edges)
     x = {node.name: node.x for node in picture.nodes}
-    assert x["signal-generator"] < x["trigger-dispatcher"] < x["worker"] < x["tradetrace"]
+    assert x[SIGNAL_GENERATOR] < x[TRIGGER_DISPATCHER] < x[WORKER] < x["tradetrace"]
     assert len(picture.edges) == 3
 
 

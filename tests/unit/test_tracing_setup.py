@@ -8,14 +8,15 @@ import sys
 
 from opentelemetry.sdk.resources import Resource
 
+from tracing.service_names import WORKER
 from tracing.setup import build_resource
 
 
 def test_resource_has_our_defaults(monkeypatch) -> None:
     monkeypatch.delenv("OTEL_SERVICE_NAME", raising=False)
     monkeypatch.delenv("OTEL_RESOURCE_ATTRIBUTES", raising=False)
-    attributes = build_resource("worker").attributes
-    assert attributes["service.name"] == "worker"
+    attributes = build_resource(WORKER).attributes
+    assert attributes["service.name"] == WORKER
     assert attributes["service.namespace"] == "tradetrace"
     assert attributes["service.version"]
     assert attributes["service.instance.id"]
@@ -23,7 +24,7 @@ def test_resource_has_our_defaults(monkeypatch) -> None:
 
 
 def test_the_resource_hashes_and_compares_as_the_sdks() -> None:
-    resource = build_resource("worker")
+    resource = build_resource(WORKER)
     plain = Resource(resource.attributes, resource.schema_url)
     assert hash(resource) == hash(plain) and resource == plain
     assert {resource: 1}[plain] == 1, "the encoders group spans by it"
@@ -33,7 +34,7 @@ def test_standard_variables_win(monkeypatch) -> None:
     monkeypatch.setenv("OTEL_SERVICE_NAME", "renamed")
     monkeypatch.setenv("OTEL_RESOURCE_ATTRIBUTES",
                        "deployment.environment.name=prod,service.namespace=desk")
-    attributes = build_resource("worker").attributes
+    attributes = build_resource(WORKER).attributes
     assert (attributes["service.name"], attributes["service.namespace"],
             attributes["deployment.environment.name"]) == ("renamed", "desk", "prod")
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from services.backend.explorer.waterfall import layout
 from trace_reader.model import parse_trace
+from tracing.service_names import SIGNAL_GENERATOR, TRIGGER_DISPATCHER, WORKER
 
 
 def _span(span_id: str, parent: str | None, process: str, name: str, start: int,
@@ -21,9 +22,9 @@ KAFKA_CONSUMER = {"span.kind": "consumer", "messaging.system": "kafka"}
 def _trace() -> dict:
     """generate → publish (Kafka) → dispatcher process → celery publish → two worker runs."""
     return {"traceID": "ab" * 16,
-            "processes": {"g": {"serviceName": "signal-generator"},
-                          "d": {"serviceName": "trigger-dispatcher"},
-                          "w": {"serviceName": "worker"}},
+            "processes": {"g": {"serviceName": SIGNAL_GENERATOR},
+                          "d": {"serviceName": TRIGGER_DISPATCHER},
+                          "w": {"serviceName": WORKER}},
             "spans": [
                 _span("1", None, "g", "signal.generate", 0, 1_000),
                 _span("2", "1", "g", "trading-signals publish", 100, 800, KAFKA_PRODUCER),
@@ -43,7 +44,7 @@ def test_rows_follow_the_tree_on_one_axis() -> None:
         ("1", 0), ("2", 1), ("3", 2), ("4", 3), ("5", 4), ("6", 4)]
     assert waterfall.duration_ms == 100.0
     assert waterfall.rows[4].left == 10.0 and waterfall.rows[4].width == 90.0
-    assert waterfall.services == ["signal-generator", "trigger-dispatcher", "worker"]
+    assert waterfall.services == [SIGNAL_GENERATOR, TRIGGER_DISPATCHER, WORKER]
 
 
 def test_waits_in_kafka_and_in_the_celery_queue_are_segments_of_their_own() -> None:

@@ -8,6 +8,7 @@ from typing import Annotated
 
 import typer
 
+from tracing.service_names import BACKEND, BEAT, SIGNAL_GENERATOR, TRIGGER_DISPATCHER, WORKER
 from tradetrace.cli.context import live_progress, platform, settings
 from tradetrace.cli.output import console, reported
 from tradetrace.cli.trace import find_trace, print_trace
@@ -25,8 +26,8 @@ def demo(seconds: Annotated[float, typer.Option(help="How long to emit signals."
     with reported():
         current = settings()
         Stack().up()
-        services.up(["backend", *services.replica_names("worker"), "beat",
-                     *services.replica_names("trigger-dispatcher")])
+        services.up([BACKEND, *services.replica_names(WORKER), BEAT,
+                     *services.replica_names(TRIGGER_DISPATCHER)])
         key = current.api_key or demo_run.demo_key(current)
         ids = demo_run.seed_pipelines(services.backend_url, key)
         console.print(f"demo pipelines: {ids}")
@@ -37,10 +38,10 @@ def demo(seconds: Annotated[float, typer.Option(help="How long to emit signals."
                           f"  curl -H \"Authorization: Bearer $TRADETRACE_API_KEY\" "
                           f"{services.backend_url}/pipelines")
         since = utcnow()
-        services.up(["signal-generator"])
+        services.up([SIGNAL_GENERATOR])
         console.print(f"emitting signals for {seconds:.0f}s ...")
         time.sleep(seconds)
-        services.down(["signal-generator"])
+        services.down([SIGNAL_GENERATOR])
         demo_run.wait_until_drained(current, since)
         console.print(demo_run.format_summary(demo_run.summarize(current, since)),
                       markup=False)

@@ -9,6 +9,7 @@ import typer
 from pydantic import ValidationError
 from rich.table import Table
 
+from tracing.service_names import CLI
 from tradetrace.cli.context import settings
 from tradetrace.cli.output import AsJson, console, print_json, reported, state
 from tradetrace.cli.trace import find_trace, print_trace
@@ -51,7 +52,7 @@ def signal_emit(
     with reported():
         signal = _new_signal(ticker, signal_type)
         current = settings()
-        provider = setup_tracing(emit.SOURCE)   # the CLI is this signal's source
+        provider = setup_tracing(CLI)   # the CLI is this signal's source
         emit.publish(current, signal)
         shutdown_tracing(provider)
         outcome = emit.wait_for_dispatch(current, signal.signal_id)

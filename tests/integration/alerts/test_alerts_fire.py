@@ -50,6 +50,7 @@ from tests.integration.platform_helpers import (
 from tests.support.polling import eventually
 from tests.support.prometheus import instant
 from tracing import span_names
+from tracing.service_names import BACKEND, SIGNAL_GENERATOR, TRIGGER_DISPATCHER, WORKER
 from tradetrace.platform import Platform
 from tradetrace.stack import Stack
 from tradetrace.stack.components.collector import CONFIG, CollectorOnOwnPorts
@@ -156,7 +157,7 @@ def observed(platform_env: dict[str, str],
            "TRADETRACE_SIGNALS_PER_SECOND": "5"}
     platform = Platform(env=env, state=state / "platform", backend_port=free_port())
     with Stack([collector, prometheus]).running(), \
-            platform.running(["backend", "worker", "trigger-dispatcher"]), \
+            platform.running([BACKEND, WORKER, TRIGGER_DISPATCHER]), \
             api_client(platform) as api, \
             httpx.Client(base_url=prometheus.url, timeout=10) as prom:
         observed = Observed(platform, settings_from_env(env), collector, limited, few_streams,
@@ -176,7 +177,7 @@ def observed(platform_env: dict[str, str],
 def test_no_signals_fires_until_signals_flow_and_again_when_they_stop(
         observed: Observed) -> None:
     observed.wait_active("NoSignalsGenerated")          # nothing generated yet
-    with observed.platform.running(["signal-generator"]):
+    with observed.platform.running([SIGNAL_GENERATOR]):
         observed.wait_cleared("NoSignalsGenerated")
     observed.wait_active("NoSignalsGenerated")          # silent for a window
 
@@ -198,7 +199,7 @@ def test_failing_pipelines_fire_the_error_rate_alert_and_clear(observed: Observe
 def test_consumer_lag_fires_while_the_dispatcher_is_down(observed: Observed,
                                                          ticker: str) -> None:
     """Read from the broker by the backend: a dead dispatcher emits nothing itself."""
-    with observed.platform.stopped(["trigger-dispatcher"]):
+    with observed.platform.stopped([TRIGGER_DISPATCHER]):
         observed.publish(f"{ticker[:6]}LG", count=5)          # no pipeline: just waiting
         firing = observed.wait_active("KafkaConsumerLagHigh", timeout=120)
         assert firing[0]["labels"]["topic"] == observed.settings.signals_topic
@@ -209,7 +210,7 @@ def test_consumer_lag_fires_while_the_dispatcher_is_down(observed: Observed,
 def test_jaeger_away_fires_the_stalled_export_alert_and_clears(observed: Observed,
                                                                stack: Stack) -> None:
     with stack.select(["jaeger"]).stopped(), \
-            observed.platform.running(["signal-generator"]):   # spans keep coming
+            observed.platform.running([SIGNAL_GENERATOR]):   # spans keep coming
         firing = observed.wait_active("TraceExportStalled", timeout=120)
         assert firing[0]["labels"]["exporter"] == "otlp_grpc/jaeger"
     observed.wait_cleared("TraceExportStalled", timeout=120)   # the queue drained
@@ -253,7 +254,7 @@ def test_derived_series_beyond_the_stream_limit_fire_and_clear(observed: Observe
         time.sleep(0.5)
 
     _spans_until_active(observed, observed.few_streams, "DerivedMetricsAtSeriesLimit",
-                        executions, "worker")
+                        executions, WORKER)
 
 
 def test_a_service_whose_span_queue_overflows_fires_dropping_telemetry(
@@ -265,7 +266,7 @@ def test_a_service_whose_span_queue_overflows_fires_dropping_telemetry(
            "OTEL_BSP_MAX_QUEUE_SIZE": "4", "OTEL_BSP_MAX_EXPORT_BATCH_SIZE": "4",
            "OTEL_METRIC_EXPORT_INTERVAL": "1000"}
     generator = Platform(env=env, state=tmp_path, backend_port=free_port())
-    with generator.running(["signal-generator"]):
+    with generator.running([SIGNAL_GENERATOR]):
         firing = observed.wait_active("ServiceDroppingTelemetry", timeout=120)
         assert firing[0]["labels"]["job"].endswith("/signal-generator")
     observed.wait_cleared("ServiceDroppingTelemetry", timeout=120)

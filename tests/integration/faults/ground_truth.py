@@ -21,6 +21,7 @@ from services.shared.settings import Settings
 from services.signal_generator.publisher import SignalPublisher
 from tests.integration.platform_helpers import create_pipeline, publish_and_follow, signal_for
 from tests.support.polling import eventually
+from tracing.service_names import BACKEND, BEAT, TRIGGER_DISPATCHER, WORKER
 
 # After any fault, a batch takes at most this many times a healthy batch (plus a few seconds of
 # slack for a machine busy with other tests): the services are back to full speed, not limping.
@@ -28,7 +29,7 @@ RECOVERY_BOUND = 3.0
 RECOVERY_SLACK_SECONDS = 5.0
 BATCH_SIZE = 8
 # The session platform's services (the generator runs only when a test starts one).
-SERVICES = ["backend", "worker", "beat", "trigger-dispatcher"]
+SERVICES = [BACKEND, WORKER, BEAT, TRIGGER_DISPATCHER]
 
 # recovered(pipeline_id, ticker, fault): the check every fault test ends with.
 Recovery = Callable[[int, str, str], None]

@@ -30,6 +30,7 @@ from tests.integration.faults.ground_truth import (
     wait_all_finished,
 )
 from tests.support.polling import eventually
+from tracing.service_names import WORKER
 from tradetrace.platform import Platform
 from tradetrace.stack import Stack
 
@@ -110,7 +111,7 @@ def test_redis_lost_mid_batch_commits_nothing_and_the_redelivered_batch_runs_onc
     can exit with "Unrecoverable error" when Redis goes away under a running task, a
     long-standing Celery/kombu bug; a supervisor restarts it, see the README.)"""
     tickers = list(pipeline_per_ticker(api, "midbatch", ticker, 4))
-    platform.down(["worker"])
+    platform.down([WORKER])
     signal_ids = publish_signals(own, tickers)
     dispatcher, consumer = _dispatcher(own)
     batch = _whole_batch(consumer, len(tickers))
@@ -135,7 +136,7 @@ def test_redis_lost_mid_batch_commits_nothing_and_the_redelivered_batch_runs_onc
                         "the redelivered batch committed")
     finally:
         replay_consumer.close()
-    platform.up(["worker"])
+    platform.up([WORKER])
     executions = wait_all_finished(own, signal_ids, expected=len(tickers))
     assert sorted(e.signal_id for e in executions) == sorted(signal_ids)
     assert [e.attempts for e in executions] == [1] * len(tickers), "each ran once"

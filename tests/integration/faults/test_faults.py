@@ -20,6 +20,7 @@ from tests.integration.platform_helpers import (
 from tests.support.polling import eventually
 from trace_reader.jaeger import Jaeger
 from tracing import span_names
+from tracing.service_names import BACKEND, WORKER
 from tradetrace import emit
 from tradetrace.platform import Platform
 from tradetrace.stack import Stack
@@ -82,7 +83,7 @@ def test_services_run_normally_with_tracing_disabled(platform_env, tmp_path, tic
     env = {**platform_env, "OTEL_SDK_DISABLED": "true",
            "TRADETRACE_REDIS_URL": free_redis_url()}
     untraced = Platform(env=env, state=tmp_path, backend_port=free_port())
-    untraced.up(["backend", "worker"])
+    untraced.up([BACKEND, WORKER])
     try:
         with api_client(untraced) as api:
             pipeline = create_pipeline(api, f"untraced-{ticker}", [ticker])

@@ -19,6 +19,7 @@ from pathlib import Path
 from services.signal_generator.generators import mock_signals
 from tests.integration.platform_helpers import settings_from_env, signal_messages
 from tests.support.polling import eventually
+from tracing.service_names import SIGNAL_GENERATOR
 from tradetrace.platform import Platform
 from tradetrace.stack import Stack
 
@@ -43,12 +44,12 @@ def test_generator_outlives_a_broker_outage_and_loses_no_signal(
                {"queue.buffering.max.messages": QUEUE, "message.timeout.ms": 2000})}
     settings = settings_from_env(env)
     generator = Platform(env=env, state=tmp_path)
-    beat = generator.heartbeat_path("signal-generator")
+    beat = generator.heartbeat_path(SIGNAL_GENERATOR)
 
     def in_kafka() -> int:
         return len(signal_messages(settings, tickers))
 
-    generator.up(["signal-generator"])
+    generator.up([SIGNAL_GENERATOR])
     try:
         eventually(lambda: in_kafka() >= RATE, f"{RATE} signals before the outage")
         before = in_kafka()
@@ -60,9 +61,9 @@ def test_generator_outlives_a_broker_outage_and_loses_no_signal(
         resumed = before + QUEUE + MAX_PENDING + 2 * RATE
         eventually(lambda: in_kafka() >= resumed, "generation to resume after the outage",
                    timeout=90)
-        assert generator.pid("signal-generator") is not None, "the generator died"
+        assert generator.pid(SIGNAL_GENERATOR) is not None, "the generator died"
     finally:
-        generator.down(["signal-generator"])      # SIGTERM: it flushes what it holds
+        generator.down([SIGNAL_GENERATOR])      # SIGTERM: it flushes what it holds
 
     messages = signal_messages(settings, tickers)
     delivered = Counter((b["ticker"], b["direction"], b["strength"])

@@ -27,6 +27,7 @@ from tests.integration.faults.ground_truth import (
 )
 from tests.integration.platform_helpers import create_pipeline, signal_for
 from tests.support.polling import eventually
+from tracing.service_names import WORKER
 from tradetrace import emit
 from tradetrace.platform import Platform
 from tradetrace.stack import Stack
@@ -73,7 +74,7 @@ def test_worker_child_killed_mid_run_runs_the_signal_once(
     eventually(lambda: running(settings, signal.signal_id), "the run to start", timeout=60)
 
     killed_at = time.monotonic()
-    _kill(descendants(platform.pid("worker")))
+    _kill(descendants(platform.pid(WORKER)))
 
     [execution] = wait_all_finished(settings, [signal.signal_id], 1)
     print(f"\n[faults] worker child SIGKILL: 1 signal, 1 execution, attempts "
@@ -94,11 +95,11 @@ def test_whole_worker_killed_mid_run_is_taken_over_by_the_next_worker(
     emit.publish(settings, signal)
     eventually(lambda: running(settings, signal.signal_id), "the run to start", timeout=60)
 
-    worker = platform.pid("worker")
+    worker = platform.pid(WORKER)
     killed_at = time.monotonic()
     _kill([worker, *descendants(worker)])
-    eventually(lambda: platform.pid("worker") is None, "the worker gone")
-    platform.up(["worker"])
+    eventually(lambda: platform.pid(WORKER) is None, "the worker gone")
+    platform.up([WORKER])
 
     [execution] = wait_all_finished(settings, [signal.signal_id], 1)
     print(f"\n[faults] whole worker SIGKILL: 1 signal, 1 execution, attempts "
@@ -111,7 +112,7 @@ def test_whole_worker_killed_mid_run_is_taken_over_by_the_next_worker(
 def _queue_signals_with_the_worker_stopped(api, settings, platform: Platform, ticker: str,
                                            count: int) -> tuple[list[int], list[str]]:
     pipelines = pipeline_per_ticker(api, "q", ticker, count)
-    platform.down(["worker"])               # started again by the test, or by `restore`
+    platform.down([WORKER])               # started again by the test, or by `restore`
     signals = [signal_for(t) for t in pipelines]
     publisher = SignalPublisher(settings.kafka_bootstrap_servers, settings.signals_topic)
     for signal in signals:
@@ -142,7 +143,7 @@ def test_redis_killed_with_tasks_queued_loses_none(
     _kill([running_pid(redis_component.pid_path)])
     stack.up()
     survived = _queue_length(client)
-    platform.up(["worker"])
+    platform.up([WORKER])
 
     wait_all_finished(settings, signal_ids, count)
     print(f"\n[faults] Redis SIGKILL: {count} signals queued ({queued} tasks in the queue, beat's "
@@ -165,7 +166,7 @@ def test_tasks_lost_from_redis_are_published_again_from_the_database(
     for key in client.scan_iter(f"{PIPELINE_QUEUE}*"):
         client.delete(key)
     deleted_at = time.monotonic()
-    platform.up(["worker"])
+    platform.up([WORKER])
 
     found = wait_all_finished(settings, signal_ids, count,
                               timeout=settings.queue_lease_seconds + 90)

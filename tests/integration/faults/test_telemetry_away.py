@@ -22,6 +22,7 @@ from tests.support.prometheus import exposed_sum, scalar
 from trace_reader.jaeger import Jaeger
 from trace_reader.model import Trace, parse_trace
 from tracing import span_names
+from tracing.service_names import WORKER
 from tradetrace.stack import Stack
 from tradetrace.stack.components.collector import CONFIG, CollectorOnOwnPorts
 from tradetrace.stack.ports import HOST, port
@@ -43,7 +44,7 @@ def _stored_runs(traces: Jaeger, window: tuple[float, float],
     expected signal is among them, whole (None before)."""
     start, end = window
     response = traces.http.get("/api/traces", params={
-        "service": "worker", "operation": span_names.PIPELINE_EXECUTE,
+        "service": WORKER, "operation": span_names.PIPELINE_EXECUTE,
         "start": int(start * 1e6), "end": int(end * 1e6), "limit": 10 * len(expected)})
     found = {}
     for raw in response.json().get("data") or []:
