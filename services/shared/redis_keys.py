@@ -15,6 +15,16 @@ DISPATCHER_STATS = f"{PREFIX}:stats:dispatcher"
 RECENT_SIGNALS = f"{PREFIX}:signals:recent"
 
 
+# Which index each live dispatcher serves, one key per dispatcher process (expiring when it is
+# gone): the database time its pipelines were read at. Tests wait on it after changing a
+# pipeline, instead of sleeping through a refresh.
+DISPATCHER_INDEX_PATTERN = f"{PREFIX}:dispatcher-index:*"
+
+
+def dispatcher_index(instance: str) -> str:
+    return f"{PREFIX}:dispatcher-index:{instance}"
+
+
 def running_lock(pipeline_id: int) -> str:
     """Held while one of the pipeline's runs lives: a signal meanwhile skips the pipeline."""
     return f"{PREFIX}:pipeline-running:{pipeline_id}"

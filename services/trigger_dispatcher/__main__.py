@@ -40,6 +40,7 @@ def main() -> None:
             heartbeat.beat()
             dispatcher.run_once()
     finally:
+        dispatcher.withdraw_index()
         consumer.close()  # leaves the group at once, so a restart rebalances quickly
         dlq.flush(10)
         telemetry.shutdown()

@@ -74,7 +74,25 @@ class Dispatcher:
             return loaded
         self._index_loaded_at = now
         log.debug("index: %d tickers, %d pipelines", len(self.index), self.index.pipeline_count)
+        self._announce_index()
         return True
+
+    def _announce_index(self) -> None:
+        """Make known which index is served; Redis away only delays it to the next refresh
+        (the batch that needs Redis retries on its own)."""
+        if self.index.as_of is None:
+            return
+        try:
+            records.announce_index(self.redis, self.index.as_of, self.settings)
+        except INFRASTRUCTURE_ERRORS as error:
+            log.debug("index not announced (%s)", error.__class__.__name__)
+
+    def withdraw_index(self) -> None:
+        """On the way out: this dispatcher serves no index any more (else its key expires)."""
+        try:
+            records.withdraw_index(self.redis)
+        except INFRASTRUCTURE_ERRORS as error:
+            log.debug("index not withdrawn (%s)", error.__class__.__name__)
 
     def run_once(self) -> int:
         """Consume and handle one batch; returns the number of messages in it."""

@@ -1,13 +1,17 @@
 """What the dispatcher made of each signal, where others read it: on the signal's match span,
 in one log line inside its trace, and in Redis (the record `signal emit` reports, the recent
-signals the explorer lists, the dispatcher's stats), all of a batch in one round trip."""
+signals the explorer lists, the dispatcher's stats), all of a batch in one round trip; and
+which pipeline index it serves."""
 
 from __future__ import annotations
 
 import logging
+import os
+import socket
 import time
 from collections import Counter
 from dataclasses import replace
+from datetime import datetime
 
 import redis
 
@@ -65,3 +69,19 @@ def count(client: redis.Redis, counts: dict[str, int]) -> None:
     for name, value in counts.items():
         pipe.hincrby(redis_keys.DISPATCHER_STATS, name, value)
     pipe.execute()
+
+
+# This process among the dispatchers that share the Redis (two in the scale profile).
+INSTANCE = f"{socket.gethostname()}:{os.getpid()}"
+
+
+def announce_index(client: redis.Redis, as_of: datetime, settings: Settings) -> None:
+    """Say which index this dispatcher serves (the database time it was read at), for as
+    long as three refreshes: a dispatcher that is gone stops being waited for."""
+    client.set(redis_keys.dispatcher_index(INSTANCE), as_of.isoformat(),
+               ex=max(1, round(3 * settings.index_refresh_seconds + 1)))
+
+
+def withdraw_index(client: redis.Redis) -> None:
+    """A dispatcher that stops serves no index (its key would otherwise outlive it a while)."""
+    client.delete(redis_keys.dispatcher_index(INSTANCE))

@@ -31,6 +31,7 @@ from tests.integration.platform_helpers import (
     settings_from_env,
 )
 from tests.integration.xray_api import XRayApi
+from tests.support.dispatcher import wait_for_index
 from tests.support.polling import eventually
 from tests.support.prometheus import scalar
 from tracing import span_names
@@ -150,7 +151,7 @@ def test_signals_flow_in_the_aws_profile_as_one_xray_trace_each(
     settings = settings_from_env(aws_env)
     with aws_platform.stopped([WORKER]):      # the queued tasks are looked at before they run
         pipelines = [create_pipeline(aws_api, f"aws-{ticker}-{i}", [ticker])["id"] for i in (1, 2)]
-        time.sleep(1.0)
+        wait_for_index(settings)
         messages = run_generator(aws_env, tmp_path, [ticker], count=3, per_second=2)
 
         # Kafka: every signal carries the X-Ray header beside traceparent, for the same trace.
@@ -235,7 +236,7 @@ def test_xray_only_w3c_only_and_headerless_messages_each_keep_their_own_trace(
     tickers = {kind: f"{ticker}{kind[0].upper()}" for kind in ("xray", "w3c", "none")}
     for symbol in tickers.values():
         create_pipeline(aws_api, f"mixed-{symbol}", [symbol])
-    time.sleep(1.0)
+    wait_for_index(settings)
     aws_platform.up([WORKER])
 
     xray_trace, w3c_trace = f"{int(time.time()):08x}{uuid.uuid4().hex[:24]}", uuid.uuid4().hex

@@ -19,6 +19,7 @@ from services.signal_generator.publisher import SignalPublisher
 from tests.integration.faults.ground_truth import wait_all_finished
 from tests.integration.isolation import platform_beside
 from tests.integration.platform_helpers import api_client, signal_for
+from tests.support.dispatcher import wait_for_index
 from tests.support.polling import eventually
 from tests.support.prometheus import exposed, exposed_sum
 from tradetrace.stack.components.collector import CollectorOnOwnPorts
@@ -43,7 +44,7 @@ def test_ten_thousand_tickers_and_a_thousand_pipelines_keep_series_bounded(
                     "name": f"flood-{ticker}", "tickers": [ticker],
                     "agents": [{"name": "market_data", "params": {"duration_ms": 0}}]})
                 assert response.status_code == 201, response.text
-        time.sleep(1.0)                       # the dispatcher's index refreshes every 0.5 s
+        wait_for_index(local)
         publisher = SignalPublisher(local.kafka_bootstrap_servers, local.signals_topic)
         sent = []
         for ticker in watched + [f"U{secrets.token_hex(4).upper()}" for _ in

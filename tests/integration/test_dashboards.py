@@ -14,7 +14,13 @@ import httpx
 import pytest
 import yaml
 
-from tests.integration.platform_helpers import FAST, create_pipeline, run_generator
+from tests.integration.platform_helpers import (
+    FAST,
+    create_pipeline,
+    run_generator,
+    settings_from_env,
+)
+from tests.support.dispatcher import wait_for_index
 from tests.support.polling import eventually
 from tests.support.prometheus import instant
 from tradetrace.stack.paths import REPO_ROOT
@@ -36,7 +42,7 @@ def traffic(api: httpx.Client, platform, platform_env) -> None:
     create_pipeline(api, f"dash-ok-{tickers[0]}", tickers)
     failing = create_pipeline(api, f"dash-fail-{tickers[1]}", [tickers[1]], agents=[
         {"name": "market_data", "params": {**FAST, "fail": True}}])
-    time.sleep(1.0)
+    wait_for_index(settings_from_env(platform_env))
     for _ in range(4):
         api.post(f"/pipelines/{failing['id']}/run")
         time.sleep(0.5)

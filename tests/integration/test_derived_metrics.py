@@ -19,6 +19,7 @@ from tests.integration.platform_helpers import (
     run_generator,
     settings_from_env,
 )
+from tests.support.dispatcher import wait_for_index
 from tests.support.polling import eventually
 from tests.support.prometheus import instant, scalar
 from tracing import span_names
@@ -46,7 +47,7 @@ def test_named_metrics_count_exactly_what_happened(isolated, settings, prometheu
         ids = [create_pipeline(api, f"m-{t}", [t])["id"] for t in tickers]
         create_pipeline(api, f"m-fail-{ticker}", [tickers[0]], agents=[
             {"name": "market_data", "params": {"duration_ms": 0, "fail": True}}])
-    time.sleep(1.0)
+    wait_for_index(local)
     sent = len(run_generator(env, services.state.parent, tickers, count=15, per_second=5,
                              seed=11))
 
@@ -245,7 +246,7 @@ def test_every_seed_metric_is_in_prometheus_with_its_labels(platform, api: httpx
                                                             prometheus: httpx.Client, settings,
                                                             ticker: str) -> None:
     create_pipeline(api, f"seed-{ticker}", [ticker])
-    time.sleep(1.0)
+    wait_for_index(settings)
     from tests.integration.platform_helpers import publish_and_follow, signal_for
 
     publish_and_follow(settings, signal_for(ticker))

@@ -20,6 +20,7 @@ from tests.integration.platform_helpers import (
     run_generator,
     signal_for,
 )
+from tests.support.dispatcher import wait_for_index
 from tests.support.kafka import produce
 from tests.support.polling import eventually
 from trace_reader.jaeger import Jaeger
@@ -54,7 +55,7 @@ def test_each_generated_signal_is_one_unbroken_trace(api: httpx.Client, settings
     tickers = [ticker + "A", ticker + "B", ticker + "C"]
     pipeline_ids = {t: {create_pipeline(api, f"{name}-{t}", [t])["id"] for name in ("x", "y")}
                     for t in tickers}
-    time.sleep(1.0)
+    wait_for_index(settings)
     signals = [json.loads(m.value()) for m in run_generator(
         platform_env, platform.state.parent, tickers, count=5, per_second=4, seed=7)]
     assert len(signals) >= 5
@@ -92,7 +93,7 @@ def test_foreign_and_garbage_contexts_in_one_batch_keep_their_own_traces(
         api: httpx.Client, settings, platform, traces: Jaeger, ticker: str) -> None:
     for kind in "WGNL":  # one pipeline per message: none is skipped as already running
         create_pipeline(api, f"mixed-{ticker}{kind}", [ticker + kind])
-    time.sleep(1.0)
+    wait_for_index(settings)
     foreign_trace, foreign_parent = secrets.token_hex(16), secrets.token_hex(8)
     lower_trace = secrets.token_hex(16)
     messages = {
@@ -132,7 +133,7 @@ def test_retried_task_stays_in_the_signal_trace(api: httpx.Client, settings, pla
                                                 traces: Jaeger, ticker: str) -> None:
     create_pipeline(api, f"retry-trace-{ticker}", [ticker], agents=[
         {"name": "market_data", "params": {**FAST, "transient_failures": 1}}])
-    time.sleep(1.0)
+    wait_for_index(settings)
     signal = signal_for(ticker)
     outcome, [execution] = publish_and_follow(settings, signal)
     assert execution.attempts == 2
@@ -181,7 +182,7 @@ def test_a_signals_log_lines_carry_its_trace_and_show_in_its_tree(
     dispatcher's and the worker's lines for one signal are found by its trace id and shown by
     `tradetrace trace` inside the spans that wrote them."""
     pipeline = create_pipeline(api, f"logs-{ticker}", [ticker])
-    time.sleep(1.0)
+    wait_for_index(settings)
     signal = signal_for(ticker)
     publish_and_follow(settings, signal)
     trace = traces.signal_trace(signal.signal_id, executions=1)

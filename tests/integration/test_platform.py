@@ -6,7 +6,6 @@ from __future__ import annotations
 import json
 import os
 import signal as os_signal
-import time
 
 import httpx
 import redis
@@ -18,7 +17,8 @@ from services.shared.executions import run_of
 from services.shared.tasks import send_pipeline_run
 from services.worker.agents import AGENTS
 from tests.integration.platform_helpers import FAST, create_pipeline, publish_and_follow, signal_for
-from tests.support.kafka import end_offsets, produce, read_topic
+from tests.support.dispatcher import wait_for_index
+from tests.support.kafka import end_offsets, produce, read_topic, wait_until_dispatched
 from tests.support.polling import eventually
 from tracing.service_names import TRIGGER_DISPATCHER
 
@@ -31,17 +31,13 @@ def _executions(settings, **where) -> list[Execution]:
         return list(session.scalars(query))
 
 
-def _wait_for_index() -> None:
-    time.sleep(1.0)  # two index refreshes (0.5 s) so the dispatcher knows the new pipelines
-
-
 def test_signal_runs_each_matching_enabled_pipeline_once(api: httpx.Client, settings,
                                                          ticker: str) -> None:
     both = create_pipeline(api, f"both-{ticker}", [ticker, "ZOTHER"])
     only = create_pipeline(api, f"only-{ticker}", [ticker])
     disabled = create_pipeline(api, f"off-{ticker}", [ticker], enabled=False)
     other = create_pipeline(api, f"other-{ticker}", [ticker + "X"])
-    _wait_for_index()
+    wait_for_index(settings)
 
     outcome, executions = publish_and_follow(settings, signal_for(ticker))
 
@@ -60,7 +56,7 @@ def test_signal_runs_each_matching_enabled_pipeline_once(api: httpx.Client, sett
 def test_running_pipeline_is_skipped_and_counted(api: httpx.Client, settings, ticker: str) -> None:
     slow = create_pipeline(api, f"slow-{ticker}", [ticker],
                            agents=[{"name": "market_data", "params": {"duration_ms": 3000}}])
-    _wait_for_index()
+    wait_for_index(settings)
     client = redis.Redis.from_url(settings.redis_url)
     skipped_before = int(client.hget(redis_keys.DISPATCHER_STATS, "pipelines_skipped_running") or 0)
     first = signal_for(ticker)
@@ -82,7 +78,7 @@ def test_running_pipeline_is_skipped_and_counted(api: httpx.Client, settings, ti
 def test_malformed_message_goes_to_the_dlq_and_the_next_is_processed(
         api: httpx.Client, settings, ticker: str) -> None:
     pipeline = create_pipeline(api, f"dlq-{ticker}", [ticker])
-    _wait_for_index()
+    wait_for_index(settings)
     garbage = b"{not a signal " + ticker.encode()
     dlq_before = end_offsets(settings.kafka_bootstrap_servers, settings.dlq_topic)
     produce(settings.kafka_bootstrap_servers, settings.signals_topic, [
@@ -109,7 +105,7 @@ def test_malformed_message_goes_to_the_dlq_and_the_next_is_processed(
 def test_duplicate_signal_id_runs_each_pipeline_once(api: httpx.Client, settings,
                                                      ticker: str) -> None:
     pipeline = create_pipeline(api, f"dup-{ticker}", [ticker])
-    _wait_for_index()
+    wait_for_index(settings)
     signal = signal_for(ticker)
     client = redis.Redis.from_url(settings.redis_url)
     publish_and_follow(settings, signal)
@@ -141,7 +137,7 @@ def test_agent_failure_fails_the_execution_and_releases_the_lock(api: httpx.Clie
         {"name": "market_data", "params": FAST},
         {"name": "indicators", "params": {**FAST, "fail": True}},
         {"name": "order_decision", "params": FAST}])
-    _wait_for_index()
+    wait_for_index(settings)
 
     _, [execution] = publish_and_follow(settings, signal_for(ticker))
 
@@ -158,7 +154,7 @@ def test_transient_failure_retries_with_backoff_then_succeeds(api: httpx.Client,
                                                               ticker: str) -> None:
     create_pipeline(api, f"retry-{ticker}", [ticker], agents=[
         {"name": "market_data", "params": {**FAST, "transient_failures": 2}}])
-    _wait_for_index()
+    wait_for_index(settings)
 
     _, [execution] = publish_and_follow(settings, signal_for(ticker))
 
@@ -170,7 +166,8 @@ def test_transient_failure_retries_with_backoff_then_succeeds(api: httpx.Client,
 def test_periodic_pipeline_runs_on_schedule(api: httpx.Client, settings, ticker: str) -> None:
     pipeline = create_pipeline(api, f"periodic-{ticker}", [ticker], trigger_mode="periodic",
                                interval_seconds=2)
-    time.sleep(7)
+    eventually(lambda: len(_executions(settings, pipeline_id=pipeline["id"])) >= 2,
+               "two periodic runs", timeout=30)
     api.post(f"/pipelines/{pipeline['id']}/disable").raise_for_status()
     runs = sorted(_executions(settings, pipeline_id=pipeline["id"]), key=lambda e: e.queued_at)
     assert 2 <= len(runs) <= 4
@@ -185,7 +182,7 @@ def test_signal_replayed_after_a_crash_between_lock_and_enqueue_still_runs(
     """The dispatcher died after locking the pipeline for this signal and before enqueueing:
     the replay must take its own orphaned lock and run the pipeline, not skip it."""
     pipeline = create_pipeline(api, f"orphan-{ticker}", [ticker])
-    _wait_for_index()
+    wait_for_index(settings)
     signal = signal_for(ticker)
     client = redis.Redis.from_url(settings.redis_url)
     client.set(redis_keys.running_lock(pipeline["id"]), signal.signal_id, ex=600)  # orphaned
@@ -210,7 +207,7 @@ def test_dispatcher_killed_mid_batch_loses_no_signal(api: httpx.Client, settings
     count = 3 * settings.batch_size
     tickers = [f"{ticker[:6]}{i:03d}" for i in range(count)]
     pipelines = [create_pipeline(api, f"k-{t}", [t])["id"] for t in tickers]
-    _wait_for_index()
+    wait_for_index(settings)
     from services.signal_generator.publisher import SignalPublisher
 
     signals = [signal_for(t) for t in tickers]
@@ -239,6 +236,6 @@ def test_dispatcher_killed_mid_batch_loses_no_signal(api: httpx.Client, settings
         return ran == count
 
     eventually(all_ran, f"{count} executions after the restart", timeout=120)
-    time.sleep(2)   # a duplicate run would show up now
+    wait_until_dispatched(settings)    # the replayed batch is committed: its rows are in
     for pipeline_id in pipelines:
         assert len(_executions(settings, pipeline_id=pipeline_id)) == 1

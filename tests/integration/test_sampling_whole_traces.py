@@ -82,7 +82,7 @@ def test_failing_and_slow_traces_are_kept_whole_at_ten_percent(
                             for kind in kinds for i in range(KEPT_PER_KIND)}
             for kept_ticker, kind in kept_tickers.items():
                 create_pipeline(api, f"{kind}-{kept_ticker}", [kept_ticker], agents=kinds[kind])
-            plain_tickers = list(pipeline_per_ticker(api, "plain", ticker, 10))
+            plain_tickers = list(pipeline_per_ticker(api, local, "plain", ticker, 10))
 
         publisher = SignalPublisher(local.kafka_bootstrap_servers, local.signals_topic)
         kept_signals = {}

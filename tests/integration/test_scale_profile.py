@@ -22,7 +22,6 @@ import yaml
 from confluent_kafka import Message
 from confluent_kafka.admin import AdminClient
 
-from services.shared.consumer_lag import LagReader
 from services.shared.db import FINISHED, Execution, ExecutionStatus, session_scope
 from services.shared.settings import Settings
 from services.shared.tasks import PIPELINE_TASK
@@ -34,7 +33,8 @@ from tests.integration.platform_helpers import (
     settings_from_env,
     signal_messages,
 )
-from tests.support.kafka import end_offsets
+from tests.support.dispatcher import wait_for_index
+from tests.support.kafka import end_offsets, wait_until_dispatched
 from tests.support.polling import eventually
 from tests.support.prometheus import exposed_sum, instant
 from trace_reader.jaeger import Jaeger, TraceUnavailable
@@ -135,9 +135,7 @@ def scale(platform_env: dict[str, str], kafka_bootstrap: str,
 def _dispatched_everything(settings: Settings) -> None:
     """Wait until the dispatchers committed every signal (each batch is committed only once
     its tasks are enqueued), then until no execution is queued or running."""
-    reader = LagReader(settings)
-    eventually(lambda: sum(p.messages for p in reader.read()) == 0,
-               "the dispatchers' group to commit every signal", timeout=120, interval=1)
+    wait_until_dispatched(settings)
 
     def settled() -> list[Execution] | None:
         with session_scope(settings.database_url) as session:
@@ -201,7 +199,7 @@ def test_two_thousand_signals_through_two_gateways_add_up(scale: ScaleProfile) -
         for ticker in tickers[::4]:
             create_pipeline(api, f"scale-fails-{ticker}", [ticker], agents=[
                 {"name": "market_data", "params": {"duration_ms": 0, "fail": True}}])
-    time.sleep(1.0)       # both dispatchers' indexes refresh every 0.5 s in tests
+    wait_for_index(scale.settings)     # both dispatchers'
     before = scale.usage()
     began = time.monotonic()
     sent = run_generator(scale.services.env, scale.state, tickers, SIGNALS,
@@ -383,7 +381,7 @@ def _stream_with_a_gateway_gone(scale: ScaleProfile, how: str, prefix: str,
             pipeline_ids += [create_pipeline(api, f"gw-fails-{t}", [t], agents=[
                 {"name": "market_data", "params": {"duration_ms": 0, "fail": True}}])["id"]
                 for t in tickers[::2]]
-    time.sleep(1.0)
+    wait_for_index(scale.settings)
     start = end_offsets(scale.settings.kafka_bootstrap_servers, scale.settings.signals_topic)
     generator = Platform(env={**scale.services.env, "TRADETRACE_TICKERS": json.dumps(tickers),
                               "TRADETRACE_SIGNALS_PER_SECOND": str(RESTART_RATE)},

@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-import time
-
 import httpx
 
 from tests.integration.platform_helpers import create_pipeline, publish_and_follow, signal_for
+from tests.support.dispatcher import wait_for_index
 from tests.support.polling import eventually
 from trace_reader.jaeger import Jaeger, TraceUnavailable
 from tradetrace.stack import Stack
@@ -15,7 +14,7 @@ from tradetrace.stack import Stack
 def test_a_signals_trace_outlives_a_jaeger_restart(api: httpx.Client, settings, stack: Stack,
                                                    traces: Jaeger, ticker: str) -> None:
     create_pipeline(api, f"kept-{ticker}", [ticker])
-    time.sleep(1.0)
+    wait_for_index(settings)
     signal = signal_for(ticker)
     publish_and_follow(settings, signal)
     before = traces.signal_trace(signal.signal_id, executions=1)

@@ -4,11 +4,11 @@ and tickers no pipeline watches neither erase a signal nor blow up a label's val
 from __future__ import annotations
 
 import secrets
-import time
 
 import httpx
 
 from tests.integration.platform_helpers import create_pipeline, publish_and_follow, signal_for
+from tests.support.dispatcher import wait_for_index
 from tests.support.kafka import produce
 from tests.support.polling import eventually
 from tests.support.prometheus import instant, scalar
@@ -21,7 +21,7 @@ def test_a_foreign_not_sampled_flag_loses_no_span_and_no_count(
         api: httpx.Client, settings, traces: Jaeger, prometheus: httpx.Client,
         ticker: str) -> None:
     pipeline = create_pipeline(api, f"unsampled-{ticker}", [ticker])
-    time.sleep(1.0)
+    wait_for_index(settings)
     foreign = secrets.token_hex(16)
     signal = signal_for(ticker)
     produce(settings.kafka_bootstrap_servers, settings.signals_topic, [
@@ -46,7 +46,7 @@ def test_tickers_no_pipeline_watches_count_as_one_label_value(
         api: httpx.Client, settings, prometheus: httpx.Client, ticker: str) -> None:
     """Any producer can write any ticker; the metric's label takes only watched ones."""
     create_pipeline(api, f"watched-{ticker}", [ticker])
-    time.sleep(1.0)
+    wait_for_index(settings)
     strangers = [f"Q{secrets.token_hex(3).upper()}" for _ in range(3)]
     for stranger in strangers:
         outcome, _ = publish_and_follow(settings, signal_for(stranger))
@@ -62,7 +62,7 @@ def test_tickers_no_pipeline_watches_count_as_one_label_value(
 def test_the_celery_edge_of_the_service_graph_names_its_messaging_system(
         api: httpx.Client, settings, prometheus: httpx.Client, ticker: str) -> None:
     create_pipeline(api, f"edge-{ticker}", [ticker])
-    time.sleep(1.0)
+    wait_for_index(settings)
     publish_and_follow(settings, signal_for(ticker))
     edge = ('increase(traces_service_graph_request_total{client="trigger-dispatcher",'
             'server="worker",client_messaging_system="celery",'

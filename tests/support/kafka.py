@@ -7,6 +7,10 @@ import uuid
 
 from confluent_kafka import Consumer, Message, Producer, TopicPartition
 
+from services.shared.consumer_lag import LagReader
+from services.shared.settings import Settings
+from tests.support.polling import eventually
+
 # (key, value, headers) of a message written as a foreign producer would, no tracing of ours.
 RawMessage = tuple[bytes | None, bytes | None, list[tuple[str, bytes]]]
 
@@ -56,3 +60,16 @@ def read_topic(bootstrap: str, topic: str, start: dict[int, int] | None = None,
         reader.close()
     assert len(found) == wanted, f"read {len(found)} of {wanted} messages of {topic}"
     return found
+
+
+def wait_until_dispatched(settings: Settings, timeout: float = 120.0) -> None:
+    """Until the dispatchers' group has committed every signal published so far: each batch
+    is committed only once its rows are written and its tasks published, so whatever those
+    signals will ever trigger is in the database then (the positive event a "nothing more
+    happened" assertion waits on)."""
+    reader = LagReader(settings)
+    try:
+        eventually(lambda: sum(p.messages for p in reader.read()) == 0,
+                   "the dispatchers' group to commit every signal", timeout=timeout, interval=0.2)
+    finally:
+        reader.close()

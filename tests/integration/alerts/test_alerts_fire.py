@@ -47,6 +47,7 @@ from tests.integration.platform_helpers import (
     settings_from_env,
     signal_for,
 )
+from tests.support.dispatcher import wait_for_index
 from tests.support.polling import eventually
 from tests.support.prometheus import instant
 from tracing import span_names
@@ -166,7 +167,7 @@ def observed(platform_env: dict[str, str],
         # the slow run must land in a series that already exists (as it would in production).
         slow_ticker = "Z" + secrets.token_hex(3).upper() + "SL"
         pipeline = create_pipeline(api, f"slow-{slow_ticker}", [slow_ticker])
-        time.sleep(1.0)                  # the dispatcher's index refreshes every 0.5 s
+        wait_for_index(observed.settings)
         wait_all_finished(observed.settings, observed.publish(slow_ticker), 1)
         api.patch(f"/pipelines/{pipeline['id']}", json={"agents": SLOW_AGENTS}).raise_for_status()
         time.sleep(2.0)                  # a scrape of the fast run's series
@@ -187,7 +188,7 @@ def test_failing_pipelines_fire_the_error_rate_alert_and_clear(observed: Observe
     failing = f"{ticker[:6]}FL"
     create_pipeline(observed.api, f"failing-{failing}", [failing],
                     agents=[{"name": "market_data", "params": {"fail": True}}])
-    time.sleep(1.0)
+    wait_for_index(observed.settings)
     for _ in range(3):
         observed.publish(failing)
         time.sleep(0.5)                   # one at a time: a running pipeline is skipped

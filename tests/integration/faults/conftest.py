@@ -25,8 +25,8 @@ def restore(stack: Stack, platform: Platform) -> Iterator[None]:
 
 
 @pytest.fixture(scope="package")
-def batch(api: httpx.Client) -> Batch:
-    return Batch.create(api, "Y" + "".join(random.choices(string.ascii_uppercase, k=5)))
+def batch(api: httpx.Client, settings) -> Batch:
+    return Batch.create(api, settings, "Y" + "".join(random.choices(string.ascii_uppercase, k=5)))
 
 
 @pytest.fixture(scope="package")

@@ -20,6 +20,7 @@ from services.shared.db import FINISHED, Execution, ExecutionStatus, session_sco
 from services.shared.settings import Settings
 from services.signal_generator.publisher import SignalPublisher
 from tests.integration.platform_helpers import create_pipeline, publish_and_follow, signal_for
+from tests.support.dispatcher import wait_for_index
 from tests.support.polling import eventually
 from tracing.service_names import BACKEND, BEAT, TRIGGER_DISPATCHER, WORKER
 
@@ -72,13 +73,13 @@ def wait_all_finished(settings: Settings, signal_ids: list[str], expected: int,
     return found
 
 
-def pipeline_per_ticker(api: httpx.Client, prefix: str, ticker: str,
+def pipeline_per_ticker(api: httpx.Client, settings: Settings, prefix: str, ticker: str,
                         count: int) -> dict[str, int]:
     """`count` pipelines, each watching a ticker of its own (so no signal is skipped as already
     running), known to the dispatcher when this returns: {ticker: pipeline id}."""
     tickers = [f"{ticker[:6]}{i:02d}" for i in range(count)]
     ids = {t: create_pipeline(api, f"{prefix}-{t}", [t])["id"] for t in tickers}
-    time.sleep(1.0)       # the dispatcher's index refreshes every 0.5 s in tests
+    wait_for_index(settings)
     return ids
 
 
@@ -106,8 +107,8 @@ class Batch:
     tickers: list[str]
 
     @classmethod
-    def create(cls, api: httpx.Client, prefix: str) -> Batch:
-        return cls(list(pipeline_per_ticker(api, "batch", prefix, BATCH_SIZE)))
+    def create(cls, api: httpx.Client, settings: Settings, prefix: str) -> Batch:
+        return cls(list(pipeline_per_ticker(api, settings, "batch", prefix, BATCH_SIZE)))
 
     def run(self, settings: Settings) -> float:
         """Seconds from publishing one signal per pipeline to every execution finished."""

@@ -110,7 +110,7 @@ def test_redis_lost_mid_batch_commits_nothing_and_the_redelivered_batch_runs_onc
     """The worker is stopped meanwhile: the fault is the dispatcher's. (Celery 5.7's worker
     can exit with "Unrecoverable error" when Redis goes away under a running task, a
     long-standing Celery/kombu bug; a supervisor restarts it, see the README.)"""
-    tickers = list(pipeline_per_ticker(api, "midbatch", ticker, 4))
+    tickers = list(pipeline_per_ticker(api, own, "midbatch", ticker, 4))
     platform.down([WORKER])
     signal_ids = publish_signals(own, tickers)
     dispatcher, consumer = _dispatcher(own)
@@ -147,7 +147,7 @@ def test_a_signal_that_breaks_the_batch_is_parked_and_the_rest_dispatched(
     """A failure that is not an outage (here a bug reached by one signal's ticker) fails the
     batch's shared I/O: the dispatcher then dispatches its signals one by one, parks the one
     that still fails, and the rest run; the batch is committed."""
-    tickers = list(pipeline_per_ticker(api, "poisonbatch", ticker, 4))
+    tickers = list(pipeline_per_ticker(api, own, "poisonbatch", ticker, 4))
     signal_ids = publish_signals(own, tickers)
     poison = tickers[2]
     dispatcher, consumer = _dispatcher(own)
@@ -186,7 +186,7 @@ def test_two_dispatchers_in_one_group_share_the_partitions(api: httpx.Client, ow
                                                           ticker: str) -> None:
     """The signal topic has `signal_partitions` partitions; two dispatchers of one group each
     get some of them, and between them every signal runs once."""
-    tickers = list(pipeline_per_ticker(api, "shared", ticker, 12))
+    tickers = list(pipeline_per_ticker(api, own, "shared", ticker, 12))
     first, first_consumer = _dispatcher(own)
     second, second_consumer = _dispatcher(own)
     try:

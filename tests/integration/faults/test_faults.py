@@ -17,6 +17,7 @@ from tests.integration.platform_helpers import (
     publish_and_follow,
     signal_for,
 )
+from tests.support.dispatcher import wait_for_index
 from tests.support.polling import eventually
 from trace_reader.jaeger import Jaeger
 from tracing import span_names
@@ -32,7 +33,7 @@ def test_collector_down_loses_no_execution_and_tracing_recovers(
         api: httpx.Client, settings, stack: Stack, traces: Jaeger, ticker: str,
         recovered: Recovery, restore) -> None:
     pipeline = create_pipeline(api, f"nocollector-{ticker}", [ticker])
-    time.sleep(1.0)
+    wait_for_index(settings)
     with stack.select(["collector"]).stopped():
         started = time.monotonic()
         _, [execution] = publish_and_follow(settings, signal_for(ticker))
@@ -56,7 +57,7 @@ def test_broker_restart_loses_no_signal(api: httpx.Client, settings, stack: Stac
     pids = {name: platform.pid(name) for name in SERVICES}
     tickers = [f"{ticker[:6]}{i:02d}" for i in range(30)]
     pipelines = [create_pipeline(api, f"restart-{t}", [t])["id"] for t in tickers]
-    time.sleep(1.0)
+    wait_for_index(settings)
     publisher = SignalPublisher(settings.kafka_bootstrap_servers, settings.signals_topic)
     before = [signal_for(t) for t in tickers[:15]]
     for signal in before:

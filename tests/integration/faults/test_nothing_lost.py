@@ -26,6 +26,7 @@ from tests.integration.faults.ground_truth import (
     wait_all_finished,
 )
 from tests.integration.platform_helpers import create_pipeline, signal_for
+from tests.support.dispatcher import wait_for_index
 from tests.support.polling import eventually
 from tracing.service_names import WORKER
 from tradetrace import emit
@@ -68,7 +69,7 @@ def test_worker_child_killed_mid_run_runs_the_signal_once(
     """An OOM kill of the prefork child: Celery requeues the task (acks_late), and its
     redelivery takes over its own row instead of refusing it as a duplicate."""
     pipeline = create_pipeline(api, f"childkill-{ticker}", [ticker], agents=SLOW)
-    time.sleep(1.0)
+    wait_for_index(settings)
     signal = signal_for(ticker)
     emit.publish(settings, signal)
     eventually(lambda: running(settings, signal.signal_id), "the run to start", timeout=60)
@@ -90,7 +91,7 @@ def test_whole_worker_killed_mid_run_is_taken_over_by_the_next_worker(
     unacknowledged in Redis (for the visibility timeout, an hour). The row's lease runs out,
     the reaper republishes it, and a new worker runs it."""
     pipeline = create_pipeline(api, f"workerkill-{ticker}", [ticker], agents=SLOW)
-    time.sleep(1.0)
+    wait_for_index(settings)
     signal = signal_for(ticker)
     emit.publish(settings, signal)
     eventually(lambda: running(settings, signal.signal_id), "the run to start", timeout=60)
@@ -111,7 +112,7 @@ def test_whole_worker_killed_mid_run_is_taken_over_by_the_next_worker(
 
 def _queue_signals_with_the_worker_stopped(api, settings, platform: Platform, ticker: str,
                                            count: int) -> tuple[list[int], list[str]]:
-    pipelines = pipeline_per_ticker(api, "q", ticker, count)
+    pipelines = pipeline_per_ticker(api, settings, "q", ticker, count)
     platform.down([WORKER])               # started again by the test, or by `restore`
     signals = [signal_for(t) for t in pipelines]
     publisher = SignalPublisher(settings.kafka_bootstrap_servers, settings.signals_topic)
@@ -187,7 +188,7 @@ def test_postgres_restart_during_runs_loses_nothing(
     tickers = [f"{ticker[:6]}{i:02d}" for i in range(count)]
     pipelines = [create_pipeline(api, f"pg-{t}", [t], agents=[
         {"name": "market_data", "params": {"duration_ms": 1500}}])["id"] for t in tickers]
-    time.sleep(1.0)
+    wait_for_index(settings)
     publisher = SignalPublisher(settings.kafka_bootstrap_servers, settings.signals_topic)
     signals = [signal_for(t) for t in tickers]
     for signal in signals[:count // 2]:

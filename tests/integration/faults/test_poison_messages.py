@@ -12,7 +12,6 @@ valid signal ran its pipeline exactly once.
 from __future__ import annotations
 
 import json
-import time
 import uuid
 
 import httpx
@@ -27,6 +26,7 @@ from services.shared.signals import InvalidSignal, parse_signal
 from tests.integration.faults.ground_truth import Recovery, wait_all_finished
 from tests.integration.faults.raw_kafka import RawProducer
 from tests.integration.platform_helpers import create_pipeline, signal_for
+from tests.support.dispatcher import wait_for_index
 from tests.support.kafka import end_offsets, read_topic
 from tests.support.polling import eventually
 
@@ -77,10 +77,10 @@ def _valid(value: bytes | None) -> bool:
 
 
 @pytest.fixture(scope="module")
-def valid_pipelines(api: httpx.Client) -> list[int]:
+def valid_pipelines(api: httpx.Client, settings) -> list[int]:
     run = uuid.uuid4().hex[:6]
     pipelines = [create_pipeline(api, f"poison-{run}-{t}", [t])["id"] for t in VALID_TICKERS]
-    time.sleep(1.0)
+    wait_for_index(settings)
     return pipelines
 
 

@@ -69,7 +69,7 @@ def test_jaeger_away_for_a_minute_costs_no_execution_and_no_count(
     """Signals keep flowing for a full minute without Jaeger: each runs once, each is counted
     (the derived metrics do not wait on the trace store), and every trace of that minute,
     queued in the collector meanwhile, reaches Jaeger whole once it is back."""
-    pipelines = pipeline_per_ticker(api, "jaeger", ticker, 3)
+    pipelines = pipeline_per_ticker(api, settings, "jaeger", ticker, 3)
     tickers = list(pipelines)
     sent: list[str] = []
     window_start = time.time()
@@ -93,7 +93,7 @@ def test_spans_queued_for_jaeger_survive_a_collector_restart(
     """The spans waiting for Jaeger are on disk: a collector restarted in the middle of a
     Jaeger outage delivers them once Jaeger is back, with the spans of signals that ran after
     the restart; the derived counts of both halves are exact."""
-    pipelines = pipeline_per_ticker(api, "requeue", ticker, 6)
+    pipelines = pipeline_per_ticker(api, settings, "requeue", ticker, 6)
     tickers = list(pipelines)
     before, after = tickers[:3], tickers[3:]
     window_start = time.time()
@@ -118,7 +118,7 @@ def test_prometheus_away_costs_no_execution_and_no_count(
         api: httpx.Client, settings, stack: Stack, prometheus: httpx.Client, ticker: str,
         recovered: Recovery, restore) -> None:
     """The counters live in the collector: once Prometheus scrapes again, nothing is missing."""
-    pipelines = pipeline_per_ticker(api, "prometheus", ticker, 5)
+    pipelines = pipeline_per_ticker(api, settings, "prometheus", ticker, 5)
     tickers = list(pipelines)
     started = time.monotonic()
     with stack.select(["prometheus"]).stopped():
@@ -138,7 +138,7 @@ def test_collector_refusing_spans_costs_no_execution(platform_env: dict[str, str
     collector = CollectorOnOwnPorts(tmp_path / "collector", configs=(CONFIG, overlay))
     with platform_beside(collector, platform_env, tmp_path, "tt-limited") as (services, local):
         with api_client(services) as api:
-            tickers = list(pipeline_per_ticker(api, "limited", ticker, 10))
+            tickers = list(pipeline_per_ticker(api, local, "limited", ticker, 10))
         started = time.monotonic()
         sent = [signal_id for _ in range(5) for signal_id in run_wave(local, tickers)]
         refused = exposed_sum(collector.self_metrics_url, "otelcol_receiver_refused_spans_total")
