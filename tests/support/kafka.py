@@ -7,7 +7,6 @@ import uuid
 
 from confluent_kafka import Consumer, Message, Producer, TopicPartition
 
-from services.shared.consumer_lag import LagReader
 from services.shared.settings import Settings
 from tests.support.polling import eventually
 
@@ -67,9 +66,25 @@ def wait_until_dispatched(settings: Settings, timeout: float = 120.0) -> None:
     is committed only once its rows are written and its tasks published, so whatever those
     signals will ever trigger is in the database then (the positive event a "nothing more
     happened" assertion waits on)."""
-    reader = LagReader(settings)
+    wait_until_committed(settings.kafka_bootstrap_servers, settings.consumer_group,
+                         settings.signals_topic, "the dispatchers' group to commit every signal",
+                         timeout)
+
+
+def wait_until_committed(bootstrap: str, group: str, topic: str, what: str,
+                         timeout: float = 120.0) -> None:
+    """Until `group` has committed every message `topic` held when called (later ones are not
+    waited for: a topic that never rests, such as the telemetry bus, has a lag that never
+    reads zero). The group's offsets are read by a consumer with its id that never joins it."""
+    target = {p: end for p, end in end_offsets(bootstrap, topic).items() if end > 0}
+    probe = Consumer({"bootstrap.servers": bootstrap, "group.id": group,
+                      "enable.auto.commit": False})
+
+    def caught_up() -> bool:
+        committed = probe.committed([TopicPartition(topic, p) for p in target], timeout=10)
+        return all(tp.offset >= target[tp.partition] for tp in committed)
+
     try:
-        eventually(lambda: sum(p.messages for p in reader.read()) == 0,
-                   "the dispatchers' group to commit every signal", timeout=timeout, interval=0.2)
+        eventually(caught_up, what, timeout=timeout, interval=0.2)
     finally:
-        reader.close()
+        probe.close()
