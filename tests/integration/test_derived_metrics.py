@@ -20,6 +20,7 @@ from tests.integration.platform_helpers import (
     settings_from_env,
 )
 from tests.support.dispatcher import wait_for_index
+from tests.support.kafka import wait_until_dispatched
 from tests.support.polling import eventually
 from tests.support.prometheus import instant, scalar
 from tracing import span_names
@@ -58,9 +59,8 @@ def test_named_metrics_count_exactly_what_happened(isolated, settings, prometheu
             done = session.query(Execution).count()
         return done if done and not busy else None
 
+    wait_until_dispatched(local)          # every signal's executions are queued by now
     eventually(all_handled, "the executions to finish", timeout=60)
-    time.sleep(2)
-    eventually(all_handled, "no execution still running", timeout=30)
     with session_scope(local.database_url) as session:
         recorded = {(e.status.value, e.pipeline_id) for e in session.query(Execution)}
         signals_run = len({e.signal_id for e in session.query(Execution)})
@@ -133,9 +133,15 @@ def test_duration_exemplars_resolve_to_their_span_in_jaeger(platform, api: httpx
                                                             ticker: str) -> None:
     started = time.time()   # older exemplars may point at traces Jaeger (in memory) forgot
     pipeline = create_pipeline(api, f"exemplar-{ticker}", [ticker])
-    for _ in range(3):
-        api.post(f"/pipelines/{pipeline['id']}/run")
-        time.sleep(1.0)
+
+    def queued_run() -> dict | None:     # a running pipeline refuses a run (409)
+        response = api.post(f"/pipelines/{pipeline['id']}/run")
+        return response.json() if response.status_code == 202 else None
+
+    for _ in range(3):                    # one after the other, each to its end
+        url = f"/executions/{eventually(queued_run, 'a run taken', timeout=30)['id']}"
+        eventually(lambda: api.get(url).json()["finished_at"],  # noqa: B023
+                   "the run to finish", timeout=30)
     series = ('traces_span_metrics_duration_milliseconds_bucket{service_name="worker",'
               f'span_name="{span_names.PIPELINE_EXECUTE}"}}')
 
