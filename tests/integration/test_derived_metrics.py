@@ -134,9 +134,12 @@ def test_duration_exemplars_resolve_to_their_span_in_jaeger(platform, api: httpx
     started = time.time()   # older exemplars may point at traces Jaeger (in memory) forgot
     pipeline = create_pipeline(api, f"exemplar-{ticker}", [ticker])
 
-    def queued_run() -> dict | None:     # a running pipeline refuses a run (409)
+    def queued_run() -> dict | None:     # a running pipeline refuses a run (409): again
         response = api.post(f"/pipelines/{pipeline['id']}/run")
-        return response.json() if response.status_code == 202 else None
+        if response.status_code == 409:
+            return None
+        response.raise_for_status()       # any other refusal is the test's failure, now
+        return response.json()
 
     for _ in range(3):                    # one after the other, each to its end
         url = f"/executions/{eventually(queued_run, 'a run taken', timeout=30)['id']}"
