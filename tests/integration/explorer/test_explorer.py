@@ -8,8 +8,9 @@ from pathlib import Path
 
 import httpx
 
+from services.shared.tasks import PIPELINE_TASK
 from tests.integration.explorer.conftest import screenshot
-from tests.integration.platform_helpers import (
+from tests.support.platform import (
     FAST,
     create_pipeline,
     publish_and_follow,
@@ -18,6 +19,7 @@ from tests.integration.platform_helpers import (
 )
 from tests.support.polling import eventually
 from trace_reader.jaeger import Jaeger
+from tracing import span_names
 from tradetrace import emit
 from tradetrace.platform import Platform
 
@@ -33,6 +35,19 @@ LOADED = "() => performance.getEntriesByType('navigation')[0].loadEventEnd > 0"
 def _traced(traces: Jaeger, signal_id: str, executions: int) -> None:
     """Wait until Jaeger holds the signal's whole trace (the page reads it from there)."""
     traces.signal_trace(signal_id, executions, timeout=60)
+
+
+def _assert_nested_chain(page, chain: tuple[str, ...]) -> None:
+    """The waterfall holds the signal's trace shape: each span of the chain drawn one level
+    below the one before it (the rows are the trace walked depth first)."""
+    rows = page.locator("#waterfall details").evaluate_all(
+        "rows => rows.map(r => [r.dataset.spanName, Number(r.dataset.depth)])")
+    found: list[tuple[str, int]] = []
+    for name, depth in rows:
+        if len(found) < len(chain) and name == chain[len(found)] and (
+                not found or depth == found[-1][1] + 1):
+            found.append((name, depth))
+    assert [name for name, _ in found] == list(chain), rows
 
 
 def _signal_that_ran_all(settings, ticker: str, pipelines: int):
@@ -120,6 +135,7 @@ def test_a_failing_signal_shows_its_waterfall_with_the_error_and_the_waits(
     assert page.locator("#waterfall .wait.kafka").count() == 1
     assert page.locator("#waterfall .wait.celery").count() >= 1
     assert page.locator("#waterfall .bar.critical").count() >= 3
+    _assert_nested_chain(page, span_names.signal_chain(settings.signals_topic, PIPELINE_TASK))
     assert "failed" in page.locator("#executions").inner_text()
     assert "configured to fail" in page.locator("#executions").inner_text()
     assert "market_data → risk_check" in page.locator("#executions").inner_text()

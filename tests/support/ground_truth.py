@@ -19,8 +19,8 @@ from services.shared import redis_keys
 from services.shared.db import FINISHED, Execution, ExecutionStatus, session_scope
 from services.shared.settings import Settings
 from services.signal_generator.publisher import SignalPublisher
-from tests.integration.platform_helpers import create_pipeline, publish_and_follow, signal_for
 from tests.support.dispatcher import wait_for_index
+from tests.support.platform import create_pipeline, publish_and_follow, signal_for
 from tests.support.polling import eventually
 from tracing.service_names import BACKEND, BEAT, TRIGGER_DISPATCHER, WORKER
 

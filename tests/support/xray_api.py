@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 from email.message import Message
 
-from tests.integration.stand_in import StandIn
+from tests.support.stand_in import StandIn
 
 
 class XRayApi(StandIn):

@@ -12,7 +12,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from services.shared.settings import Settings
-from tests.integration.platform_helpers import settings_from_env
+from tests.support.platform import settings_from_env
 from tracing.service_names import BACKEND, TRIGGER_DISPATCHER, WORKER
 from tradetrace.platform import Platform
 from tradetrace.stack import Stack

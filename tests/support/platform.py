@@ -48,6 +48,22 @@ def create_pipeline(api: httpx.Client, name: str, tickers: list[str], **fields) 
     return response.json()
 
 
+def run_to_the_end(api: httpx.Client, pipeline_id: int, timeout: float = 30.0) -> dict:
+    """A manual run of the pipeline, followed to its end (its execution as the API shows it).
+    A pipeline still running refuses a run (409) and is asked again; any other refusal fails
+    at once with the API's answer."""
+    def queued() -> dict | None:
+        response = api.post(f"/pipelines/{pipeline_id}/run")
+        if response.status_code == 409:
+            return None
+        response.raise_for_status()
+        return response.json()
+
+    url = f"/executions/{eventually(queued, 'a manual run taken', timeout=timeout)['id']}"
+    return eventually(lambda: (body if (body := api.get(url).json())["finished_at"] else None),
+                      "the manual run to finish", timeout=timeout)
+
+
 def signal_for(ticker: str, **fields) -> Signal:
     return Signal(signal_type="mock", source="tests", ticker=ticker, direction="buy",
                   strength=0.8, **fields)

@@ -13,7 +13,7 @@ from opentelemetry.proto.collector.logs.v1.logs_service_pb2 import (
     ExportLogsServiceResponse,
 )
 
-from tests.integration.stand_in import StandIn
+from tests.support.stand_in import StandIn
 
 
 @dataclass(frozen=True)
