@@ -386,7 +386,7 @@ def _end_to_end_round(env: dict[str, str], name: str) -> dict[str, float]:
     With tracing on, also what the burst's telemetry lost on the way (see `_losses`)."""
     from services.shared.settings import Settings
     from services.signal_generator.publisher import SignalPublisher
-    from tests.integration.faults.ground_truth import finished_rows
+    from tests.support.ground_truth import finished_rows
     from tradetrace.platform import Platform
     from tradetrace.stack.ports import free_port
 

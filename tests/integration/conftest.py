@@ -119,7 +119,7 @@ def platform_env(stack: Stack, kafka_bootstrap: str) -> dict[str, str]:
 
 @pytest.fixture(scope="session")
 def settings(platform_env: dict[str, str]):
-    from tests.integration.platform_helpers import settings_from_env
+    from tests.support.platform import settings_from_env
 
     return settings_from_env(platform_env)
 
@@ -138,7 +138,7 @@ def platform(platform_env: dict[str, str], tmp_path_factory: pytest.TempPathFact
 @pytest.fixture(scope="session")
 def api(platform) -> Iterator[httpx.Client]:
     """The session platform's API, with a write key."""
-    from tests.integration.platform_helpers import api_client
+    from tests.support.platform import api_client
 
     with api_client(platform) as client:
         yield client

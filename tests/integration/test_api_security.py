@@ -14,7 +14,7 @@ from sqlalchemy import func, select
 
 from services.shared.api_keys import revoke_key
 from services.shared.db import ApiKey, ApiRole, Execution, Pipeline, session_scope
-from tests.integration.platform_helpers import api_client, create_pipeline, new_key
+from tests.support.platform import api_client, create_pipeline, new_key
 from tradetrace.platform import Platform
 
 

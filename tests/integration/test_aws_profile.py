@@ -22,18 +22,13 @@ import redis
 from confluent_kafka import Producer
 
 from services.shared.tasks import PIPELINE_QUEUE
-from tests.integration.cloudwatch_logs_api import CloudWatchLogsApi
-from tests.integration.isolation import isolated_env, namespace
-from tests.integration.platform_helpers import (
-    api_client,
-    create_pipeline,
-    run_generator,
-    settings_from_env,
-)
-from tests.integration.xray_api import XRayApi
+from tests.support.cloudwatch_logs_api import CloudWatchLogsApi
 from tests.support.dispatcher import wait_for_index
+from tests.support.isolation import isolated_env, namespace
+from tests.support.platform import api_client, create_pipeline, run_generator, settings_from_env
 from tests.support.polling import eventually
 from tests.support.prometheus import scalar
+from tests.support.xray_api import XRayApi
 from tracing import span_names
 from tracing.kafka import HEADERS
 from tracing.service_names import BACKEND, TRIGGER_DISPATCHER, WORKER
@@ -230,7 +225,7 @@ def test_signals_flow_in_the_aws_profile_as_one_xray_trace_each(
 def test_xray_only_w3c_only_and_headerless_messages_each_keep_their_own_trace(
         aws_platform: Platform, aws_api: httpx.Client, aws_env: dict[str, str],
         ticker: str) -> None:
-    from tests.integration.platform_helpers import signal_for
+    from tests.support.platform import signal_for
 
     settings = settings_from_env(aws_env)
     tickers = {kind: f"{ticker}{kind[0].upper()}" for kind in ("xray", "w3c", "none")}
@@ -269,7 +264,7 @@ def test_a_celery_task_with_only_an_upper_case_xray_header_runs_in_that_trace(
     import subprocess
     import sys
 
-    from tests.integration.platform_helpers import signal_for
+    from tests.support.platform import signal_for
     from tradetrace.stack.paths import REPO_ROOT
 
     settings = settings_from_env(aws_env)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import httpx
 import pytest
 
-from tests.integration.platform_helpers import FAST, create_pipeline
+from tests.support.platform import FAST, create_pipeline
 from tests.support.polling import eventually
 
 AGENTS = [{"name": "market_data", "params": FAST}, {"name": "risk_check", "params": FAST}]

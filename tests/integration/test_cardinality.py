@@ -16,10 +16,10 @@ from collections import Counter
 from pathlib import Path
 
 from services.signal_generator.publisher import SignalPublisher
-from tests.integration.faults.ground_truth import wait_all_finished
-from tests.integration.isolation import platform_beside
-from tests.integration.platform_helpers import api_client, signal_for
 from tests.support.dispatcher import wait_for_index
+from tests.support.ground_truth import wait_all_finished
+from tests.support.isolation import platform_beside
+from tests.support.platform import api_client, signal_for
 from tests.support.polling import eventually
 from tests.support.prometheus import exposed, exposed_sum
 from tradetrace.stack.components.collector import CollectorOnOwnPorts

@@ -6,7 +6,7 @@ from __future__ import annotations
 import httpx
 
 from services.signal_generator.publisher import SignalPublisher
-from tests.integration.platform_helpers import signal_for
+from tests.support.platform import signal_for
 from tests.support.polling import eventually
 from tests.support.prometheus import scalar
 from tracing.service_names import TRIGGER_DISPATCHER

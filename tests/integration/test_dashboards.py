@@ -8,19 +8,19 @@ from __future__ import annotations
 
 import json
 import re
-import time
 
 import httpx
 import pytest
 import yaml
 
-from tests.integration.platform_helpers import (
+from tests.support.dispatcher import wait_for_index
+from tests.support.platform import (
     FAST,
     create_pipeline,
     run_generator,
+    run_to_the_end,
     settings_from_env,
 )
-from tests.support.dispatcher import wait_for_index
 from tests.support.polling import eventually
 from tests.support.prometheus import instant
 from tradetrace.stack.paths import REPO_ROOT
@@ -44,8 +44,7 @@ def traffic(api: httpx.Client, platform, platform_env) -> None:
         {"name": "market_data", "params": {**FAST, "fail": True}}])
     wait_for_index(settings_from_env(platform_env))
     for _ in range(4):
-        api.post(f"/pipelines/{failing['id']}/run")
-        time.sleep(0.5)
+        run_to_the_end(api, failing["id"])
     run_generator(platform_env, platform.state.parent, tickers, count=8, per_second=4)
 
 
@@ -96,7 +95,11 @@ def test_every_metric_the_rules_and_dashboards_read_exists(traffic,
         return {name for name in used
                 if not instant(prometheus, f'count(last_over_time({{__name__="{name}"}}[1m]))')}
 
-    deadline = time.monotonic() + 90        # recording rules are evaluated every 15 s
-    while (gone := missing()) and time.monotonic() < deadline:
-        time.sleep(3)
-    assert not gone, f"read by a rule or panel, but not in Prometheus after traffic: {sorted(gone)}"
+    def none_missing() -> bool:
+        gone = missing()
+        assert not gone, f"read by a rule or panel, but not in Prometheus: {sorted(gone)}"
+        return True
+
+    # recording rules are evaluated every 15 s
+    eventually(none_missing, "every metric the rules and panels read, after traffic", timeout=90,
+               interval=3)

@@ -12,15 +12,16 @@ import httpx
 import pytest
 
 from services.shared.db import Execution, ExecutionStatus, session_scope
-from tests.integration.isolation import isolated_env, namespace
-from tests.integration.platform_helpers import (
+from tests.support.dispatcher import wait_for_index
+from tests.support.isolation import isolated_env, namespace
+from tests.support.kafka import wait_until_dispatched
+from tests.support.platform import (
     api_client,
     create_pipeline,
     run_generator,
+    run_to_the_end,
     settings_from_env,
 )
-from tests.support.dispatcher import wait_for_index
-from tests.support.kafka import wait_until_dispatched
 from tests.support.polling import eventually
 from tests.support.prometheus import instant, scalar
 from tracing import span_names
@@ -134,17 +135,8 @@ def test_duration_exemplars_resolve_to_their_span_in_jaeger(platform, api: httpx
     started = time.time()   # older exemplars may point at traces Jaeger (in memory) forgot
     pipeline = create_pipeline(api, f"exemplar-{ticker}", [ticker])
 
-    def queued_run() -> dict | None:     # a running pipeline refuses a run (409): again
-        response = api.post(f"/pipelines/{pipeline['id']}/run")
-        if response.status_code == 409:
-            return None
-        response.raise_for_status()       # any other refusal is the test's failure, now
-        return response.json()
-
     for _ in range(3):                    # one after the other, each to its end
-        url = f"/executions/{eventually(queued_run, 'a run taken', timeout=30)['id']}"
-        eventually(lambda: api.get(url).json()["finished_at"],  # noqa: B023
-                   "the run to finish", timeout=30)
+        run_to_the_end(api, pipeline["id"])
     series = ('traces_span_metrics_duration_milliseconds_bucket{service_name="worker",'
               f'span_name="{span_names.PIPELINE_EXECUTE}"}}')
 
@@ -183,7 +175,7 @@ def test_state_metrics_come_from_the_services_over_otlp(isolated, prometheus: ht
         pipeline = create_pipeline(api, f"state-{ticker}", [ticker])
         api.post(f"/pipelines/{pipeline['id']}/run").raise_for_status()
     from services.signal_generator.publisher import SignalPublisher
-    from tests.integration.platform_helpers import signal_for
+    from tests.support.platform import signal_for
 
     publisher = SignalPublisher(env["TRADETRACE_KAFKA_BOOTSTRAP_SERVERS"],
                                 env["TRADETRACE_SIGNALS_TOPIC"])
@@ -256,7 +248,7 @@ def test_every_seed_metric_is_in_prometheus_with_its_labels(platform, api: httpx
                                                             ticker: str) -> None:
     create_pipeline(api, f"seed-{ticker}", [ticker])
     wait_for_index(settings)
-    from tests.integration.platform_helpers import publish_and_follow, signal_for
+    from tests.support.platform import publish_and_follow, signal_for
 
     publish_and_follow(settings, signal_for(ticker))
     api.get("/pipelines").raise_for_status()

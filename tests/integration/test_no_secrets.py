@@ -22,7 +22,7 @@ from opentelemetry.sdk.trace import TracerProvider
 from opentelemetry.sdk.trace.export import BatchSpanProcessor
 
 from services.shared.api_keys import KEY_PREFIX
-from tests.integration.platform_helpers import api_client
+from tests.support.platform import api_client
 from tests.support.polling import eventually
 from trace_reader.jaeger import Jaeger
 from tracing.service_names import BACKEND

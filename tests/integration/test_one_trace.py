@@ -13,15 +13,15 @@ import httpx
 
 from services.shared.db import Execution, session_scope
 from services.shared.tasks import PIPELINE_TASK
-from tests.integration.platform_helpers import (
+from tests.support.dispatcher import wait_for_index
+from tests.support.kafka import produce
+from tests.support.platform import (
     FAST,
     create_pipeline,
     publish_and_follow,
     run_generator,
     signal_for,
 )
-from tests.support.dispatcher import wait_for_index
-from tests.support.kafka import produce
 from tests.support.polling import eventually
 from trace_reader.jaeger import Jaeger
 from trace_reader.logs import trace_logs
@@ -219,7 +219,7 @@ def test_at_a_low_rate_a_signal_waits_in_kafka_only_milliseconds(platform, setti
     """One signal every 300 ms: the dispatcher takes each as soon as it is fetched, not after
     its batch timeout (200 ms in the tests). The wait is the process span's message age."""
     from services.signal_generator.publisher import SignalPublisher
-    from tests.integration.platform_helpers import signal_for
+    from tests.support.platform import signal_for
     from tracing.attributes import MESSAGE_AGE_MS
 
     publisher = SignalPublisher(settings.kafka_bootstrap_servers, settings.signals_topic)

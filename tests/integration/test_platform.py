@@ -16,9 +16,9 @@ from services.shared.db import Execution, ExecutionStatus, session_scope
 from services.shared.executions import run_of
 from services.shared.tasks import send_pipeline_run
 from services.worker.agents import AGENTS
-from tests.integration.platform_helpers import FAST, create_pipeline, publish_and_follow, signal_for
 from tests.support.dispatcher import wait_for_index
 from tests.support.kafka import end_offsets, produce, read_topic, wait_until_dispatched
+from tests.support.platform import FAST, create_pipeline, publish_and_follow, signal_for
 from tests.support.polling import eventually
 from tracing.service_names import TRIGGER_DISPATCHER
 

@@ -7,7 +7,6 @@ the rest set to 0%: Jaeger receives only the error traces, the counters count ev
 from __future__ import annotations
 
 import secrets
-import time
 from pathlib import Path
 
 from opentelemetry.exporter.otlp.proto.grpc.trace_exporter import OTLPSpanExporter
@@ -17,11 +16,16 @@ from opentelemetry.sdk.trace.export import BatchSpanProcessor
 from opentelemetry.trace import Status, StatusCode
 
 from tests.support.polling import eventually
-from tests.support.prometheus import exposed_sum
+from tests.support.prometheus import exposed, exposed_sum
 from trace_reader.jaeger import Jaeger
 from tracing import span_names
 from tradetrace.stack import Stack
 from tradetrace.stack.components.collector import CollectorOnOwnPorts
+
+# The sampler's decisions per policy: its first policy (errors) decides on every trace.
+DECISIONS = "otelcol_processor_tail_sampling_count_traces_sampled_total"
+KEPT = "otelcol_processor_tail_sampling_global_count_traces_sampled_total"
+SENT_SPANS = "otelcol_exporter_sent_spans_total"
 
 
 def test_counts_are_exact_while_jaeger_gets_only_sampled_traces(stack: Stack, tmp_path: Path,
@@ -50,16 +54,22 @@ def test_counts_are_exact_while_jaeger_gets_only_sampled_traces(stack: Stack, tm
         assert exposed_sum(collector.metrics_url, "pipeline_executions_total", job=service,
                            status="failed") == 3
 
-        def error_traces():
-            found = traces.http.get("/api/traces", params={"service": service, "limit": 100,
-                                                           "lookback": "1h"}).json()["data"]
-            return found if found and len(found) >= 3 else None
+        def decided() -> float | None:    # every trace decided, and what was kept sent on
+            lines = exposed(collector.self_metrics_url)
+            kept = exposed_sum(lines, KEPT, sampled="true")
+            everything = exposed_sum(lines, DECISIONS, policy="errors")
+            sent = exposed_sum(lines, SENT_SPANS, exporter="otlp_grpc/jaeger")
+            return kept if everything == 20 and sent == kept else None
 
-        stored = eventually(error_traces, "the 3 error traces in Jaeger", timeout=60)
-        time.sleep(4)   # two decision waits: nothing else may follow
-        stored = traces.http.get("/api/traces", params={"service": service, "limit": 100,
-                                                        "lookback": "1h"}).json()["data"]
-        assert len(stored) == 3
+        kept = eventually(decided, "the sampler's 20 decisions, the kept spans sent to Jaeger",
+                          timeout=60)
+        def stored_traces() -> list[dict] | None:
+            found = traces.http.get("/api/traces", params={
+                "service": service, "limit": 100, "lookback": "1h"}).json()["data"] or []
+            return found if len(found) >= kept else None
+
+        stored = eventually(stored_traces, f"the {kept:.0f} kept traces in Jaeger", timeout=60)
+        assert kept == 3 and len(stored) == 3
         assert all(any(t["key"] == "error" and t["value"] for t in s["tags"])
                    for trace in stored for s in trace["spans"])
     finally:

@@ -20,9 +20,9 @@ from pathlib import Path
 
 from services.shared.db import Execution, ExecutionStatus
 from services.signal_generator.publisher import SignalPublisher
-from tests.integration.faults.ground_truth import finished_rows, pipeline_per_ticker, run_wave
-from tests.integration.isolation import platform_beside
-from tests.integration.platform_helpers import api_client, create_pipeline, signal_for
+from tests.support.ground_truth import finished_rows, pipeline_per_ticker, run_wave
+from tests.support.isolation import platform_beside
+from tests.support.platform import api_client, create_pipeline, signal_for
 from tests.support.polling import eventually
 from tests.support.prometheus import exposed_sum
 from trace_reader.jaeger import Jaeger
@@ -100,14 +100,15 @@ def test_failing_and_slow_traces_are_kept_whole_at_ten_percent(
                    for sid, kind in kept_signals.items() if kind == "late-failure")
 
         window = (window_start, time.time() + 1)
-        stored = eventually(
-            lambda: (found if set(kept_signals) <= set(
-                found := _traces_in_window(traces, window, set(executions))) else None),
-            "every failing and slow signal's trace in Jaeger", timeout=60, interval=2)
-        time.sleep(3)     # spans in flight (a late retry's) land before the last look
-        stored = _traces_in_window(traces, window, set(executions))
-        for signal_id, trace in stored.items():
-            _assert_whole(trace, executions[signal_id])
+
+        def kept_whole() -> dict[str, Trace] | None:   # a late retry's spans may still travel
+            found = _traces_in_window(traces, window, set(executions))
+            for signal_id, trace in found.items():
+                _assert_whole(trace, executions[signal_id])
+            return found if set(kept_signals) <= set(found) else None
+
+        stored = eventually(kept_whole, "every failing and slow signal's trace whole in Jaeger",
+                            timeout=60, interval=2)
         kept_plain = len(set(stored) & set(plain))
         print(f"\n[sampling] at 10%: {len(kept_signals)} failing/slow traces kept whole, "
               f"{kept_plain} of {len(plain)} plain ones, each whole")

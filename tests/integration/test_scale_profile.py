@@ -25,16 +25,16 @@ from confluent_kafka.admin import AdminClient
 from services.shared.db import FINISHED, Execution, ExecutionStatus, session_scope
 from services.shared.settings import Settings
 from services.shared.tasks import PIPELINE_TASK
-from tests.integration.isolation import isolated_env, namespace
-from tests.integration.platform_helpers import (
+from tests.support.dispatcher import wait_for_index
+from tests.support.isolation import isolated_env, namespace
+from tests.support.kafka import end_offsets, wait_until_committed, wait_until_dispatched
+from tests.support.platform import (
     api_client,
     create_pipeline,
     run_generator,
     settings_from_env,
     signal_messages,
 )
-from tests.support.dispatcher import wait_for_index
-from tests.support.kafka import end_offsets, wait_until_committed, wait_until_dispatched
 from tests.support.polling import eventually
 from tests.support.prometheus import exposed_sum, instant
 from trace_reader.jaeger import Jaeger, TraceUnavailable

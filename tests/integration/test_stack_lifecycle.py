@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.integration.faults.ground_truth import SERVICES
+from tests.support.ground_truth import SERVICES
 from tests.support.polling import eventually
 from tradetrace.platform import Platform
 from tradetrace.stack import Stack, StackError

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import httpx
 
-from tests.integration.platform_helpers import create_pipeline, publish_and_follow, signal_for
 from tests.support.dispatcher import wait_for_index
+from tests.support.platform import create_pipeline, publish_and_follow, signal_for
 from tests.support.polling import eventually
 from trace_reader.jaeger import Jaeger, TraceUnavailable
 from tradetrace.stack import Stack

@@ -7,9 +7,9 @@ import secrets
 
 import httpx
 
-from tests.integration.platform_helpers import create_pipeline, publish_and_follow, signal_for
 from tests.support.dispatcher import wait_for_index
 from tests.support.kafka import produce
+from tests.support.platform import create_pipeline, publish_and_follow, signal_for
 from tests.support.polling import eventually
 from tests.support.prometheus import instant, scalar
 from trace_reader.jaeger import Jaeger

@@ -38,18 +38,13 @@ from opentelemetry.trace import Tracer
 
 from services.shared.settings import Settings
 from services.signal_generator.publisher import SignalPublisher
-from tests.integration.faults.ground_truth import wait_all_finished
-from tests.integration.isolation import isolated_env, namespace
-from tests.integration.overlays import FEW_DERIVED_STREAMS, TRIPPED_LIMITER
-from tests.integration.platform_helpers import (
-    api_client,
-    create_pipeline,
-    settings_from_env,
-    signal_for,
-)
+from tests.support.collector_overlays import FEW_DERIVED_STREAMS, TRIPPED_LIMITER
 from tests.support.dispatcher import wait_for_index
+from tests.support.ground_truth import finished_rows, wait_all_finished
+from tests.support.isolation import isolated_env, namespace
+from tests.support.platform import api_client, create_pipeline, settings_from_env, signal_for
 from tests.support.polling import eventually
-from tests.support.prometheus import instant
+from tests.support.prometheus import instant, scalar
 from tracing import span_names
 from tracing.service_names import BACKEND, SIGNAL_GENERATOR, TRIGGER_DISPATCHER, WORKER
 from tradetrace.platform import Platform
@@ -170,7 +165,8 @@ def observed(platform_env: dict[str, str],
         wait_for_index(observed.settings)
         wait_all_finished(observed.settings, observed.publish(slow_ticker), 1)
         api.patch(f"/pipelines/{pipeline['id']}", json={"agents": SLOW_AGENTS}).raise_for_status()
-        time.sleep(2.0)                  # a scrape of the fast run's series
+        eventually(lambda: scalar(prom, "sum(pipeline_execution_duration_seconds_count)"),
+                   "the fast run's series scraped")
         observed.publish(slow_ticker)    # runs while the other tests do; checked last
         yield observed
 
@@ -189,9 +185,8 @@ def test_failing_pipelines_fire_the_error_rate_alert_and_clear(observed: Observe
     create_pipeline(observed.api, f"failing-{failing}", [failing],
                     agents=[{"name": "market_data", "params": {"fail": True}}])
     wait_for_index(observed.settings)
-    for _ in range(3):
-        observed.publish(failing)
-        time.sleep(0.5)                   # one at a time: a running pipeline is skipped
+    for _ in range(3):                    # one at a time: a running pipeline is skipped
+        finished_rows(observed.settings, observed.publish(failing), 1)
     firing = observed.wait_active("PipelineExecutionErrorRateHigh")
     assert float(firing[0]["value"]) > 0.10
     observed.wait_cleared("PipelineExecutionErrorRateHigh")   # no failure in the window

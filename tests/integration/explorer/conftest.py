@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from services.shared.db import ApiRole
-from tests.integration.platform_helpers import new_key
+from tests.support.platform import new_key
 from tradetrace.platform import Platform
 from tradetrace.stack.browser import FLAGS, chromium
 from tradetrace.stack.paths import REPO_ROOT

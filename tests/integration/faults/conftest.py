@@ -11,7 +11,7 @@ from collections.abc import Iterator
 import httpx
 import pytest
 
-from tests.integration.faults.ground_truth import SERVICES, Batch, Recovery, assert_recovered
+from tests.support.ground_truth import SERVICES, Batch, Recovery, assert_recovered
 from tradetrace.platform import Platform
 from tradetrace.stack import Stack
 

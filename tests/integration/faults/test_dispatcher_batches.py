@@ -24,11 +24,7 @@ from services.trigger_dispatcher.dispatcher import Dispatcher
 from services.trigger_dispatcher.dlq import create_dlq_producer
 from services.trigger_dispatcher.index import load_index
 from services.trigger_dispatcher.offsets import create_consumer
-from tests.integration.faults.ground_truth import (
-    pipeline_per_ticker,
-    publish_signals,
-    wait_all_finished,
-)
+from tests.support.ground_truth import pipeline_per_ticker, publish_signals, wait_all_finished
 from tests.support.polling import eventually
 from tracing.service_names import WORKER
 from tradetrace.platform import Platform

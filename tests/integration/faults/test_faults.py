@@ -6,18 +6,15 @@ Each test stops a real component of the stack and brings it back before it ends.
 from __future__ import annotations
 
 import time
+from typing import Any
 
 import httpx
+from confluent_kafka import Consumer, KafkaException
 
 from services.signal_generator.publisher import SignalPublisher
-from tests.integration.faults.ground_truth import SERVICES, Recovery
-from tests.integration.platform_helpers import (
-    api_client,
-    create_pipeline,
-    publish_and_follow,
-    signal_for,
-)
 from tests.support.dispatcher import wait_for_index
+from tests.support.ground_truth import SERVICES, Recovery
+from tests.support.platform import api_client, create_pipeline, publish_and_follow, signal_for
 from tests.support.polling import eventually
 from trace_reader.jaeger import Jaeger
 from tracing import span_names
@@ -100,6 +97,25 @@ def test_services_run_normally_with_tracing_disabled(platform_env, tmp_path, tic
         untraced.down()
 
 
+class _CommitsRefused:
+    """A dispatcher's consumer that counts the commits the broker refused: twice refused and
+    still handling is the fact that the commit waits instead of giving up."""
+
+    def __init__(self, consumer: Consumer) -> None:
+        self._consumer = consumer
+        self.refused = 0
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._consumer, name)
+
+    def commit(self, *args: Any, **kwargs: Any) -> Any:
+        try:
+            return self._consumer.commit(*args, **kwargs)
+        except KafkaException:
+            self.refused += 1
+            raise
+
+
 def test_a_commit_caught_by_a_broker_restart_waits_for_it_and_lands(
         settings, stack: Stack, kafka_bootstrap: str, unique_name: str, restore) -> None:
     """The dispatcher's batch, committed while the broker is away: the commit waits for the
@@ -125,7 +141,7 @@ def test_a_commit_caught_by_a_broker_restart_waits_for_it_and_lands(
     for _ in range(5):
         publisher.publish(signal_for("NOPIPELINE"))
     assert publisher.flush(30) == 0
-    consumer = create_consumer(own)
+    consumer = _CommitsRefused(create_consumer(own))
     consumer.subscribe([own.signals_topic])
     dispatcher = Dispatcher(own, consumer, create_dlq_producer(own),
                             redis.Redis.from_url(own.redis_url))
@@ -147,7 +163,8 @@ def test_a_commit_caught_by_a_broker_restart_waits_for_it_and_lands(
     with stack.select(["kafka"]).stopped():
         handling = threading.Thread(target=handle)
         handling.start()
-        time.sleep(3)
+        eventually(lambda: consumer.refused >= 2, "the commit refused and tried again",
+                   timeout=60)
         assert handling.is_alive() and not failures, "the commit should wait for the broker"
     handling.join(90)
     assert not handling.is_alive() and not failures, failures

@@ -17,7 +17,7 @@ from itertools import islice
 from pathlib import Path
 
 from services.signal_generator.generators import mock_signals
-from tests.integration.platform_helpers import settings_from_env, signal_messages
+from tests.support.platform import settings_from_env, signal_messages
 from tests.support.polling import eventually
 from tracing.service_names import SIGNAL_GENERATOR
 from tradetrace.platform import Platform

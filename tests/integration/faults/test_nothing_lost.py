@@ -19,14 +19,9 @@ import redis
 
 from services.shared.tasks import PIPELINE_QUEUE
 from services.signal_generator.publisher import SignalPublisher
-from tests.integration.faults.ground_truth import (
-    Recovery,
-    pipeline_per_ticker,
-    running,
-    wait_all_finished,
-)
-from tests.integration.platform_helpers import create_pipeline, signal_for
 from tests.support.dispatcher import wait_for_index
+from tests.support.ground_truth import Recovery, pipeline_per_ticker, running, wait_all_finished
+from tests.support.platform import create_pipeline, signal_for
 from tests.support.polling import eventually
 from tracing.service_names import WORKER
 from tradetrace import emit

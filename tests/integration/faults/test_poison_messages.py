@@ -23,12 +23,12 @@ from hypothesis import settings as hypothesis_settings
 from hypothesis import strategies as st
 
 from services.shared.signals import InvalidSignal, parse_signal
-from tests.integration.faults.ground_truth import Recovery, wait_all_finished
-from tests.integration.faults.raw_kafka import RawProducer
-from tests.integration.platform_helpers import create_pipeline, signal_for
 from tests.support.dispatcher import wait_for_index
+from tests.support.ground_truth import Recovery, wait_all_finished
 from tests.support.kafka import end_offsets, read_topic
+from tests.support.platform import create_pipeline, signal_for
 from tests.support.polling import eventually
+from tests.support.raw_kafka import RawProducer
 
 TICKER = "POISON"                                 # watched by no pipeline
 VALID_TICKERS = [f"POISN{i}" for i in range(5)]   # one pipeline each: none skipped as running

@@ -13,10 +13,10 @@ from pathlib import Path
 
 import httpx
 
-from tests.integration.faults.ground_truth import Recovery, pipeline_per_ticker, run_wave
-from tests.integration.isolation import platform_beside
-from tests.integration.overlays import TRIPPED_LIMITER
-from tests.integration.platform_helpers import api_client
+from tests.support.collector_overlays import TRIPPED_LIMITER
+from tests.support.ground_truth import Recovery, pipeline_per_ticker, run_wave
+from tests.support.isolation import platform_beside
+from tests.support.platform import api_client
 from tests.support.polling import eventually
 from tests.support.prometheus import exposed_sum, scalar
 from trace_reader.jaeger import Jaeger
