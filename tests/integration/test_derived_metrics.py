@@ -137,7 +137,7 @@ def test_duration_exemplars_resolve_to_their_span_in_jaeger(platform, api: httpx
 
     for _ in range(3):                    # one after the other, each to its end
         run_to_the_end(api, pipeline["id"])
-    series = ('traces_span_metrics_duration_milliseconds_bucket{service_name="worker",'
+    series = (f'traces_span_metrics_duration_milliseconds_bucket{{service_name="{WORKER}",'
               f'span_name="{span_names.PIPELINE_EXECUTE}"}}')
 
     def exemplars():

@@ -14,6 +14,7 @@ from tests.support.polling import eventually
 from tests.support.prometheus import instant, scalar
 from trace_reader.jaeger import Jaeger
 from tracing import span_names
+from tracing.service_names import TRIGGER_DISPATCHER, WORKER
 from tradetrace import emit
 
 
@@ -64,8 +65,8 @@ def test_the_celery_edge_of_the_service_graph_names_its_messaging_system(
     create_pipeline(api, f"edge-{ticker}", [ticker])
     wait_for_index(settings)
     publish_and_follow(settings, signal_for(ticker))
-    edge = ('increase(traces_service_graph_request_total{client="trigger-dispatcher",'
-            'server="worker",client_messaging_system="celery",'
+    edge = ('increase(traces_service_graph_request_total{'
+            f'client="{TRIGGER_DISPATCHER}",server="{WORKER}",client_messaging_system="celery",'
             'server_messaging_system="celery"}[2m])')
     eventually(lambda: any(float(s["value"][1]) > 0 for s in instant(prometheus, edge)),
                "the dispatcher -> worker edge with messaging_system=celery", timeout=90,

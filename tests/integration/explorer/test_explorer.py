@@ -128,7 +128,7 @@ def test_a_failing_signal_shows_its_waterfall_with_the_error_and_the_waits(
     assert page.title() == f"Signal {signal_id} · tradetrace explorer"
     failed = page.locator("#waterfall details.failed")
     assert failed.count() >= 1
-    agent = page.locator("#waterfall details.failed[data-span-name='agent.run']")
+    agent = page.locator(f"#waterfall details.failed[data-span-name='{span_names.AGENT_RUN}']")
     agent.locator("summary").click()                       # its attributes open on click
     assert "risk_check: configured to fail" in agent.locator(".error-message").inner_text()
     assert agent.locator(".attributes").is_visible()
