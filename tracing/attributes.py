@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from opentelemetry.semconv._incubating.attributes import db_attributes as _db
 from opentelemetry.semconv._incubating.attributes import messaging_attributes as _messaging
 from opentelemetry.semconv.attributes import error_attributes as _error
 from opentelemetry.semconv.attributes import http_attributes as _http
@@ -53,4 +54,12 @@ ERROR_TYPE = _error.ERROR_TYPE
 HTTP_REQUEST_METHOD = _http.HTTP_REQUEST_METHOD
 HTTP_ROUTE = _http.HTTP_ROUTE
 SERVER_ADDRESS = _server.SERVER_ADDRESS
+# SQL client spans (tracing/sql.py) under the database conventions' older names, as the
+# SQLAlchemy instrumentation writes them by default (the collector derives db_query_duration
+# from `db.system`).
+DB_SYSTEM = _db.DB_SYSTEM
+DB_NAME = _db.DB_NAME
+DB_USER = _db.DB_USER
+DB_STATEMENT = _db.DB_STATEMENT
+DB_OPERATION = _db.DB_OPERATION
 SERVER_PORT = _server.SERVER_PORT
