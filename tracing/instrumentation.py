@@ -11,9 +11,9 @@ def instrument_libraries(*, sqlalchemy: bool = False, redis: bool = False,
     if tracing_disabled():
         return
     if sqlalchemy:
-        from tracing.sql import trace_sql       # the instrumentation's spans, made cheaper
+        from tracing.sql import trace_sql
 
-        trace_sql()
+        trace_sql()        # the SQLAlchemy instrumentation's spans, made cheaper
     if redis:
         from opentelemetry.instrumentation.redis import RedisInstrumentor
 
