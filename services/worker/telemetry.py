@@ -13,6 +13,7 @@ from opentelemetry.sdk.trace import TracerProvider
 
 from services.shared.lifecycle import settle_heap
 from tracing import setup_tracing, shutdown_tracing
+from tracing.celery_run import use_own_run_spans
 from tracing.instrumentation import instrument_libraries
 from tracing.metrics import setup_metrics, shutdown_metrics
 from tracing.service_names import WORKER
@@ -29,6 +30,8 @@ def start_tracing_in_child(**_) -> None:
     _provider = setup_tracing(WORKER)
     _meters = setup_metrics(WORKER)
     instrument_libraries(celery=True, sqlalchemy=True, redis=True)
+    if _provider is not None:
+        use_own_run_spans()          # the instrumentation's run span, made cheaper
     settle_heap()
 
 
