@@ -27,9 +27,12 @@ figures).
    set), the spans the services' SDKs dropped (their own counter), those the collector
    refused or failed to send (its counters), and the derived count of executions against the
    database's.
-4. **Backend**: requests/s of `GET /executions` and `POST /pipelines/{id}/run`
+4. **Worker**: a worker of each mode works through a backlog of runs queued as the dispatcher
+   queues them, agents at zero duration: its CPU per execution and executions/s
+   (`worker_cost.py`, which also profiles it with py-spy: `--profile on`).
+5. **Backend**: requests/s of `GET /executions` and `POST /pipelines/{id}/run`
    (`backend_requests.py`).
-5. **Collector**: our configuration against a plain one, CPU and peak RSS per 10,000 spans
+6. **Collector**: our configuration against a plain one, CPU and peak RSS per 10,000 spans
    from telemetrygen and from our own traffic (`collector_cost.py`).
 
 Writes `benchmarks/results/<date>.json` and prints the table the README shows.
@@ -57,6 +60,7 @@ from typing import Any
 from backend_requests import backend_rounds
 from collector_cost import collector_rounds
 from proc import tree_cpu_seconds
+from worker_cost import worker_rounds
 
 from tracing import span_names
 from tracing.service_names import TRIGGER_DISPATCHER, WORKER
@@ -260,6 +264,10 @@ def _backend_rounds(env: dict[str, str], rounds: int) -> dict[str, Any]:
 
 def _collector_rounds(env: dict[str, str], rounds: int) -> dict[str, Any]:
     return collector_rounds(env, rounds, _summary)
+
+
+def _worker_rounds(env: dict[str, str], rounds: int) -> dict[str, Any]:
+    return worker_rounds(env, MODES, rounds, _summary)
 
 
 def _create_pipelines(database_url: str) -> None:
@@ -579,7 +587,7 @@ def _summary(samples: dict[str, list[dict[str, float]]],
 # measured, and its goal (issue 28).
 COSTS = {"dispatcher": ("dispatcher", "1_per_signal", "dispatch_cpu_us", 70),
          "generator": ("dispatcher", "1_per_signal", "publish_cpu_us", 35),
-         "worker": ("end_to_end", None, "worker_cpu_us", 800)}
+         "worker": ("worker", None, "worker_cpu_us_per_execution", 800)}
 
 
 def tracing_cost(results: dict[str, Any]) -> dict[str, dict[str, float | None]]:
@@ -612,6 +620,8 @@ LABELS = {
     "signals_per_s": "signals/s", "tasks_per_s": "tasks/s",
     "dispatch_cpu_us": "CPU us/signal", "publish_cpu_us": "generator CPU us/signal",
     "worker_cpu_us": "worker CPU us/signal",
+    "worker_cpu_us_per_execution": "worker CPU us/execution",
+    "executions_per_s": "executions/s",
     "latency_p50_ms": "latency p50 ms",
     "latency_p95_ms": "latency p95 ms", "latency_p99_ms": "latency p99 ms",
     "burst_signals_per_s": "burst signals/s",
@@ -633,7 +643,7 @@ def _table(results: dict[str, Any]) -> str:
     parts = {f"dispatcher, {key.replace('_', ' ')}": figures
              for key, figures in dispatcher.items() if key.endswith("per_signal")}
     for key, part in (("group", "dispatcher group"), ("end_to_end", "end to end"),
-                      ("backend", "backend")):
+                      ("worker", "worker, a backlog"), ("backend", "backend")):
         if key in results:
             parts[part] = results[key]
     lines = [f"{results['machine']['cpus']} CPUs, Python {results['machine']['python']}, "
@@ -690,7 +700,7 @@ def _number(value: float) -> str:
 
 PARTS = {"dispatcher": _dispatcher_rounds, "group": _group_rounds,
          "end_to_end": _end_to_end_rounds, "backend": _backend_rounds,
-         "collector": _collector_rounds}
+         "collector": _collector_rounds, "worker": _worker_rounds}
 
 if __name__ == "__main__":
     main()
