@@ -139,13 +139,16 @@ class Execution(Base):
 
 
 @lru_cache
-def engine_for(url: str) -> Engine:
-    """One engine (and connection pool) per database URL and process.
+def engine_for(url: str, pre_ping: bool = True) -> Engine:
+    """One engine (and connection pool) per database URL, ping choice and process.
 
-    Looked up as `sqlalchemy.create_engine` at call time on purpose: the SQLAlchemy
-    instrumentation wraps that attribute, and a name imported earlier would bypass it.
+    `pre_ping` tests each connection with a round trip as it leaves the pool, so that one the
+    database dropped (a restart) is replaced instead of failing the caller's statement. A
+    caller that retries a failed statement anyway (the worker's tasks) can save that round
+    trip: SQLAlchemy invalidates the pool's older connections on the first disconnect it sees.
     """
-    engine = sqlalchemy.create_engine(url, pool_pre_ping=True, connect_args=_timeouts(url))
+    engine = sqlalchemy.create_engine(url, pool_pre_ping=pre_ping,
+                                      connect_args=_timeouts(url))
     if engine.dialect.name == "sqlite":
         event.listen(engine, "connect", _sqlite_foreign_keys)
     _observe_pool(engine)
@@ -182,14 +185,14 @@ def _sqlite_foreign_keys(dbapi_connection: Any, _record: object) -> None:
 
 
 @lru_cache
-def _session_factory(url: str) -> sessionmaker[Session]:
-    return sessionmaker(engine_for(url), expire_on_commit=False)
+def _session_factory(url: str, pre_ping: bool) -> sessionmaker[Session]:
+    return sessionmaker(engine_for(url, pre_ping), expire_on_commit=False)
 
 
 @contextmanager
-def session_scope(url: str) -> Iterator[Session]:
-    """A session that commits on success and rolls back on error."""
-    session = _session_factory(url)()
+def session_scope(url: str, pre_ping: bool = True) -> Iterator[Session]:
+    """A session that commits on success and rolls back on error (`pre_ping`: engine_for)."""
+    session = _session_factory(url, pre_ping)()
     try:
         yield session
         session.commit()

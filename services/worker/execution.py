@@ -29,6 +29,11 @@ from tracing import current_trace_id, record_failure, span_names, tracer
 
 log = logging.getLogger(__name__)
 
+# Every task of the worker retries (or runs again later) when a database call fails, so a
+# connection the database dropped costs one retry, never a run: no ping round trip each time
+# a connection leaves the pool (two per execution).
+PRE_PING = False
+
 
 class LockHeldElsewhere(Exception):
     """Another run of the pipeline holds its running lock; this one starts after it."""
@@ -96,7 +101,7 @@ def execute(run: PipelineRun, task_id: str, settings: Settings,
 def _claim(run: PipelineRun, task_id: str, settings: Settings,
            locks: RunningLocks) -> Claimed | Verdict:
     """What this delivery runs, or why it runs nothing."""
-    with session_scope(settings.database_url) as session:
+    with session_scope(settings.database_url, PRE_PING) as session:
         verdict, taken = claim(session, run.execution_id, task_id, settings, current_trace_id())
         if verdict is not Verdict.RUN or taken is None:
             return verdict
@@ -141,7 +146,7 @@ class Lease:
                     log.warning("lease of %s not renewed: %s", self.run.execution_id, error)
 
     def _renew_once(self) -> None:
-        with session_scope(self.settings.database_url) as session:
+        with session_scope(self.settings.database_url, PRE_PING) as session:
             owned = renew_lease(session, self.run.execution_id, self.task_id,
                                 self.settings.execution_lease_seconds)
         if owned:
@@ -226,7 +231,7 @@ class _Recorder:
 
     def __call__(self, status: ExecutionStatus, cost: float, result: dict[str, Any] | None,
                  error: str | None, retry_after: float | None = None) -> Outcome:
-        with session_scope(self.settings.database_url) as session:
+        with session_scope(self.settings.database_url, PRE_PING) as session:
             lease = None if retry_after is None \
                 else retry_after + self.settings.execution_lease_seconds
             recorded = finish(session, self.run.execution_id, self.task_id, status, cost,

@@ -24,7 +24,7 @@ from services.shared.tasks import (
     send_pipeline_run,
 )
 from services.worker.app import app
-from services.worker.execution import LockHeldElsewhere, RetryLater, execute
+from services.worker.execution import PRE_PING, LockHeldElsewhere, RetryLater, execute
 
 log = logging.getLogger(__name__)
 
@@ -76,7 +76,7 @@ def schedule_periodic_pipelines() -> int:
     """Beat's tick: queue each enabled periodic pipeline at most once per its interval."""
     settings = get_settings()
     client = _redis()
-    with session_scope(settings.database_url) as session:
+    with session_scope(settings.database_url, PRE_PING) as session:
         due = session.execute(select(Pipeline.id, Pipeline.interval_seconds).where(
             Pipeline.enabled.is_(True), Pipeline.trigger_mode == TriggerMode.PERIODIC)).all()
     queued = 0
@@ -85,7 +85,7 @@ def schedule_periodic_pipelines() -> int:
         mark = redis_keys.periodic_due(pipeline_id)
         if not client.set(mark, 1, nx=True, ex=max(1, interval or 60)):
             continue
-        with session_scope(settings.database_url) as session:
+        with session_scope(settings.database_url, PRE_PING) as session:
             execution = queue_single_run(session, running_locks(client, settings), pipeline_id,
                                          TriggerMode.PERIODIC, settings)
         if execution is not None:
@@ -98,7 +98,7 @@ def schedule_periodic_pipelines() -> int:
 def reap_executions() -> int:
     """Republish the executions whose lease ran out; fail those out of attempts."""
     settings = get_settings()
-    with session_scope(settings.database_url) as session:
+    with session_scope(settings.database_url, PRE_PING) as session:
         reaped = reap(session, settings)
         for run in reaped.republish:   # published before the commit: a failure republishes
             send_pipeline_run(settings, run, app=app)
