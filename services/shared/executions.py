@@ -25,12 +25,13 @@ from typing import Any, cast
 from sqlalchemy import Table, bindparam, func, or_, select, update
 from sqlalchemy.orm import Session
 
-from services.shared.db import FINISHED, Execution, ExecutionStatus, aware, utcnow
+from services.shared.db import FINISHED, Execution, ExecutionStatus, Pipeline, aware, utcnow
 from services.shared.settings import Settings
 from services.shared.tasks import PipelineRun
 
 _EXECUTIONS = cast(Table, Execution.__table__)
 _ROWS = _EXECUTIONS.c
+_PIPELINES = cast(Table, Pipeline.__table__).c
 
 
 def lease(seconds: float, now: datetime | None = None) -> datetime:
@@ -54,10 +55,12 @@ class Verdict(str, enum.Enum):
 
 @dataclass(frozen=True)
 class Claim:
-    """A row this delivery runs: its attempt (1 for the first start) and when it started."""
+    """A row this delivery runs: its attempt (1 for the first start), when it started, and
+    its pipeline's agents as the claim read them (None: not read, the caller reads them)."""
 
     attempts: int
     started_at: datetime
+    agents: list[dict[str, Any]] | None = None
 
 
 # The statements on every execution's path, built once with their parameters bound by name
@@ -74,7 +77,9 @@ _CLAIM = (
                                                                 bindparam("now")),
             lease_expires_at=bindparam("lease"),
             trace_id=func.coalesce(_ROWS.trace_id, bindparam("trace")))
-    .returning(_ROWS.attempts, _ROWS.started_at))
+    .returning(_ROWS.attempts, _ROWS.started_at,
+               select(_PIPELINES.agents).where(_PIPELINES.id == _ROWS.pipeline_id)
+               .scalar_subquery().label("agents")))
 _OWNED = (_ROWS.id == bindparam("execution_id"), _ROWS.task_id == bindparam("task"),
           _ROWS.status.not_in(FINISHED))
 _OUTCOME = {"status": bindparam("outcome"), "cost_usd": bindparam("cost"),
@@ -94,16 +99,18 @@ def claim(session: Session, execution_id: str, task_id: str, settings: Settings,
     until the caller's transaction ends.
 
     The common case (a queued or abandoned row, or this task's own, with attempts left) is
-    decided and marked by one `UPDATE ... RETURNING`: a claim is on every execution's path,
-    and reading the row first cost a round trip and an ORM load each time. A row the update
-    does not take is read, locked, to say why (or taken, if it changed meanwhile)."""
+    decided and marked by one `UPDATE ... RETURNING`, which also returns the pipeline's
+    agents (a scalar subquery: SQLite's RETURNING may not name a joined table). A claim is
+    on every execution's path, and reading the row first, or the agents after, cost a round
+    trip each time. A row the update does not take is read, locked, to say why (or taken, if
+    it changed meanwhile)."""
     now = utcnow()
     taken = session.connection().execute(_CLAIM, {
         "execution_id": execution_id, "task": task_id, "now": now, "trace": trace_id,
         "max_retries": settings.task_max_retries,
         "lease": lease(settings.execution_lease_seconds, now)}).one_or_none()
     if taken is not None:
-        return Verdict.RUN, Claim(taken.attempts, aware(taken.started_at))
+        return Verdict.RUN, Claim(taken.attempts, aware(taken.started_at), taken.agents)
     return _claim_read(session, execution_id, task_id, settings, trace_id, now)
 
 

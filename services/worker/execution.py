@@ -47,8 +47,9 @@ class RetryLater(Exception):
         self.seconds = seconds
 
 
-# The pipeline's agents, read as the run is claimed (a Core statement built once: an ORM load
-# of the whole row cost a fifth of a run's time in the database client).
+# The pipeline's agents, read when the claim did not return them (a row taken by the claim's
+# slower path; a Core statement built once: an ORM load of the whole row cost a fifth of a
+# run's time in the database client).
 _AGENTS = select(Pipeline.agents).where(Pipeline.id == bindparam("pipeline_id"))
 
 
@@ -105,7 +106,7 @@ def _claim(run: PipelineRun, task_id: str, settings: Settings,
         verdict, taken = claim(session, run.execution_id, task_id, settings, current_trace_id())
         if verdict is not Verdict.RUN or taken is None:
             return verdict
-        agents = session.connection().execute(
+        agents = taken.agents if taken.agents is not None else session.connection().execute(
             _AGENTS, {"pipeline_id": run.pipeline_id}).scalar_one_or_none()
         if agents is None:
             return Verdict.GONE
