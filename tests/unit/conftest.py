@@ -38,3 +38,21 @@ def spans(_provider) -> Iterator[InMemorySpanExporter]:
     _exporter.clear()
     yield _exporter
     _exporter.clear()
+
+
+@pytest.fixture
+def celery_instrumented() -> Iterator[None]:
+    """The Celery instrumentation on for one test (ours beside it: tracing/celery_publish.py,
+    tracing/celery_run.py), and every handler of either off after it."""
+    from celery import signals
+    from opentelemetry.instrumentation.celery import CeleryInstrumentor
+
+    from tracing.celery_run import end_run_span, start_run_span
+
+    CeleryInstrumentor().instrument()  # type: ignore[no-untyped-call]
+    try:
+        yield
+    finally:
+        CeleryInstrumentor().uninstrument()  # type: ignore[no-untyped-call]
+        signals.task_prerun.disconnect(start_run_span)
+        signals.task_postrun.disconnect(end_run_span)

@@ -7,10 +7,8 @@ instrumentation on (it makes the span) and once with it off (we do).
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from typing import Any
 
-import pytest
 from opentelemetry import baggage, context
 from opentelemetry.instrumentation.celery import CeleryInstrumentor
 from opentelemetry.sdk.trace import ReadableSpan
@@ -31,15 +29,6 @@ from tracing.celery_publish import publish_spans_wanted
 SETTINGS = Settings(redis_url="memory://")
 RUN = PipelineRun(execution_id="e-1", pipeline_id=7, trigger_mode=TriggerMode.SIGNAL,
                   lock_token="t-1")
-
-
-@pytest.fixture
-def instrumented() -> Iterator[None]:
-    CeleryInstrumentor().instrument()  # type: ignore[no-untyped-call]
-    try:
-        yield
-    finally:
-        CeleryInstrumentor().uninstrument()  # type: ignore[no-untyped-call]
 
 
 def _publish(spans: Any) -> tuple[ReadableSpan, ReadableSpan, dict[str, Any]]:
@@ -76,7 +65,8 @@ def _shape(publish: ReadableSpan, match: ReadableSpan,
             "baggage": headers.get("baggage")}
 
 
-def test_our_publish_span_is_the_instrumentations(spans: Any, instrumented: None) -> None:
+def test_our_publish_span_is_the_instrumentations(spans: Any,
+                                                  celery_instrumented: None) -> None:
     assert not publish_spans_wanted(), "with the instrumentation on, it makes the span"
     theirs = _shape(*_publish(spans))
     CeleryInstrumentor().uninstrument()  # type: ignore[no-untyped-call]

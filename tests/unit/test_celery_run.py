@@ -4,14 +4,12 @@ failure handler still marks it."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
 from celery import Celery, signals
-from opentelemetry.instrumentation.celery import CeleryInstrumentor
 
-from tracing.celery_run import end_run_span, start_run_span, use_own_run_spans
+from tracing.celery_run import use_own_run_spans
 
 TRACEPARENT = "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01"
 # A request as the worker builds it from our dispatcher's message (protocol 2).
@@ -28,17 +26,6 @@ app = Celery("test", broker="memory://")
 @app.task(name="tradetrace.test_task")
 def the_task() -> None:
     return None
-
-
-@pytest.fixture
-def instrumented() -> Iterator[None]:
-    CeleryInstrumentor().instrument()  # type: ignore[no-untyped-call]
-    try:
-        yield
-    finally:
-        CeleryInstrumentor().uninstrument()  # type: ignore[no-untyped-call]
-        signals.task_prerun.disconnect(start_run_span)
-        signals.task_postrun.disconnect(end_run_span)
 
 
 def _run(spans, fail: bool = False, **fields: Any) -> Any:
@@ -69,7 +56,8 @@ def _shape(span: Any) -> tuple:
 @pytest.mark.parametrize("fields", [{}, {"retries": 2, "timelimit": (30, None)},
                                     {"routing_key": "elsewhere", "priority": 5}])
 @pytest.mark.parametrize("fail", [False, True])
-def test_the_same_run_span_as_the_instrumentation(instrumented, spans, fields, fail) -> None:
+def test_the_same_run_span_as_the_instrumentation(celery_instrumented, spans, fields,
+                                                   fail) -> None:
     theirs = _run(spans, fail, **fields)
     use_own_run_spans()
     ours = _run(spans, fail, **fields)
