@@ -20,6 +20,7 @@ from functools import lru_cache
 from typing import Any
 
 from opentelemetry import trace
+from opentelemetry.instrumentation.utils import is_instrumentation_enabled
 from opentelemetry.trace import SpanKind, Status, StatusCode
 from opentelemetry.util.types import AttributeValue
 from sqlalchemy import event
@@ -73,6 +74,8 @@ def statement_span_name(statement: str, database: str) -> str:
 
 def _start(conn: Any, _cursor: Any, statement: str, _parameters: Any, context: Any,
            _executemany: bool) -> None:
+    if not is_instrumentation_enabled():     # suppress_instrumentation(): the lease renewals
+        return
     database, common = engine_attributes(conn.engine.url, conn.engine.dialect.name)
     name = statement_span_name(statement, database) or str(common[attr.DB_SYSTEM])
     context._tradetrace_span = _tracer.start_span(name, kind=SpanKind.CLIENT, attributes={

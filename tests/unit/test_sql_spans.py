@@ -66,3 +66,19 @@ def test_the_engine_part_is_the_instrumentations(url: str) -> None:
     _, ours = engine_attributes(parsed, parsed.get_dialect().name)
     ours.pop("db.system")
     assert ours == theirs
+
+
+def test_suppressed_statements_make_no_span(engines: list[Engine], spans) -> None:
+    """As with the instrumentation: the worker's lease renewals run suppressed."""
+    from opentelemetry.instrumentation.utils import suppress_instrumentation
+
+    trace_sql()
+    try:
+        spans.clear()
+        with suppress_instrumentation(), engines[0].connect() as connection:
+            connection.execute(text("SELECT 1"))
+        with engines[0].connect() as connection:
+            connection.execute(text("SELECT 2"))
+    finally:
+        untrace_sql()
+    assert [s.attributes["db.statement"] for s in spans.get_finished_spans()] == ["SELECT 2"]
