@@ -15,9 +15,9 @@ def instrument_libraries(*, sqlalchemy: bool = False, redis: bool = False,
 
         trace_sql()        # the SQLAlchemy instrumentation's spans, made cheaper
     if redis:
-        from opentelemetry.instrumentation.redis import RedisInstrumentor
+        from tracing.redis_spans import trace_redis
 
-        RedisInstrumentor().instrument()
+        trace_redis()      # the Redis instrumentation's spans, made cheaper
     if celery:
         # Parent-child across the queue (never use_span_links): the run continues the trace.
         from opentelemetry.instrumentation.celery import CeleryInstrumentor
