@@ -33,7 +33,8 @@ _UNSET_TIME_LIMIT = ((None, None), [None, None])
 
 
 def use_own_run_spans() -> None:
-    """Swap the instrumentation's run handlers for ours (after it is instrumented)."""
+    """Swap the instrumentation's run handlers for ours (after it is instrumented). Reads the
+    names of its private handlers: tests/unit/test_celery_run.py fails if they change."""
     instrumentor = CeleryInstrumentor()  # type: ignore[no-untyped-call]
     signals.task_prerun.disconnect(instrumentor._trace_prerun)
     signals.task_postrun.disconnect(instrumentor._trace_postrun)

@@ -6,10 +6,10 @@ and its attributes are set one call at a time, the connection's read off the poo
 again for every command. Here the connection's attributes are computed once per pool, and a
 span starts with all of its attributes and is not made current (nothing runs inside a Redis
 call that could be its child). Name, statement and attributes are the instrumentation's, by
-its own helpers (tests/integration/test_redis_spans.py holds the spans equal), and so is the
-error status, and `suppress_instrumentation()` silences it as it does the instrumentation
-(the worker's lease renewals). The synchronous client only, and no request or response
-hooks: the services use neither.
+its own (private) helpers: tests/integration/test_redis_spans.py holds the spans equal and
+fails if the helpers change. So is the error status, and `suppress_instrumentation()`
+silences it as it does the instrumentation (the worker's lease renewals). The synchronous
+client only, and no request or response hooks: the services use neither.
 """
 
 from __future__ import annotations
@@ -39,10 +39,10 @@ from wrapt import ObjectProxy, wrap_function_wrapper
 from tracing import attributes as attr
 
 SCOPE = "tradetrace.redis"
-# The wrapped methods: (module, attribute, which of our wrappers).
-_TARGETS = (("redis", "Redis.execute_command", "command"),
-            ("redis.client", "Pipeline.execute", "pipeline"),
-            ("redis.client", "Pipeline.immediate_execute_command", "command"))
+# The wrapped methods, as the instrumentation wraps them: (class, method, which wrapper).
+_TARGETS = ((redis.Redis, "execute_command", "command"),
+            (redis.client.Pipeline, "execute", "pipeline"),
+            (redis.client.Pipeline, "immediate_execute_command", "command"))
 _connection_attributes: weakref.WeakKeyDictionary[Any, dict[str, AttributeValue]] = \
     weakref.WeakKeyDictionary()
 
@@ -53,14 +53,13 @@ def trace_redis(tracer_provider: TracerProvider | None = None) -> None:
         return
     tracer = trace.get_tracer(SCOPE, tracer_provider=tracer_provider)
     wrappers = {"command": _command_wrapper(tracer), "pipeline": _pipeline_wrapper(tracer)}
-    for module, name, kind in _TARGETS:
-        wrap_function_wrapper(module, name, wrappers[kind])
+    for owner, name, kind in _TARGETS:
+        wrap_function_wrapper(owner, name, wrappers[kind])
 
 
 def untrace_redis() -> None:
     """Stop (for tests that compare with the instrumentation)."""
-    for owner, name in ((redis.Redis, "execute_command"), (redis.client.Pipeline, "execute"),
-                        (redis.client.Pipeline, "immediate_execute_command")):
+    for owner, name, _kind in _TARGETS:
         method = owner.__dict__.get(name)
         if isinstance(method, ObjectProxy):
             setattr(owner, name, method.__wrapped__)
