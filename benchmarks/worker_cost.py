@@ -98,17 +98,18 @@ def _queue(settings: Any, pipeline_ids: list[int]) -> list[str]:
     from services.shared.db import TriggerMode, session_scope
     from services.shared.executions import run_of
     from services.shared.running import queue_single_run, running_locks
-    from services.shared.tasks import pipeline_run_sender
+    from services.shared.task_batches import pipeline_run_sender
 
     if not isinstance(trace.get_tracer_provider(), TracerProvider):
         trace.set_tracer_provider(TracerProvider())      # spans made, never exported
-    locks = running_locks(redis_client(settings), settings)
+    client = redis_client(settings)
+    locks = running_locks(client, settings)
     with session_scope(settings.database_url) as session:
         queued = [queue_single_run(session, locks, p, TriggerMode.MANUAL, settings)
                   for p in pipeline_ids]
         runs = [run_of(execution) for execution in queued if execution is not None]
     with trace.get_tracer("benchmark").start_as_current_span("queue"), \
-            pipeline_run_sender(settings) as send:
+            pipeline_run_sender(settings, client) as send:
         for run in runs:
             send(run)
     return [run.execution_id for run in runs]

@@ -33,10 +33,11 @@ MESSAGE_AGE_MS = "tradetrace.message.age_ms"
 TRACE_CONTEXT = "tradetrace.trace_context"
 DLQ_REASON = "tradetrace.dlq.reason"
 # The Celery instrumentation's own keys (0.66b1), which our publish span keeps: the action,
-# the task's name, and the queue under the old `messaging.destination` key.
+# the task's name, and the queue and its kind under the old `messaging.destination*` keys.
 CELERY_ACTION = "celery.action"
 CELERY_TASK_NAME = "celery.task_name"
 CELERY_QUEUE = "messaging.destination"
+CELERY_QUEUE_KIND = "messaging.destination_kind"
 
 # Semantic conventions, from opentelemetry-semantic-conventions (messaging is still incubating
 # there, hence `_incubating`; server.* is stable).

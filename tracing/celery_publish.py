@@ -4,10 +4,9 @@ CeleryInstrumentor's `before/after_task_publish` handlers cost the dispatcher ~9
 (`../shared/reference/perf.md`): they look the task up in the app, start a span and keep its
 activation in a dict by task id until the second signal, and copy attributes one by one from
 the signal's arguments. A publisher that sends many tasks makes the same span here in one
-step: the same name, kind and attributes (less the empty `messaging.destination_kind` the
-instrumentation wrote when no queue was declared per task), and the context goes into the
-task message's headers as `traceparent` and `baggage`, where the worker's instrumentation
-extracts it as before. Only where the instrumentation is not on, so no publish is spanned
+step: the same name, kind and attributes, and the context goes into the task message's
+headers as `traceparent` and `baggage`, where the worker's instrumentation extracts it as
+before. Only where the instrumentation is not on, so no publish is spanned
 twice (the dispatcher does not turn it on: services/trigger_dispatcher/telemetry.py).
 """
 
@@ -41,7 +40,8 @@ def start_publish_span(task_name: str, task_id: str, queue: str) -> tuple[Span, 
                                            attr.CELERY_ACTION: "apply_async",
                                            attr.MESSAGING_MESSAGE_ID: task_id,
                                            attr.CELERY_TASK_NAME: task_name,
-                                           attr.CELERY_QUEUE: queue})
+                                           attr.CELERY_QUEUE: queue,
+                                           attr.CELERY_QUEUE_KIND: "queue"})
     headers: dict[str, str] = {}
     propagate.inject(headers, context=trace.set_span_in_context(span))
     return span, headers

@@ -1,7 +1,8 @@
 """The hand-off to the worker: one Celery task, known by name, with a typed payload.
 
-The dispatcher, beat's tick, the reaper and the backend publish a `PipelineRun` with
-`send_pipeline_run(settings, run)`; none of them imports the worker's code. The Celery
+Beat's tick, the reaper and the backend publish a `PipelineRun` with
+`send_pipeline_run(settings, run)`, the dispatcher many at a time from a template of the same
+message (`services/shared/task_batches.py`); none of them imports the worker's code. The Celery
 configuration both sides need (serializer, queue, broker timeouts, time limits) lives here too.
 
 Why the publisher registers a stand-in task under the real name: the Celery instrumentation
@@ -13,25 +14,18 @@ a dead publish span. The stand-in is never run here: its body only says where th
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
 from typing import Any
 
 from celery import Celery
-from kombu.utils.uuid import uuid
 from pydantic import BaseModel, ConfigDict, Field
 
 from services.shared.db import TriggerMode
 from services.shared.settings import Settings
-from tracing import record_failure
-from tracing.celery_publish import publish_spans_wanted, start_publish_span
 
 PIPELINE_TASK = "tradetrace.execute_pipeline"
 PERIODIC_TICK_TASK = "tradetrace.schedule_periodic_pipelines"
 REAPER_TASK = "tradetrace.reap_executions"
 PIPELINE_QUEUE = "pipelines"
-# Redis commands buffered by `pipeline_run_sender` before it sends them (one LPUSH per task).
-PUBLISH_BATCH_COMMANDS = 1000
 # Redis redelivers a task not acknowledged within this long; every time limit stays below it.
 VISIBILITY_TIMEOUT_SECONDS = 3600
 
@@ -96,47 +90,13 @@ def publisher(settings: Settings) -> Celery:
 def send_pipeline_run(settings: Settings, run: PipelineRun, app: Celery | None = None) -> str:
     """Publish the run; returns the Celery task id. `app`: the worker publishes through its own
     app (the real task is registered there), everyone else through `publisher(settings)`."""
-    return _send(app or publisher(settings), run, producer=None)
-
-
-@contextmanager
-def pipeline_run_sender(settings: Settings) -> Iterator[Callable[[PipelineRun], str]]:
-    """A `send(run)` for many runs: they are buffered and published together, in one Redis
-    round trip per `PUBLISH_BATCH_COMMANDS`, when the block ends (kombu's producer batch,
-    a non-transactional Redis pipeline). Leaving the block means every run was handed to
-    Redis; an error there (`BatchPublishError`, an outage) means some may not have been, so
-    the caller publishes them all again (a task delivered twice still runs once)."""
-    app = publisher(settings)
-    with app.producer_or_acquire() as producer, producer.batch(PUBLISH_BATCH_COMMANDS):
-        # The queue declared once for the batch: Celery declares it again for every task,
-        # and kombu binds a copy of it to the channel each time before finding it declared
-        # (~14% of a batch's CPU with tracing off, measured).
-        producer.maybe_declare(app.amqp.queues[PIPELINE_QUEUE])
-        if publish_spans_wanted():
-            yield lambda run: _send_spanned(app, run, producer)
-        else:
-            yield lambda run: _send(app, run, producer, declare=[])
-
-
-def _send_spanned(app: Celery, run: PipelineRun, producer: Any) -> str:
-    """`_send` under a publish span of our own (tracing/celery_publish.py), its context in the
-    task's headers: what the Celery instrumentation would do, at a fraction of its cost."""
-    task_id = uuid()
-    span, headers = start_publish_span(PIPELINE_TASK, task_id, PIPELINE_QUEUE)
-    try:
-        return _send(app, run, producer, declare=[], task_id=task_id, headers=headers)
-    except Exception as error:
-        record_failure(span, error)
-        raise
-    finally:
-        span.end()
-
-
-def _send(app: Celery, run: PipelineRun, producer: Any, **options: Any) -> str:
-    # kwargsrepr: what logs and monitors show of the task; Celery would otherwise build a
-    # `saferepr` of the whole payload (the signal included) for every task it publishes.
-    result = app.tasks[PIPELINE_TASK].apply_async(
-        kwargs=run.model_dump(mode="json"), queue=PIPELINE_QUEUE, producer=producer,
-        argsrepr="()", kwargsrepr=f"{{'execution_id': '{run.execution_id}', "
-                                  f"'pipeline_id': {run.pipeline_id}}}", **options)
+    result = (app or publisher(settings)).tasks[PIPELINE_TASK].apply_async(
+        kwargs=run.model_dump(mode="json"), queue=PIPELINE_QUEUE, argsrepr="()",
+        kwargsrepr=kwargs_repr(run))
     return str(result.id)
+
+
+def kwargs_repr(run: PipelineRun) -> str:
+    """What logs and monitors show of a run's arguments (`kwargsrepr`): Celery would otherwise
+    build a `saferepr` of the whole payload, the signal included, for every task."""
+    return f"{{'execution_id': '{run.execution_id}', 'pipeline_id': {run.pipeline_id}}}"

@@ -6,11 +6,12 @@ rows already there and publishes again those still queued (the dispatcher may ha
 publishing them; a task delivered twice still runs once). The locks of the new rows are then
 taken in one Redis round trip (services/shared/running.py); a pipeline whose lock another
 trigger holds is skipped and its new row dropped. Tasks are published after the commit (the
-worker must find the row), each under its own signal's match span.
+worker must find the row), each under its own signal's match span, all in one round trip.
 """
 
 from __future__ import annotations
 
+import redis
 from sqlalchemy import delete
 from sqlalchemy.exc import IntegrityError
 
@@ -18,7 +19,7 @@ from services.shared.db import Execution, ExecutionStatus, session_scope
 from services.shared.queueing import SignalMatch, queue_batch_runs
 from services.shared.running import RunningLocks
 from services.shared.settings import Settings
-from services.shared.tasks import pipeline_run_sender
+from services.shared.task_batches import pipeline_run_sender
 from services.trigger_dispatcher.in_flight import InFlight, entered
 
 
@@ -26,9 +27,10 @@ class StaleIndex(Exception):
     """The index names a pipeline the database no longer has: reload it, replay the batch."""
 
 
-def dispatch(flights: list[InFlight], settings: Settings, locks: RunningLocks) -> None:
-    """Queue, lock and publish the runs of every signal that matched a pipeline; what became
-    of each is written into its `outcome`."""
+def dispatch(flights: list[InFlight], settings: Settings, locks: RunningLocks,
+             broker: redis.Redis) -> None:
+    """Queue, lock and publish (to `broker`, the Redis of `settings.redis_url`) the runs of
+    every signal that matched a pipeline; what became of each is written into its `outcome`."""
     matching = [flight for flight in flights if flight.outcome.matched]
     if not matching:
         return
@@ -61,7 +63,7 @@ def dispatch(flights: list[InFlight], settings: Settings, locks: RunningLocks) -
                     flight.to_publish.append(run)
     # Under each signal's match span, so each publish span is its child and the worker
     # continues that trace.
-    with pipeline_run_sender(settings) as send:
+    with pipeline_run_sender(settings, broker) as send:
         for flight in matching:
             with entered(flight.context):
                 for run in flight.to_publish:

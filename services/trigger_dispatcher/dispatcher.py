@@ -179,7 +179,7 @@ class Dispatcher:
 
     def _dispatch(self, flights: list[InFlight]) -> None:
         try:
-            dispatch(flights, self.settings, self.locks)
+            dispatch(flights, self.settings, self.locks, self.redis)
         except StaleIndex:
             self._index_loaded_at = float("-inf")     # reloaded before the batch is replayed
             raise

@@ -13,6 +13,7 @@ from contextlib import contextmanager
 
 import httpx
 import pytest
+import redis
 from confluent_kafka import Consumer, Message, TopicPartition
 
 from services.shared.clients import INFRASTRUCTURE_ERRORS, redis_client
@@ -83,8 +84,8 @@ def _sender_then(after_first: Callable[[], None]) -> Iterator[list[PipelineRun]]
     sent: list[PipelineRun] = []
 
     @contextmanager
-    def sender(settings: Settings) -> Iterator[Callable[[PipelineRun], str]]:
-        with real(settings) as send:
+    def sender(settings: Settings, broker: redis.Redis) -> Iterator[Callable[[PipelineRun], str]]:
+        with real(settings, broker) as send:
             def send_then(run: PipelineRun) -> str:
                 task_id = send(run)
                 sent.append(run)
