@@ -170,6 +170,17 @@ def test_the_kraft_cluster_id_is_a_uuid_in_kafka_s_base64_form() -> None:
     assert len(base64.urlsafe_b64decode(cluster_id + "==")) == 16
 
 
+def test_a_native_cluster_id_never_starts_with_a_dash(monkeypatch) -> None:
+    """The storage tool reads `--cluster-id -Rsu...` as two options: such an id is drawn again."""
+    import uuid
+
+    from tradetrace.stack.components import kafka
+
+    drawn = iter([uuid.UUID(bytes=b"\xf8" + bytes(15)), uuid.UUID(bytes=bytes(16))])
+    monkeypatch.setattr(kafka.uuid, "uuid4", lambda: next(drawn))
+    assert kafka._cluster_id() == "AAAAAAAAAAAAAAAAAAAAAA"
+
+
 def test_every_dependency_waited_on_as_healthy_has_a_healthcheck() -> None:
     for name, service in SERVICES.items():
         for dependency, condition in (service.get("depends_on") or {}).items():

@@ -82,10 +82,16 @@ class Kafka(Component):
 
 
 def _cluster_id() -> str:
-    """KRaft's cluster id: a UUID in URL-safe base64 without padding (22 characters)."""
+    """KRaft's cluster id: a UUID in URL-safe base64 without padding (22 characters), never
+    starting with "-", as Kafka's own `Uuid.randomUuid` (`kafka-storage random-uuid`) makes
+    them: the storage tool would read such an id as an option (1 fresh machine in 64 could
+    not start Kafka)."""
     import base64
 
-    return base64.urlsafe_b64encode(uuid.uuid4().bytes).decode().rstrip("=")
+    while True:
+        cluster_id = base64.urlsafe_b64encode(uuid.uuid4().bytes).decode().rstrip("=")
+        if not cluster_id.startswith("-"):
+            return cluster_id
 
 
 def _silent_logger():
