@@ -19,7 +19,12 @@ from tradetrace.stack.components.kafka import bootstrap_servers
 from tradetrace.stack.components.postgres import database_url
 from tradetrace.stack.components.redis import redis_url as stack_redis_url
 from tradetrace.stack.ports import HOST, free_port, port
-from tradetrace.stack.scratch import free_redis_url, fresh_database, left_as_found
+from tradetrace.stack.scratch import (
+    free_redis_url,
+    fresh_database,
+    left_as_found,
+    own_redis_database,
+)
 from tradetrace.stack.stack import components, record_profile
 
 
@@ -75,6 +80,13 @@ def jaeger(stack: Stack) -> Iterator[httpx.Client]:
 def prometheus(stack: Stack) -> Iterator[httpx.Client]:
     with httpx.Client(base_url=f"http://{HOST}:{port('prometheus')}", timeout=5) as client:
         yield client
+
+
+@pytest.fixture
+def own_redis_url(stack: Stack) -> Iterator[str]:
+    """A Redis database of the test's own, handed back when it ends."""
+    with own_redis_database() as url:
+        yield url
 
 
 @pytest.fixture

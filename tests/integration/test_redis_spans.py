@@ -13,7 +13,6 @@ from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 
 from tracing.redis_spans import trace_redis, untrace_redis
-from tradetrace.stack.scratch import free_redis_url
 
 
 @pytest.fixture
@@ -44,9 +43,9 @@ def _commands(client: redis.Redis, exporter: InMemorySpanExporter) -> list[tuple
              [e.name for e in s.events]) for s in exporter.get_finished_spans()]
 
 
-def test_the_same_spans_as_the_instrumentation(stack, provider) -> None:
+def test_the_same_spans_as_the_instrumentation(provider, own_redis_url: str) -> None:
     tracer_provider, exporter = provider
-    client = redis.Redis.from_url(free_redis_url())
+    client = redis.Redis.from_url(own_redis_url)
     RedisInstrumentor().instrument(tracer_provider=tracer_provider)
     try:
         theirs = _commands(client, exporter)
@@ -59,15 +58,14 @@ def test_the_same_spans_as_the_instrumentation(stack, provider) -> None:
         untrace_redis()
     assert len(ours) == 6 and ours == theirs
     assert ours[-1][3].name == "ERROR" and ours[-1][5] == ["exception"]
-    client.flushdb()
 
 
-def test_suppressed_commands_make_no_span(stack, provider) -> None:
+def test_suppressed_commands_make_no_span(provider, own_redis_url: str) -> None:
     """As with the instrumentation: the worker's lease renewals run suppressed."""
     from opentelemetry.instrumentation.utils import suppress_instrumentation
 
     tracer_provider, exporter = provider
-    client = redis.Redis.from_url(free_redis_url())
+    client = redis.Redis.from_url(own_redis_url)
     trace_redis(tracer_provider)
     try:
         with suppress_instrumentation():

@@ -20,15 +20,14 @@ from services.shared.db import TriggerMode
 from services.shared.settings import Settings
 from services.shared.task_batches import RunMessages, pipeline_run_sender
 from services.shared.tasks import PIPELINE_QUEUE, PIPELINE_TASK, PipelineRun, kwargs_repr, publisher
-from tradetrace.stack.scratch import free_redis_url
 
 TRACE_HEADERS = {"traceparent": "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01",
                  "baggage": "signal.id=s%C3%A9-1"}
 
 
 @pytest.fixture
-def own(settings: Settings) -> Settings:
-    return settings.model_copy(update={"redis_url": free_redis_url()})
+def own(settings: Settings, own_redis_url: str) -> Settings:
+    return settings.model_copy(update={"redis_url": own_redis_url})
 
 
 def _run(**signal: object) -> PipelineRun:

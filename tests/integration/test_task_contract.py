@@ -10,7 +10,6 @@ import redis
 
 from services.shared.db import TriggerMode
 from services.shared.tasks import PIPELINE_QUEUE, PIPELINE_TASK, PipelineRun, send_pipeline_run
-from tradetrace.stack.scratch import free_redis_url
 
 
 def _queued(redis_url: str) -> list[dict]:
@@ -18,10 +17,11 @@ def _queued(redis_url: str) -> list[dict]:
     return [json.loads(raw) for raw in client.lrange(PIPELINE_QUEUE, 0, -1)]
 
 
-def test_a_run_published_with_explicit_settings_lands_in_their_redis_database(settings) -> None:
+def test_a_run_published_with_explicit_settings_lands_in_their_redis_database(
+        settings, own_redis_url: str) -> None:
     """No publisher built at import time from the environment: a benchmark's or a test's own
     Redis database receives the task, the session's does not."""
-    own = settings.model_copy(update={"redis_url": free_redis_url()})
+    own = settings.model_copy(update={"redis_url": own_redis_url})
     run = PipelineRun(execution_id=str(uuid.uuid4()), pipeline_id=7,
                       trigger_mode=TriggerMode.MANUAL, lock_token="token-1")
     task_id = send_pipeline_run(own, run)

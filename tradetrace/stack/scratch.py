@@ -38,6 +38,20 @@ def free_redis_url() -> str:
     return url
 
 
+@contextmanager
+def own_redis_database() -> Iterator[str]:
+    """A free Redis database (as `free_redis_url`) for the block only: emptied and handed
+    back when it ends. A Redis server has 16 databases, so a session that keeps one for each
+    short test runs out of them (it did, at 17)."""
+    url = free_redis_url()
+    client = redis.Redis.from_url(url)
+    try:
+        yield url
+    finally:
+        client.flushdb()
+        _handed_out.discard(client.get_connection_kwargs()["db"])
+
+
 def _server() -> psycopg.Connection:
     url = database_url(port("postgres"), "postgres").replace("postgresql+psycopg", "postgresql")
     return psycopg.connect(url, autocommit=True)

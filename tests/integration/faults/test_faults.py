@@ -23,7 +23,6 @@ from tradetrace import emit
 from tradetrace.platform import Platform
 from tradetrace.stack import Stack
 from tradetrace.stack.ports import free_port
-from tradetrace.stack.scratch import free_redis_url
 
 
 def test_collector_down_loses_no_execution_and_tracing_recovers(
@@ -76,10 +75,11 @@ def test_broker_restart_loses_no_signal(api: httpx.Client, settings, stack: Stac
     recovered(pipelines[0], tickers[0], "broker restart")
 
 
-def test_services_run_normally_with_tracing_disabled(platform_env, tmp_path, ticker: str) -> None:
+def test_services_run_normally_with_tracing_disabled(platform_env, tmp_path, ticker: str,
+                                                     own_redis_url: str) -> None:
     """OTEL_SDK_DISABLED=true: the backend and worker work as usual and record no trace id."""
     env = {**platform_env, "OTEL_SDK_DISABLED": "true",
-           "TRADETRACE_REDIS_URL": free_redis_url()}
+           "TRADETRACE_REDIS_URL": own_redis_url}
     untraced = Platform(env=env, state=tmp_path, backend_port=free_port())
     untraced.up([BACKEND, WORKER])
     try:
