@@ -7,7 +7,7 @@ already (a replay); and which signal it was, so a signal that ran nothing can st
 from __future__ import annotations
 
 import json
-from dataclasses import asdict, dataclass, field, fields
+from dataclasses import dataclass, field, fields
 from typing import Any
 
 PIPELINE_LISTS = ("matched", "enqueued", "skipped_running", "duplicates")
@@ -24,7 +24,8 @@ class SignalOutcome:
     generated_at: str | None = None       # ISO 8601
 
     def to_json(self) -> str:
-        return json.dumps(asdict(self))
+        # Its fields hold no dataclass: `asdict`'s deep copy cost ~10% of the dispatcher's CPU.
+        return json.dumps(vars(self))
 
     @classmethod
     def from_json(cls, raw: str | bytes) -> SignalOutcome:
