@@ -1,7 +1,7 @@
 """What the dispatcher made of each signal, where others read it: on the signal's match span,
-in one log line inside its trace, and in Redis (the record `signal emit` reports, the recent
-signals the explorer lists, the dispatcher's stats), all of a batch in one round trip; and
-which pipeline index it serves."""
+in one log line per batch (and one per signal, inside its trace, with `log_every_signal`), and
+in Redis (the record `signal emit` reports, the recent signals the explorer lists, the
+dispatcher's stats), all of a batch in one round trip; and which pipeline index it serves."""
 
 from __future__ import annotations
 
@@ -24,9 +24,10 @@ log = logging.getLogger(__name__)
 
 
 def record_outcomes(client: redis.Redis, flights: list[InFlight], settings: Settings) -> None:
-    """Close each dispatched signal's match span with what became of it, log it under that
-    span, and record every outcome in one round trip: a record per signal, the recent signals
-    in one command, the batch's stats summed into one per field."""
+    """Close each dispatched signal's match span with what became of it, log the batch's
+    outcome (each signal's under its span with `log_every_signal`), and record every outcome
+    in one round trip: a record per signal, the recent signals in one command, the batch's
+    stats summed into one per field."""
     pipe = client.pipeline(transaction=False)
     recent: dict[str, float] = {}
     stats: Counter[str] = Counter()
@@ -39,10 +40,11 @@ def record_outcomes(client: redis.Redis, flights: list[InFlight], settings: Sett
             attr.PIPELINES_ENQUEUED: len(outcome.enqueued),
             attr.PIPELINES_SKIPPED_RUNNING: len(outcome.skipped_running),
             attr.PIPELINES_DUPLICATES: len(outcome.duplicates)})
-        with entered(flight.context):
-            log.info("signal %s (%s): matched %s, enqueued %s, skipped (running) %s",
-                     signal.signal_id, signal.ticker, outcome.matched, outcome.enqueued,
-                     outcome.skipped_running)
+        if settings.log_every_signal:
+            with entered(flight.context):
+                log.info("signal %s (%s): matched %s, enqueued %s, skipped (running) %s",
+                         signal.signal_id, signal.ticker, outcome.matched, outcome.enqueued,
+                         outcome.skipped_running)
         # The first handling is what `signal emit` reports; a redelivery only adds stats.
         record = replace(outcome, ticker=signal.ticker, signal_type=signal.signal_type,
                          generated_at=signal.generated_at.isoformat())
@@ -61,6 +63,11 @@ def record_outcomes(client: redis.Redis, flights: list[InFlight], settings: Sett
     pipe.zremrangebyscore(redis_keys.RECENT_SIGNALS, "-inf",
                           time.time() - settings.dispatch_record_seconds)
     pipe.execute()
+    if recent:
+        log.info("%d signal(s) dispatched: %d pipeline(s) matched, %d enqueued, %d skipped "
+                 "(running), %d duplicate(s)", len(recent), stats["pipelines_matched"],
+                 stats["pipelines_enqueued"], stats["pipelines_skipped_running"],
+                 stats["duplicates"])
 
 
 def count(client: redis.Redis, counts: dict[str, int]) -> None:

@@ -116,6 +116,8 @@ def platform_env(stack: Stack, kafka_bootstrap: str) -> dict[str, str]:
         "TRADETRACE_CONSUMER_GROUP": f"dispatcher-{run}",
         "TRADETRACE_INDEX_REFRESH_SECONDS": "0.5",
         "TRADETRACE_BATCH_TIMEOUT_SECONDS": "0.2",
+        # The tests read a signal's dispatcher line in its trace (one per batch by default).
+        "TRADETRACE_LOG_EVERY_SIGNAL": "true",
         "TRADETRACE_PERIODIC_TICK_SECONDS": "1",
         "TRADETRACE_CONSUMER_SESSION_TIMEOUT_MS": "6000",
         # A dead worker's run is taken over within seconds, a lost task republished within
