@@ -4,20 +4,38 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
+from opentelemetry import baggage, trace
+from opentelemetry import context as otel_context
+
 from services.shared.signals import Signal
 from services.signal_generator.publisher import SignalPublisher
 from tracing import attributes as attr
-from tracing import signal_baggage, span_names, tracer
+from tracing import record_failure, span_names, tracer
 
 
 def generate_and_publish(stream: Iterator[Signal], publisher: SignalPublisher) -> Signal:
     """The `signal.generate` span covers making the signal and handing it to Kafka; its id
-    goes into baggage, so the send span and everything downstream carry `signal.id`."""
-    with tracer().start_as_current_span(span_names.SIGNAL_GENERATE) as span:
+    goes into baggage, so the send span and everything downstream carry `signal.id`.
+
+    The span is started with `start_span` and its context (span and baggage) entered once:
+    `start_as_current_span` and a second context for the baggage cost the generator more
+    than the span itself (py-spy: ~24% of its traced samples)."""
+    span = tracer().start_span(span_names.SIGNAL_GENERATE)
+    try:
         signal = next(stream)
         span.set_attributes({attr.SIGNAL_ID: signal.signal_id,
                              attr.SIGNAL_TYPE: signal.signal_type,
                              attr.SIGNAL_SOURCE: signal.source, attr.TICKER: signal.ticker})
-        with signal_baggage(signal.signal_id):
+        inside = baggage.set_baggage(attr.SIGNAL_ID, signal.signal_id,
+                                     trace.set_span_in_context(span))
+        token = otel_context.attach(inside)
+        try:
             publisher.publish(signal)
+        finally:
+            otel_context.detach(token)
+    except BaseException as error:
+        record_failure(span, error, f"{error.__class__.__name__}: {error}")
+        raise
+    finally:
+        span.end()
     return signal

@@ -185,3 +185,21 @@ def test_oversized_trace_headers_from_outside_are_bounded() -> None:
     assert baggage.get_all(context) == {}
     trusted, _ = extract_context(headers, trust_baggage=True)
     assert len(baggage.get_all(trusted)) <= 180            # W3C baggage: at most 180 entries
+
+
+def test_a_signal_that_cannot_be_handed_over_ends_its_generate_span_in_error(spans) -> None:
+    """As `start_as_current_span` did: the exception is recorded, the status says which."""
+    class Refusing:
+        def publish(self, signal: Signal) -> None:
+            assert baggage.get_baggage("signal.id") == signal.signal_id
+            raise RuntimeError("refused")
+
+    signal = Signal(signal_type="mock", source="test", ticker="AAPL", direction="buy",
+                    strength=0.5)
+    with pytest.raises(RuntimeError):
+        generate_and_publish(iter([signal]), Refusing())  # type: ignore[arg-type]
+    [span] = spans.get_finished_spans()
+    assert (span.name, span.status.status_code, span.status.description) == (
+        span_names.SIGNAL_GENERATE, StatusCode.ERROR, "RuntimeError: refused")
+    assert [e.name for e in span.events] == ["exception"]
+    assert baggage.get_baggage("signal.id") is None          # the context was left
