@@ -19,6 +19,7 @@ from typing import Any
 from celery import Celery
 from pydantic import BaseModel, ConfigDict, Field
 
+from services.shared import redis_broker
 from services.shared.db import TriggerMode
 from services.shared.settings import Settings
 
@@ -47,6 +48,7 @@ def celery_config(settings: Settings) -> dict[str, Any]:
     timeout = settings.redis_timeout_seconds
     return {
         "broker_url": settings.redis_url,
+        "broker_transport": redis_broker.TRANSPORT,   # kombu's, a client per channel (see there)
         "task_serializer": "json",
         "accept_content": ["json"],
         "task_default_queue": PIPELINE_QUEUE,
