@@ -9,7 +9,9 @@ the channel's one connection pool. py-spy put it at ~15% of the worker parent's 
 Here the channel keeps its client while its pool is the same; kombu drops the pool when it
 disconnects (`_disconnect_pools`), and the next call then builds a client on the new pool.
 Everything else, retries and connection handling included, is kombu's. Selected by
-`broker_transport` in `services.shared.tasks.celery_config`.
+`broker_transport` in `services.shared.tasks.celery_config` for a plain `redis://` broker only:
+an explicit transport overrides the URL's scheme, so a `memory://` broker (the unit tests) or
+a `rediss://` one keeps kombu's own.
 """
 
 from __future__ import annotations
@@ -36,4 +38,6 @@ class Transport(kombu_redis.Transport):
     Channel = Channel
 
 
-TRANSPORT = f"{__name__}:Transport"
+def transport_for(broker_url: str) -> str | None:
+    """This transport for a plain Redis broker; None (the URL's own) for any other."""
+    return f"{__name__}:Transport" if broker_url.startswith("redis://") else None

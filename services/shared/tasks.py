@@ -48,7 +48,8 @@ def celery_config(settings: Settings) -> dict[str, Any]:
     timeout = settings.redis_timeout_seconds
     return {
         "broker_url": settings.redis_url,
-        "broker_transport": redis_broker.TRANSPORT,   # kombu's, a client per channel (see there)
+        # kombu's Redis transport with a client per channel (see there)
+        "broker_transport": redis_broker.transport_for(settings.redis_url),
         "task_serializer": "json",
         "accept_content": ["json"],
         "task_default_queue": PIPELINE_QUEUE,
