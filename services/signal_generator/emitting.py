@@ -4,13 +4,10 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from opentelemetry import baggage, trace
-from opentelemetry import context as otel_context
-
 from services.shared.signals import Signal
 from services.signal_generator.publisher import SignalPublisher
 from tracing import attributes as attr
-from tracing import record_failure, span_names, tracer
+from tracing import record_failure, signal_baggage, span_names, tracer
 
 
 def generate_and_publish(stream: Iterator[Signal], publisher: SignalPublisher) -> Signal:
@@ -26,13 +23,8 @@ def generate_and_publish(stream: Iterator[Signal], publisher: SignalPublisher) -
         span.set_attributes({attr.SIGNAL_ID: signal.signal_id,
                              attr.SIGNAL_TYPE: signal.signal_type,
                              attr.SIGNAL_SOURCE: signal.source, attr.TICKER: signal.ticker})
-        inside = baggage.set_baggage(attr.SIGNAL_ID, signal.signal_id,
-                                     trace.set_span_in_context(span))
-        token = otel_context.attach(inside)
-        try:
+        with signal_baggage(signal.signal_id, span):
             publisher.publish(signal)
-        finally:
-            otel_context.detach(token)
     except BaseException as error:
         record_failure(span, error, f"{error.__class__.__name__}: {error}")
         raise

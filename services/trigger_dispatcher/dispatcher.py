@@ -15,7 +15,7 @@ from contextlib import ExitStack
 
 import redis
 from confluent_kafka import Consumer, KafkaError, Message, Producer
-from opentelemetry import baggage, trace
+from opentelemetry import trace
 from opentelemetry.context import Context
 from opentelemetry.trace import Span
 from sqlalchemy.exc import SQLAlchemyError
@@ -33,6 +33,7 @@ from services.trigger_dispatcher.index import PipelineIndex, load_index
 from tracing import attributes as attr
 from tracing import record_failure, span_names, tracer
 from tracing.kafka import Headers, read_headers, receive_span, start_process_span
+from tracing.signal_context import signal_context
 
 log = logging.getLogger(__name__)
 
@@ -169,8 +170,7 @@ class Dispatcher:
         span.set_attributes({attr.SIGNAL_ID: signal.signal_id, attr.TICKER: signal.ticker,
                              attr.MESSAGING_MESSAGE_ID: signal.signal_id})
         # The signal id in baggage also for messages from clients that set none.
-        inside = baggage.set_baggage(attr.SIGNAL_ID, signal.signal_id,
-                                     trace.set_span_in_context(span, parent))
+        inside = signal_context(signal.signal_id, span, parent)
         match = tracer().start_span(span_names.PIPELINES_MATCH, context=inside,
                                     attributes={attr.TICKER: signal.ticker})
         matched = [ref.id for ref in self.index.match(signal.ticker)]
