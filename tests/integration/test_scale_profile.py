@@ -157,13 +157,16 @@ def _shape(topic: str, executed: bool) -> tuple[str, ...]:
     return chain if executed else chain[:chain.index(span_names.PIPELINES_MATCH) + 1]
 
 
-def _not_whole(jaeger: Jaeger, trace_id: str, shape: tuple[str, ...]) -> str | None:
+NOT_STORED = "not stored"    # Jaeger has no span of the trace
+
+
+def _verdict(jaeger: Jaeger, trace_id: str, shape: tuple[str, ...]) -> str | None:
     """Why the signal's trace is not whole in Jaeger, or None when it is: one root, the
     generator's, no span whose parent is missing, and the spans of its path."""
     try:
         trace: Trace = jaeger.trace(trace_id)
-    except TraceUnavailable as missing:
-        return str(missing)
+    except TraceUnavailable:
+        return NOT_STORED
     return _shape_fault(trace, shape)
 
 
@@ -175,20 +178,39 @@ def _shape_fault(trace: Trace, shape: tuple[str, ...]) -> str | None:
     return f"no {missing_names}" if missing_names else None
 
 
-def _traces_not_whole(jaeger: Jaeger, topic: str, executed: dict[str, bool],
-                      timeout: float = 180) -> dict[str, str]:
-    """{trace id: why} for the traces still not whole after `timeout` (spans reach Cassandra
-    through the agent, the bus, a gateway and Jaeger: seconds, retries included)."""
+def _written_to_jaeger(scale: ScaleProfile) -> float:
+    """The spans the gateways have written to Jaeger (a restarted one counts from zero)."""
+    return sum(exposed_sum(g.self_metrics_url, "otelcol_exporter_sent_spans_total",
+                           exporter="otlp_grpc/jaeger") for g in scale.gateways)
+
+
+SETTLED_PASSES = 2     # passes in a row that change nothing: longer than an exporter's retry
+
+
+def _settled_faults(scale: ScaleProfile, executed: dict[str, bool],
+                    timeout: float = 300) -> dict[str, str]:
+    """{trace id: why it is not whole} for the signals' traces, {trace id: whether it ran a
+    pipeline}, once Jaeger's answers have settled. Spans reach Cassandra through the agent,
+    the bus, a gateway and Jaeger, and after a gateway's backlog on a loaded machine the
+    writes lag the bus by minutes; some traces are rightly cut (a gateway killed) or not
+    stored (sampled out). So this polls until every trace is whole, or until SETTLED_PASSES
+    passes in a row changed no answer while the gateways wrote nothing to Jaeger, bounded by
+    `timeout`."""
+    jaeger = Jaeger(scale.jaeger.query_url, timeout=30)
+    topic = scale.settings.signals_topic
     deadline = time.monotonic() + timeout
-    broken = dict.fromkeys(executed, "not looked at")
-    while broken and time.monotonic() < deadline:
+    faults = dict.fromkeys(executed, "not looked at")
+    written, unchanged = _written_to_jaeger(scale), 0
+    while faults and unchanged < SETTLED_PASSES and time.monotonic() < deadline:
         with ThreadPoolExecutor(4) as pool:
             verdicts = list(pool.map(
-                lambda t: (t, _not_whole(jaeger, t, _shape(topic, executed[t]))), broken))
-        broken = {trace_id: why for trace_id, why in verdicts if why}
-        if broken:
-            time.sleep(2)
-    return broken
+                lambda t: (t, _verdict(jaeger, t, _shape(topic, executed[t]))), faults))
+        now, written_now = {t: why for t, why in verdicts if why}, _written_to_jaeger(scale)
+        unchanged = unchanged + 1 if (now, written_now) == (faults, written) else 0
+        faults, written = now, written_now
+        if faults and unchanged < SETTLED_PASSES:
+            time.sleep(5)
+    return faults
 
 
 def test_two_thousand_signals_through_two_gateways_add_up(scale: ScaleProfile) -> None:
@@ -217,8 +239,7 @@ def test_two_thousand_signals_through_two_gateways_add_up(scale: ScaleProfile) -
     executed_traces = {e.trace_id for e in executions}
     traces = {_trace_id(m): _trace_id(m) in executed_traces for m in sent}
     assert executed_traces <= set(traces)
-    broken = _traces_not_whole(Jaeger(scale.jaeger.query_url, timeout=30),
-                               scale.settings.signals_topic, traces)
+    broken = _settled_faults(scale, traces)
     assert not broken, f"{len(broken)} of {len(traces)} traces not whole: " \
                        f"{list(broken.items())[:5]}"
     seconds, (spans, cpu) = time.monotonic() - began, scale.usage() - before
@@ -374,23 +395,6 @@ def _taken_off_the_bus(scale: ScaleProfile, timeout: float = 300) -> None:
                          "the gateways to take every span the bus held off it", timeout)
 
 
-def _stored(scale: ScaleProfile, timeout: float = 300) -> None:
-    """Wait until no gateway has spans waiting to go to Jaeger: taken off the bus is not yet
-    written to Cassandra, and after a gateway's backlog, on a loaded machine, the writes can
-    lag the bus by minutes (Jaeger then answers with traces still missing parts)."""
-    def queued() -> float:
-        return sum(exposed_sum(g.self_metrics_url, "otelcol_exporter_queue_size",
-                               exporter="otlp_grpc/jaeger") for g in scale.gateways)
-
-    empty_reads = [0]
-
-    def drained() -> bool:
-        empty_reads[0] = empty_reads[0] + 1 if queued() == 0 else 0
-        return empty_reads[0] >= 3       # three reads in a row: no batch between two reads
-    eventually(drained, "the gateways to write every span to Jaeger", timeout=timeout,
-               interval=1.0)
-
-
 class Stream(NamedTuple):
     sent: list[Message]             # the signals, as Kafka holds them
     executions: list[Execution]     # those of the stream's pipelines, all finished
@@ -436,7 +440,6 @@ def _stream_with_a_gateway_gone(scale: ScaleProfile, how: str, prefix: str,
     sent = signal_messages(scale.settings, tickers, start)
     _dispatched_everything(scale.settings)
     _taken_off_the_bus(scale)
-    _stored(scale)
     with session_scope(scale.settings.database_url) as session:
         executions = list(session.query(Execution).filter(
             Execution.pipeline_id.in_(pipeline_ids)))
@@ -447,8 +450,7 @@ def _stream_with_a_gateway_gone(scale: ScaleProfile, how: str, prefix: str,
 def test_a_gateway_gone_mid_stream_loses_within_the_bound(scale: ScaleProfile, how: str) -> None:
     stream = _stream_with_a_gateway_gone(scale, how, prefix=f"G{how[0].upper()}")
     sent, executions = stream.sent, stream.executions
-    broken = _traces_not_whole(Jaeger(scale.jaeger.query_url, timeout=30),
-                               scale.settings.signals_topic, stream.traces, timeout=60)
+    broken = _settled_faults(scale, stream.traces)
     ids = "|".join(str(i) for i in stream.pipeline_ids)
     selector = f'pipeline_executions_total{{pipeline_id=~"{ids}"}}'
     count = lambda: _counted(scale.prometheus, selector, scale.gateways[0].name,  # noqa: E731
@@ -498,33 +500,17 @@ def _sampling(scale: ScaleProfile, percentage: int) -> Iterator[None]:
         gateways.up()
 
 
-def _as_stored(jaeger: Jaeger, trace_id: str,
-               shape: tuple[str, ...]) -> tuple[bool, str | None]:
-    """Whether the trace is stored at all (not sampled: not), and why it is not whole."""
-    try:
-        return True, _shape_fault(jaeger.trace(trace_id), shape)
-    except TraceUnavailable:
-        return False, None
-
-
 @pytest.mark.parametrize("how", ["restart", "kill"])
 def test_below_full_sampling_a_gateway_gone_cuts_traces_within_the_bound(
         scale: ScaleProfile, how: str) -> None:
     with _sampling(scale, SAMPLED_PERCENTAGE):
         stream = _stream_with_a_gateway_gone(scale, how, prefix=f"S{how[0].upper()}",
                                              failing=True)
-        jaeger = Jaeger(scale.jaeger.query_url, timeout=30)
-        failed = {e.trace_id: True for e in stream.executions
-                  if e.status == ExecutionStatus.FAILED}
-        topic = scale.settings.signals_topic
-        failed_broken = _traces_not_whole(jaeger, topic, failed, timeout=60)
-        others = {t: ran for t, ran in stream.traces.items() if t not in failed}
-        with ThreadPoolExecutor(4) as pool:
-            verdicts = dict(zip(others, pool.map(
-                lambda t: _as_stored(jaeger, t, _shape(topic, others[t])), others),
-                strict=True))
-    stored = sum(kept for kept, _ in verdicts.values()) + len(failed)
-    cut = {t: why for t, (_, why) in verdicts.items() if why} | failed_broken
+        faults = _settled_faults(scale, stream.traces)
+    failed = {e.trace_id for e in stream.executions if e.status == ExecutionStatus.FAILED}
+    failed_broken = {t: why for t, why in faults.items() if t in failed}
+    cut = {t: why for t, why in faults.items() if why != NOT_STORED} | failed_broken
+    stored = len(stream.traces) - sum(why == NOT_STORED for why in faults.values())
     print(f"\n[scale] a gateway {how} mid-stream at {SAMPLED_PERCENTAGE}% sampling: "
           f"{len(stream.sent)} signals, {len(failed)} failed (kept by the sampler), "
           f"{stored} traces stored; failed traces not whole {len(failed_broken)}, other "
