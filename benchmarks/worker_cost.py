@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import argparse
 import collections
+import functools
 import os
 import shutil
 import subprocess
@@ -197,6 +198,15 @@ def tracing_share(collapsed: Path, top: int = 30) -> tuple[float, list[tuple[flo
             [(100 * n / total, frame) for frame, n in frames.most_common(top)])
 
 
+def _configured(config: str) -> dict[str, str]:
+    """The worker's variables for a CONCURRENCY:PREFETCH pair ('' : the settings')."""
+    if not config:
+        return {}
+    concurrency, prefetch = config.split(":")
+    return {"TRADETRACE_WORKER_CONCURRENCY": concurrency,
+            "TRADETRACE_WORKER_PREFETCH_MULTIPLIER": prefetch}
+
+
 def main() -> None:
     from fast_path import ALL_MODES, _summary
 
@@ -207,6 +217,9 @@ def main() -> None:
     parser.add_argument("--modes", default="on,unexported,off")
     parser.add_argument("--profile", choices=list(ALL_MODES))
     parser.add_argument("--executions", type=int, default=EXECUTIONS)
+    parser.add_argument("--configs", default="",
+                        help="worker configurations measured against each other, as "
+                             "CONCURRENCY:PREFETCH pairs, e.g. 2:1,2:8 (default: the settings')")
     args = parser.parse_args()
     with left_as_found():
         env = {**os.environ,
@@ -227,8 +240,12 @@ def main() -> None:
             for part, frame in frames:
                 print(f"{part:5.1f}  {frame}")
             return
-        modes = {mode: ALL_MODES[mode] for mode in args.modes.split(",")}
-        results = worker_rounds(env, modes, args.rounds, _summary, args.executions)
+        modes = {f"{mode} {config}".strip(): {**ALL_MODES[mode], **_configured(config)}
+                 for mode in args.modes.split(",") for config in args.configs.split(",")}
+        names = list(modes)       # the ratio: the first mode's figures over the last's
+        results = worker_rounds(env, modes, args.rounds,
+                                functools.partial(_summary, ratio=(names[0], names[-1])),
+                                args.executions)
     print(results)
 
 

@@ -74,8 +74,8 @@ class Platform:
     def services(self) -> list[Service]:
         python = sys.executable
         celery = [python, "-m", "celery", "-A", "services.worker.app"]
-        workers = [Service(name, [*celery, "worker", "--pool=prefork", "--concurrency=2",
-                                  "--loglevel=INFO", f"--hostname={name}@%h"])
+        workers = [Service(name, [*celery, "worker", "--loglevel=INFO",
+                                  f"--hostname={name}@%h"])
                    for name in self.replica_names(WORKER)]
         dispatchers = [Service(name, [python, "-m", "services.trigger_dispatcher"])
                        for name in self.replica_names(TRIGGER_DISPATCHER)]

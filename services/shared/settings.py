@@ -103,6 +103,11 @@ class Settings(TracingSettings):
     retry_backoff_seconds: float = Field(1.0, ge=0)
 
     # worker
+    # Celery's pool: prefork children (tracing is set up in each after the fork), how many,
+    # and how many tasks each reserves ahead (acks stay late: a reserved task not yet run is
+    # redelivered like a running one). Measured in benchmarks/worker_cost.py --configs.
+    worker_concurrency: int = Field(2, ge=1, le=64)
+    worker_prefetch_multiplier: int = Field(1, ge=1, le=128)
     agent_failure_rate: float = Field(0.0, ge=0, le=1)
     agent_time_scale: float = Field(1.0, ge=0)
     # Starts of one execution beyond the first: retries after a transient failure, and

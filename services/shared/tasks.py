@@ -56,7 +56,9 @@ def celery_config(settings: Settings) -> dict[str, Any]:
         "task_ignore_result": True,             # outcomes live in the executions table
         "task_acks_late": True,                 # a worker killed mid-task leaves it to redeliver
         "task_reject_on_worker_lost": True,     # ... at once (the row's attempts stop a loop)
-        "worker_prefetch_multiplier": 1,
+        "worker_pool": "prefork",
+        "worker_concurrency": settings.worker_concurrency,
+        "worker_prefetch_multiplier": settings.worker_prefetch_multiplier,
         "task_soft_time_limit": settings.task_soft_time_limit_seconds,
         "task_time_limit": settings.task_time_limit_seconds,
         "broker_connection_retry_on_startup": True,
