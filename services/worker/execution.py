@@ -9,7 +9,10 @@ from __future__ import annotations
 
 import logging
 import threading
-from dataclasses import dataclass
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
@@ -80,8 +83,8 @@ class Outcome:
                 "recorded": self.recorded}
 
 
-def execute(run: PipelineRun, task_id: str, settings: Settings,
-            locks: RunningLocks) -> dict[str, Any] | None:
+def execute(run: PipelineRun, task_id: str, settings: Settings, locks: RunningLocks,
+            leases: LeaseKeeper) -> dict[str, Any] | None:
     """Run the execution if this delivery should; None when it should not (a duplicate, a
     deleted pipeline). The lock is released whenever the execution is over."""
     claimed = _claim(run, task_id, settings, locks)
@@ -90,7 +93,7 @@ def execute(run: PipelineRun, task_id: str, settings: Settings,
         if claimed is not Verdict.HELD:   # a live worker holds the lock for this same run
             locks.release(run.pipeline_id, run.lock_token)
         return None
-    with Lease(run, task_id, settings, locks):
+    with leases.keeping(run, task_id):
         outcome = _run(run, claimed, task_id, settings)
     if outcome.recorded and outcome.retry_after is not None:
         raise RetryLater(outcome.error or "transient failure", outcome.retry_after)
@@ -117,44 +120,73 @@ def _claim(run: PipelineRun, task_id: str, settings: Settings,
                        started_at=taken.started_at)
 
 
-class Lease:
-    """While the run lives, renew its row's lease and the pipeline's running lock every third
-    of the lease, from a thread, so that only a dead worker's run is ever taken over.
+@dataclass
+class _Kept:
+    """A run whose lease is kept; `lock` is held while it is renewed and when it is let go."""
+
+    run: PipelineRun
+    task_id: str
+    lock: threading.Lock = field(default_factory=threading.Lock)
+    kept: bool = True
+
+
+class LeaseKeeper:
+    """While a run lives, renew its row's lease and the pipeline's running lock every third
+    of the lease, so that only a dead worker's run is ever taken over. One thread per process
+    renews every run the process has (a thread started and joined per run cost ~5% of an
+    execution's CPU: py-spy); it starts with the process's first run (after the fork).
 
     The renewals are not traced (they would be a trace of their own every few seconds)."""
 
-    def __init__(self, run: PipelineRun, task_id: str, settings: Settings,
-                 locks: RunningLocks) -> None:
-        self.run, self.task_id, self.settings, self.locks = run, task_id, settings, locks
-        self.stopped = threading.Event()
-        self.thread = threading.Thread(target=self._renew, name="lease", daemon=True)
+    def __init__(self, settings: Settings, locks: RunningLocks) -> None:
+        self.settings, self.locks = settings, locks
+        self.runs: dict[str, _Kept] = {}
+        self.runs_lock = threading.Lock()
+        self.thread: threading.Thread | None = None
 
-    def __enter__(self) -> Lease:
-        self.thread.start()
-        return self
+    @contextmanager
+    def keeping(self, run: PipelineRun, task_id: str) -> Iterator[None]:
+        """Keep the run's lease for the block; once it ends, no renewal of it follows (one
+        under way is waited for: it would take the lock the run then releases)."""
+        kept = _Kept(run, task_id)
+        with self.runs_lock:
+            self.runs[run.execution_id] = kept
+            if self.thread is None or not self.thread.is_alive():
+                self.thread = threading.Thread(target=self._renew_all, name="leases",
+                                               daemon=True)
+                self.thread.start()
+        try:
+            yield
+        finally:
+            with kept.lock:
+                kept.kept = False
+            with self.runs_lock:
+                self.runs.pop(run.execution_id, None)
 
-    def __exit__(self, *_: object) -> None:
-        self.stopped.set()
-        self.thread.join(5)
-
-    def _renew(self) -> None:
+    def _renew_all(self) -> None:
         interval = self.settings.execution_lease_seconds / 3
-        while not self.stopped.wait(interval):
-            with suppress_instrumentation():
-                try:
-                    self._renew_once()
-                except INFRASTRUCTURE_ERRORS as error:  # the next renewal may get through
-                    log.warning("lease of %s not renewed: %s", self.run.execution_id, error)
+        while True:
+            time.sleep(interval)
+            with self.runs_lock:
+                runs = list(self.runs.values())
+            for kept in runs:
+                with kept.lock, suppress_instrumentation():
+                    if kept.kept:
+                        self._renew(kept)
 
-    def _renew_once(self) -> None:
-        with session_scope(self.settings.database_url, PRE_PING) as session:
-            owned = renew_lease(session, self.run.execution_id, self.task_id,
-                                self.settings.execution_lease_seconds)
-        if owned:
-            self.locks.renew(self.run.pipeline_id, self.run.lock_token)
-        else:
-            log.warning("execution %s was taken over; this run's outcome will not be recorded",
-                        self.run.execution_id)
+    def _renew(self, kept: _Kept) -> None:
+        run = kept.run
+        try:
+            with session_scope(self.settings.database_url, PRE_PING) as session:
+                owned = renew_lease(session, run.execution_id, kept.task_id,
+                                    self.settings.execution_lease_seconds)
+            if owned:
+                self.locks.renew(run.pipeline_id, run.lock_token)
+            else:
+                log.warning("execution %s was taken over; this run's outcome will not be "
+                            "recorded", run.execution_id)
+        except INFRASTRUCTURE_ERRORS as error:  # the next renewal may get through
+            log.warning("lease of %s not renewed: %s", run.execution_id, error)
 
 
 def _run(run: PipelineRun, claimed: Claimed, task_id: str, settings: Settings) -> Outcome:

@@ -24,7 +24,7 @@ from services.shared.tasks import (
     send_pipeline_run,
 )
 from services.worker.app import app
-from services.worker.execution import PRE_PING, LockHeldElsewhere, RetryLater, execute
+from services.worker.execution import PRE_PING, LeaseKeeper, LockHeldElsewhere, RetryLater, execute
 
 log = logging.getLogger(__name__)
 
@@ -34,6 +34,13 @@ def _redis() -> redis.Redis:
     """One client (and connection pool) per process, not a new connection per task; redis-py
     resets a pool inherited across a fork."""
     return redis_client(get_settings())
+
+
+@lru_cache
+def _leases() -> LeaseKeeper:
+    """The process's lease keeper: its thread renews the runs of this process."""
+    settings = get_settings()
+    return LeaseKeeper(settings, running_locks(_redis(), settings))
 
 
 def _outage_budget_left(retries: int) -> bool:
@@ -52,7 +59,8 @@ def execute_pipeline(self, **payload: Any) -> dict[str, Any] | None:
     run = PipelineRun.model_validate(payload)
     retries = self.request.retries
     try:
-        return execute(run, self.request.id, settings, running_locks(_redis(), settings))
+        return execute(run, self.request.id, settings, running_locks(_redis(), settings),
+                       _leases())
     except RetryLater as later:
         raise self.retry(exc=later, countdown=later.seconds, max_retries=None) from later
     except LockHeldElsewhere as held:

@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import os
 import signal as os_signal
+import time
 
 import httpx
 import redis
@@ -148,6 +149,28 @@ def test_agent_failure_fails_the_execution_and_releases_the_lock(api: httpx.Clie
     assert not redis.Redis.from_url(settings.redis_url).exists(lock)
     outcome, _ = publish_and_follow(settings, signal_for(ticker))
     assert outcome["enqueued"] == [pipeline["id"]]                  # not skipped as running
+
+
+def test_a_run_longer_than_its_lease_keeps_it(api: httpx.Client, settings,
+                                              ticker: str) -> None:
+    """The worker renews a running row's lease while the run lives: the reaper, which takes
+    over a row whose lease ran out, leaves it alone; and no renewal outlives the run (it
+    would take the pipeline's lock again once the run had let it go)."""
+    lease = settings.execution_lease_seconds
+    create_pipeline(api, f"long-{ticker}", [ticker], agents=[
+        {"name": "market_data", "params": {"duration_ms": int(2.5 * lease * 1000)}}])
+    wait_for_index(settings)
+
+    _, [execution] = publish_and_follow(settings, signal_for(ticker), timeout=6 * lease)
+
+    assert execution.status == ExecutionStatus.SUCCEEDED
+    assert execution.attempts == 1, "taken over: the lease was not renewed"
+    assert execution.duration_seconds >= 2.5 * lease
+    lock = redis_keys.running_lock(execution.pipeline_id)
+    client = redis.Redis.from_url(settings.redis_url)
+    eventually(lambda: not client.exists(lock), "the lock released after the run")
+    time.sleep(lease / 3)   # a renewal due after the run would have come by now
+    assert not client.exists(lock), "a renewal after the run took the lock again"
 
 
 def test_transient_failure_retries_with_backoff_then_succeeds(api: httpx.Client, settings,
