@@ -389,9 +389,26 @@ def _end_to_end_rounds(env: dict[str, str], rounds: int) -> dict[str, Any]:
             **_summary(samples)}
 
 
-def _end_to_end_round(env: dict[str, str], name: str) -> dict[str, float]:
-    """A dispatcher and a worker of this mode; a warm-up signal, the fixed rate, the burst.
-    With tracing on, also what the burst's telemetry lost on the way (see `_losses`)."""
+def _horizontal_rounds(env: dict[str, str], rounds: int) -> dict[str, Any]:
+    """The end-to-end round with one dispatcher and one worker, and with two of each (the
+    dispatchers in one consumer group, the workers on one queue), interleaved: what a second
+    process of each buys on this machine."""
+    samples: dict[str, list[dict[str, float]]] = {mode: [] for mode in MODES}
+    for round_number in range(rounds):
+        for mode, variables in MODES.items():
+            figures: dict[str, float] = {}
+            for replicas in (1, 2):
+                measured = _end_to_end_round({**env, **variables},
+                                             f"h{replicas}{mode}{round_number}", replicas)
+                figures |= {f"replicas_{replicas}_{key}": measured[key]
+                            for key in ("burst_signals_per_s", "worker_cpu_us")}
+            samples[mode].append(figures)
+    return {"burst_signals": BURST_SIGNALS, **_summary(samples)}
+
+
+def _end_to_end_round(env: dict[str, str], name: str, replicas: int = 1) -> dict[str, float]:
+    """`replicas` dispatchers and workers of this mode; a warm-up signal, the fixed rate, the
+    burst. With tracing on, also what the burst's telemetry lost on the way (see `_losses`)."""
     from services.shared.settings import Settings
     from services.signal_generator.publisher import SignalPublisher
     from tests.support.ground_truth import finished_rows
@@ -406,16 +423,19 @@ def _end_to_end_round(env: dict[str, str], name: str) -> dict[str, float]:
                         signals_topic=env["TRADETRACE_SIGNALS_TOPIC"])
     tickers = _e2e_tickers()
     services = Platform(env=env, state=Path(tempfile.mkdtemp(prefix="bench-")),
-                        backend_port=free_port())
-    with services.running([TRIGGER_DISPATCHER, WORKER]):
+                        backend_port=free_port(), replicas=replicas)
+    workers = services.replica_names(WORKER)
+    with services.running([*services.replica_names(TRIGGER_DISPATCHER), *workers]):
         publisher = SignalPublisher(settings.kafka_bootstrap_servers, settings.signals_topic)
         [warm_up] = _signals(tickers[:1])
         publisher.publish(warm_up)
         publisher.flush(10)
         finished_rows(settings, [warm_up.signal_id], 1)
-        worker = services.pid(WORKER)
-        assert worker is not None
-        worker_cpu = tree_cpu_seconds(worker)
+        _group_joined(settings, env["TRADETRACE_CONSUMER_GROUP"], replicas)
+        pids = [services.pid(worker) for worker in workers]
+        assert all(pids)
+        cpu_of_workers = lambda: sum(tree_cpu_seconds(pid) for pid in pids)  # noqa: E731
+        worker_cpu = cpu_of_workers()
         steady = _signals(tickers[1:LATENCY_SIGNALS + 1])
         for signal in steady:
             sent = time.perf_counter()
@@ -433,7 +453,7 @@ def _end_to_end_round(env: dict[str, str], name: str) -> dict[str, float]:
                            .values())
         executions = len(finished_rows(settings, [s.signal_id for s in steady + burst],
                                        len(steady) + len(burst), timeout=180))
-        worker_cpu = tree_cpu_seconds(worker) - worker_cpu
+        worker_cpu = cpu_of_workers() - worker_cpu
         cut = statistics.quantiles(latencies, n=100)
         figures = {"latency_p50_ms": statistics.median(latencies),
                    "latency_p95_ms": cut[94], "latency_p99_ms": cut[98],
@@ -448,6 +468,19 @@ def _end_to_end_round(env: dict[str, str], name: str) -> dict[str, float]:
 
     redis.Redis.from_url(env["TRADETRACE_REDIS_URL"]).flushdb()   # the locks of runs cut short
     return figures
+
+
+def _group_joined(settings: Any, group: str, members: int, timeout: float = 60) -> None:
+    """Wait until the dispatchers' consumer group has `members` members, so that no
+    rebalance falls into the burst."""
+    from confluent_kafka.admin import AdminClient
+
+    admin = AdminClient({"bootstrap.servers": settings.kafka_bootstrap_servers})
+    deadline = time.monotonic() + timeout
+    while len(admin.describe_consumer_groups([group])[group].result(10).members) < members:
+        if time.monotonic() > deadline:
+            raise RuntimeError(f"{members} dispatchers did not join {group} in {timeout:.0f}s")
+        time.sleep(0.2)
 
 
 def _losses(namespace: str, executions: int, collector_before: float,
@@ -631,6 +664,10 @@ LABELS = {
     "derived_minus_database": "burst: derived executions minus the database's",
     "group_1_signals_per_s": "one dispatcher, signals/s",
     "group_2_signals_per_s": "two dispatchers, signals/s",
+    "replicas_1_burst_signals_per_s": "one dispatcher and worker: burst signals/s",
+    "replicas_2_burst_signals_per_s": "two of each: burst signals/s",
+    "replicas_1_worker_cpu_us": "one of each: worker CPU us/signal",
+    "replicas_2_worker_cpu_us": "two of each: workers' CPU us/signal",
     "get_executions_per_s": "GET /executions per s",
     "post_run_per_s": "POST /pipelines/{id}/run per s",
     "cpu_s_per_10k_spans": "CPU s per 10,000 spans", "peak_rss_mib": "peak RSS MiB",
@@ -643,6 +680,7 @@ def _table(results: dict[str, Any]) -> str:
     parts = {f"dispatcher, {key.replace('_', ' ')}": figures
              for key, figures in dispatcher.items() if key.endswith("per_signal")}
     for key, part in (("group", "dispatcher group"), ("end_to_end", "end to end"),
+                      ("horizontal", "end to end, scaled out"),
                       ("worker", "worker, a backlog"), ("backend", "backend")):
         if key in results:
             parts[part] = results[key]
@@ -699,8 +737,8 @@ def _number(value: float) -> str:
 
 
 PARTS = {"dispatcher": _dispatcher_rounds, "group": _group_rounds,
-         "end_to_end": _end_to_end_rounds, "backend": _backend_rounds,
-         "collector": _collector_rounds, "worker": _worker_rounds}
+         "end_to_end": _end_to_end_rounds, "horizontal": _horizontal_rounds,
+         "backend": _backend_rounds, "collector": _collector_rounds, "worker": _worker_rounds}
 
 if __name__ == "__main__":
     main()
