@@ -46,7 +46,6 @@ import argparse
 import json
 import os
 import platform as host
-import shutil
 import statistics
 import subprocess
 import sys
@@ -60,7 +59,7 @@ from typing import Any
 from backend_requests import backend_rounds
 from collector_cost import collector_rounds
 from proc import tree_cpu_seconds
-from worker_cost import worker_rounds
+from worker_cost import py_spy, worker_rounds
 
 from tracing import span_names
 from tracing.service_names import TRIGGER_DISPATCHER, WORKER
@@ -304,7 +303,7 @@ def _dispatcher_rounds(env: dict[str, str], rounds: int) -> dict[str, Any]:
     results["bare_span_us"] = {"median": statistics.median(bare), "min": min(bare),
                                "max": max(bare)}
     profile = RESULTS / f"{datetime.now(UTC):%Y-%m-%d}-dispatcher-on.speedscope.json"
-    if shutil.which("py-spy") or (Path(sys.executable).parent / "py-spy").exists():
+    if py_spy():
         RESULTS.mkdir(exist_ok=True)
         _run_round({**env, **MODES["on"]}, *DISPATCH_CASES[0], profile=profile)
         results["profile"] = profile.name
@@ -315,9 +314,8 @@ def _run_round(env: dict[str, str], per_signal: int, signals: int,
                profile: Path | None = None) -> dict[str, float]:
     command = [sys.executable, __file__, "--round", str(per_signal), str(signals)]
     if profile is not None:
-        spy = shutil.which("py-spy") or str(Path(sys.executable).parent / "py-spy")
-        command = [spy, "record", "--format", "speedscope", "--rate", "200", "-o", str(profile),
-                   "--", *command]
+        command = [py_spy() or "py-spy", "record", "--format", "speedscope", "--rate", "200",
+                   "-o", str(profile), "--", *command]
     output = subprocess.run(command, env=env, capture_output=True, text=True, check=True,
                             timeout=600).stdout
     return json.loads(next(line for line in reversed(output.splitlines())

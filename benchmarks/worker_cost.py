@@ -20,6 +20,7 @@ import functools
 import os
 import shutil
 import subprocess
+import sys
 import tempfile
 import time
 import uuid
@@ -130,8 +131,15 @@ def _wait_finished(settings: Any, execution_ids: list[str], timeout: float = 300
     raise TimeoutError(f"{len(execution_ids)} executions not finished in {timeout:.0f}s")
 
 
+def py_spy() -> str | None:
+    """py-spy from the cache (`pip install --target ~/.cache/tradetrace/pyspy py-spy`), the
+    virtualenv or PATH; None when there is none."""
+    candidates = [*PY_SPY, Path(sys.executable).parent / "py-spy"]
+    return next((str(p) for p in candidates if p.exists()), None) or shutil.which("py-spy")
+
+
 def _py_spy() -> str:
-    found = next((str(p) for p in PY_SPY if p.exists()), None) or shutil.which("py-spy")
+    found = py_spy()
     if not found:
         raise SystemExit("py-spy not found: pip install --target ~/.cache/tradetrace/pyspy "
                          "py-spy")
