@@ -4,10 +4,13 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
+from opentelemetry import context as otel_context
+
 from services.shared.signals import Signal
 from services.signal_generator.publisher import SignalPublisher
 from tracing import attributes as attr
-from tracing import record_failure, signal_baggage, span_names, tracer
+from tracing import record_failure, span_names, tracer
+from tracing.signal_context import signal_context
 
 
 def generate_and_publish(stream: Iterator[Signal], publisher: SignalPublisher) -> Signal:
@@ -23,8 +26,11 @@ def generate_and_publish(stream: Iterator[Signal], publisher: SignalPublisher) -
         span.set_attributes({attr.SIGNAL_ID: signal.signal_id,
                              attr.SIGNAL_TYPE: signal.signal_type,
                              attr.SIGNAL_SOURCE: signal.source, attr.TICKER: signal.ticker})
-        with signal_baggage(signal.signal_id, span):
+        token = otel_context.attach(signal_context(signal.signal_id, span))
+        try:
             publisher.publish(signal)
+        finally:
+            otel_context.detach(token)   # not a @contextmanager: one generator less per signal
     except BaseException as error:
         record_failure(span, error, f"{error.__class__.__name__}: {error}")
         raise

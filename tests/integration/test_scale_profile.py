@@ -189,13 +189,12 @@ SETTLED_PASSES = 2     # passes in a row that change nothing: longer than an exp
 
 def _settled_faults(scale: ScaleProfile, executed: dict[str, bool],
                     timeout: float = 300) -> dict[str, str]:
-    """{trace id: why it is not whole} for the signals' traces, {trace id: whether it ran a
-    pipeline}, once Jaeger's answers have settled. Spans reach Cassandra through the agent,
-    the bus, a gateway and Jaeger, and after a gateway's backlog on a loaded machine the
-    writes lag the bus by minutes; some traces are rightly cut (a gateway killed) or not
-    stored (sampled out). So this polls until every trace is whole, or until SETTLED_PASSES
-    passes in a row changed no answer while the gateways wrote nothing to Jaeger, bounded by
-    `timeout`."""
+    """{trace id: why it is not whole} for the traces of `executed` ({trace id: whether its signal
+    ran a pipeline}), once Jaeger's answers have settled. Spans reach Cassandra through the
+    agent, the bus, a gateway and Jaeger, and after a gateway's backlog on a loaded machine the
+    writes lag the bus by minutes; some traces are rightly cut (a gateway killed) or not stored
+    (sampled out). So this polls until every trace is whole, or until SETTLED_PASSES passes in
+    a row changed no answer while the gateways wrote nothing to Jaeger, bounded by `timeout`."""
     jaeger = Jaeger(scale.jaeger.query_url, timeout=30)
     topic = scale.settings.signals_topic
     deadline = time.monotonic() + timeout
