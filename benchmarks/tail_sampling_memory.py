@@ -26,6 +26,7 @@ from opentelemetry.exporter.otlp.proto.grpc.trace_exporter import OTLPSpanExport
 from opentelemetry.sdk.resources import Resource
 from opentelemetry.sdk.trace import TracerProvider
 from opentelemetry.sdk.trace.export import BatchSpanProcessor
+from opentelemetry.trace import SpanKind
 
 from tracing import span_names
 from tradetrace.stack import Stack
@@ -55,40 +56,38 @@ def send_traces(tracer, count: int) -> None:
     """`count` traces shaped like a signal's: the dispatcher's, the broker's and a run's spans."""
     for _ in range(count):
         signal_id = secrets.token_hex(16)
-        with tracer.start_as_current_span("process signals", attributes={
+        with tracer.start_as_current_span("process signals", kind=SpanKind.CONSUMER, attributes={
                 "messaging.system": "kafka", "messaging.destination.name": "trading-signals",
                 "messaging.operation.type": "process", "signal.id": signal_id,
-                "tradetrace.message.age_ms": 3}):
-            with tracer.start_as_current_span(span_names.PIPELINES_MATCH, attributes={
-                    "ticker": "AAPL", "pipelines.matched": 1, "pipelines.enqueued": 1,
-                    "pipelines.skipped_running": 0, "signal.id": signal_id}):
-                for command in ("SET", "SET", "INCRBY"):
-                    with tracer.start_as_current_span(command, attributes={
-                            "db.system": "redis", "db.statement": f"{command} ? ?",
-                            "signal.id": signal_id}):
-                        pass
-                with tracer.start_as_current_span("INSERT tradetrace", attributes={
-                        "db.system": "postgresql", "signal.id": signal_id}):
+                "tradetrace.message.age_ms": 3, "ticker": "AAPL", "pipelines.matched": 1,
+                "pipelines.enqueued": 1, "pipelines.skipped_running": 0}):
+            for command in ("SET", "SET", "INCRBY"):
+                with tracer.start_as_current_span(command, attributes={
+                        "db.system": "redis", "db.statement": f"{command} ? ?",
+                        "signal.id": signal_id}):
                     pass
-                with tracer.start_as_current_span("apply_async/pipeline.run", attributes={
-                        "messaging.system": "celery", "signal.id": signal_id}):
-                    with tracer.start_as_current_span("run/pipeline.run", attributes={
-                            "messaging.system": "celery", "celery.task_name": "pipeline.run",
+            with tracer.start_as_current_span("INSERT tradetrace", attributes={
+                    "db.system": "postgresql", "signal.id": signal_id}):
+                pass
+            with tracer.start_as_current_span("apply_async/pipeline.run", attributes={
+                    "messaging.system": "celery", "signal.id": signal_id}):
+                with tracer.start_as_current_span("run/pipeline.run", attributes={
+                        "messaging.system": "celery", "celery.task_name": "pipeline.run",
+                        "signal.id": signal_id}):
+                    with tracer.start_as_current_span(span_names.PIPELINE_EXECUTE, attributes={
+                            "pipeline.id": 1, "trigger.mode": "signal", "execution.id": 1,
+                            "execution.status": "succeeded", "cost.usd": 0.005,
                             "signal.id": signal_id}):
-                        with tracer.start_as_current_span(span_names.PIPELINE_EXECUTE, attributes={
-                                "pipeline.id": 1, "trigger.mode": "signal", "execution.id": 1,
-                                "execution.status": "succeeded", "cost.usd": 0.005,
-                                "signal.id": signal_id}):
-                            for agent in ("market_data", "indicators", "risk_check",
-                                          "order_decision"):
-                                with tracer.start_as_current_span(span_names.AGENT_RUN, attributes={
-                                        "agent.name": agent, "agent.outcome": "succeeded",
-                                        "cost.usd": 0.001, "signal.id": signal_id}):
-                                    pass
-                            for statement in ("SELECT tradetrace", "UPDATE tradetrace"):
-                                with tracer.start_as_current_span(statement, attributes={
-                                        "db.system": "postgresql", "signal.id": signal_id}):
-                                    pass
+                        for agent in ("market_data", "indicators", "risk_check",
+                                      "order_decision"):
+                            with tracer.start_as_current_span(span_names.AGENT_RUN, attributes={
+                                    "agent.name": agent, "agent.outcome": "succeeded",
+                                    "cost.usd": 0.001, "signal.id": signal_id}):
+                                pass
+                        for statement in ("SELECT tradetrace", "UPDATE tradetrace"):
+                            with tracer.start_as_current_span(statement, attributes={
+                                    "db.system": "postgresql", "signal.id": signal_id}):
+                                pass
 
 
 def main() -> None:

@@ -10,11 +10,10 @@ from __future__ import annotations
 
 SIGNAL_GENERATE = "signal.generate"              # the root of a signal's trace
 PIPELINES_INDEX_REFRESH = "pipelines.index.refresh"
-PIPELINES_MATCH = "pipelines.match"              # one per signal: which pipelines it triggers
 PIPELINE_EXECUTE = "pipeline.execute"            # one per run of a pipeline
 AGENT_RUN = "agent.run"                          # one per agent of a run
 
-OURS = (SIGNAL_GENERATE, PIPELINES_INDEX_REFRESH, PIPELINES_MATCH, PIPELINE_EXECUTE, AGENT_RUN)
+OURS = (SIGNAL_GENERATE, PIPELINES_INDEX_REFRESH, PIPELINE_EXECUTE, AGENT_RUN)
 
 
 def kafka_send(topic: str) -> str:
@@ -26,6 +25,8 @@ def kafka_receive(topic: str) -> str:
 
 
 def kafka_process(topic: str) -> str:
+    """One per message the dispatcher handles; a signal's carries which pipelines it matched
+    and what became of them (`pipelines.*` attributes)."""
     return f"process {topic}"
 
 
@@ -44,5 +45,5 @@ def signal_chain(topic: str, task: str) -> tuple[str, ...]:
     """The shape of a signal's trace: the spans from its generation down to an agent of a run
     it triggered, each the parent of the next (`topic`: the signals' topic; `task`: the
     pipeline task). The tests, the benchmark and the scale profile's checks read it here."""
-    return (SIGNAL_GENERATE, kafka_send(topic), kafka_process(topic), PIPELINES_MATCH,
-            celery_publish(task), celery_run(task), PIPELINE_EXECUTE, AGENT_RUN)
+    return (SIGNAL_GENERATE, kafka_send(topic), kafka_process(topic), celery_publish(task),
+            celery_run(task), PIPELINE_EXECUTE, AGENT_RUN)

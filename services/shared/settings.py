@@ -91,8 +91,8 @@ class Settings(TracingSettings):
     # convenience: the executions table is the record of what ran, and the dedup source.
     dispatch_record_seconds: int = Field(3600, ge=60)
     # A log line per signal (what it matched, enqueued, skipped), in the signal's trace under
-    # its match span. Off, the dispatcher logs one line per batch: the same facts per signal
-    # are on the match span and in the dispatch record, and the line cost ~19% of the
+    # its process span. Off, the dispatcher logs one line per batch: the same facts per signal
+    # are on the process span and in the dispatch record, and the line cost ~19% of the
     # dispatcher's CPU per signal (a JSON line, and an OTLP record when tracing).
     log_every_signal: bool = False
     # A DLQ copy larger than this keeps its headers and the first bytes of its value

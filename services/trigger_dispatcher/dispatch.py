@@ -6,7 +6,7 @@ rows already there and publishes again those still queued (the dispatcher may ha
 publishing them; a task delivered twice still runs once). The locks of the new rows are then
 taken in one Redis round trip (services/shared/running.py); a pipeline whose lock another
 trigger holds is skipped and its new row dropped. Tasks are published after the commit (the
-worker must find the row), each under its own signal's match span, all in one round trip.
+worker must find the row), each under its own signal's process span, all in one round trip.
 """
 
 from __future__ import annotations
@@ -61,7 +61,7 @@ def dispatch(flights: list[InFlight], settings: Settings, locks: RunningLocks,
                 flight.outcome.duplicates.append(pipeline_id)
                 if status == ExecutionStatus.QUEUED:
                     flight.to_publish.append(run)
-    # Under each signal's match span, so each publish span is its child and the worker
+    # Under each signal's process span, so each publish span is its child and the worker
     # continues that trace.
     with pipeline_run_sender(settings, broker) as send:
         for flight in matching:

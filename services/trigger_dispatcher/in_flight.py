@@ -1,9 +1,9 @@
 """One signal of a batch while the batch's I/O is done together, and the trace context each
 step for it runs under.
 
-The spans are per message, the I/O per batch: a signal's process and match spans stay open
-across the batch's steps, and each step for it runs under its `context` (its match span
-current, its signal id in baggage), so its log lines and publish spans land in its own trace.
+The spans are per message, the I/O per batch: a signal's process span stays open across the
+batch's steps, and each step for it runs under its `context` (its process span current, its
+signal id in baggage), so its log lines and publish spans land in its own trace.
 """
 
 from __future__ import annotations
@@ -29,7 +29,6 @@ class InFlight:
     headers: Headers | None
     process: Span
     signal: Signal
-    match: Span
     context: Context
     outcome: SignalOutcome
     to_publish: list[PipelineRun] = field(default_factory=list)

@@ -1,4 +1,4 @@
-"""What the dispatcher made of each signal, where others read it: on the signal's match span,
+"""What the dispatcher made of each signal, where others read it: on the signal's process span,
 in one log line per batch (and one per signal, inside its trace, with `log_every_signal`), and
 in Redis (the record `signal emit` reports, the recent signals the explorer lists, the
 dispatcher's stats), all of a batch in one round trip; and which pipeline index it serves."""
@@ -24,7 +24,7 @@ log = logging.getLogger(__name__)
 
 
 def record_outcomes(client: redis.Redis, flights: list[InFlight], settings: Settings) -> None:
-    """Close each dispatched signal's match span with what became of it, log the batch's
+    """Write on each dispatched signal's process span what became of it, log the batch's
     outcome (each signal's under its span with `log_every_signal`), and record every outcome
     in one round trip: a record per signal, the recent signals in one command, the batch's
     stats summed into one per field."""
@@ -35,7 +35,7 @@ def record_outcomes(client: redis.Redis, flights: list[InFlight], settings: Sett
         if flight.parked:
             continue
         outcome, signal = flight.outcome, flight.signal
-        flight.match.set_attributes({
+        flight.process.set_attributes({
             attr.PIPELINES_MATCHED: len(outcome.matched),
             attr.PIPELINES_ENQUEUED: len(outcome.enqueued),
             attr.PIPELINES_SKIPPED_RUNNING: len(outcome.skipped_running),

@@ -176,16 +176,16 @@ def test_signals_flow_in_the_aws_profile_as_one_xray_trace_each(
                  if s.get("annotations", {}).get("signal.id") == signal_id]
         return found if not expected - Counter(s["name"] for s in found) else None
 
+    process = span_names.kafka_process(settings.signals_topic)
     for signal_id, trace_id in traces.items():
-        expected = Counter([span_names.SIGNAL_GENERATE, span_names.PIPELINES_MATCH])
+        expected = Counter([span_names.SIGNAL_GENERATE, process])
         if signal_id in enqueuing:
             expected[span_names.PIPELINE_EXECUTE] = len(pipelines)
         found = eventually(lambda: segments_of(signal_id, expected),
                            f"X-Ray segments {dict(expected)} of {signal_id}", timeout=60)
         assert {s["trace_id"] for s in found} == {xray_id(trace_id)}
-        matches = [s for s in found if s["name"] == span_names.PIPELINES_MATCH]
-        assert [s["annotations"]["ticker"] for s in matches] \
-            == [ticker]
+        processed = [s for s in found if s["name"] == process]
+        assert [s["annotations"]["ticker"] for s in processed] == [ticker]
         if signal_id in enqueuing:
             executes = [s for s in found if s["name"] == span_names.PIPELINE_EXECUTE]
             assert sorted(int(s["annotations"]["pipeline.id"]) for s in executes) == pipelines

@@ -70,11 +70,14 @@ def test_each_generated_signal_is_one_unbroken_trace(api: httpx.Client, settings
         assert traces.trace_ids_for_signal(signal_id) == [trace.trace_id], "one trace per signal"
         assert all(s.tags.get("signal.id") == signal_id for s in trace.spans)
         services = {s.service for s in trace.spans}
-        [match] = trace.named(span_names.PIPELINES_MATCH)
+        process_name = span_names.kafka_process(settings.signals_topic)
+        [process] = trace.named(process_name)
         chain = list(span_names.signal_chain(settings.signals_topic, PIPELINE_TASK))
-        assert _ancestry(trace, match) == chain[:chain.index(span_names.PIPELINES_MATCH) + 1]
+        assert _ancestry(trace, process) == chain[:chain.index(process_name) + 1]
+        assert process.tags["pipelines.matched"] == len(outcome["matched"])
+        assert process.tags["pipelines.enqueued"] == len(outcome["enqueued"])
         if not outcome["enqueued"]:   # its pipelines were still running: skipped, and said so
-            assert match.tags["pipelines.skipped_running"] == len(outcome["skipped_running"])
+            assert process.tags["pipelines.skipped_running"] == len(outcome["skipped_running"])
             assert WORKER not in services
             continue
         ran += 1
@@ -191,9 +194,9 @@ def test_a_signals_log_lines_carry_its_trace_and_show_in_its_tree(
                                 if line.service in (TRIGGER_DISPATCHER, WORKER)],
                        "the signal's log lines", timeout=30)
     spans = {s.span_id: s for s in trace.spans}
-    match = next(line for line in lines if line.service == TRIGGER_DISPATCHER)
-    assert match.message.startswith(f"signal {signal.signal_id} ({ticker}): matched")
-    assert spans[match.span_id].name == span_names.PIPELINES_MATCH
+    dispatched = next(line for line in lines if line.service == TRIGGER_DISPATCHER)
+    assert dispatched.message.startswith(f"signal {signal.signal_id} ({ticker}): matched")
+    assert spans[dispatched.span_id].name == span_names.kafka_process(settings.signals_topic)
     run = next(line for line in lines if line.service == WORKER
                and f"of pipeline {pipeline['id']}: succeeded" in line.message)
     assert spans[run.span_id].name in (span_names.PIPELINE_EXECUTE, RUN)
@@ -206,11 +209,12 @@ def test_a_signals_log_lines_carry_its_trace_and_show_in_its_tree(
     shown = json.loads(cli.stdout)
     assert shown["trace_id"] == trace.trace_id
     assert {(line["service"], line["span_id"]) for line in shown["logs"]} >= {
-        (TRIGGER_DISPATCHER, match.span_id), (WORKER, run.span_id)}
+        (TRIGGER_DISPATCHER, dispatched.span_id), (WORKER, run.span_id)}
     times = [line["time"] for line in shown["logs"]]
     assert times == sorted(times)
     tree = render(Trace(trace.trace_id, trace.spans, lines))
-    assert f"| trigger-dispatcher: {match.message}" in tree and f"| worker: {run.message}" in tree
+    assert f"| trigger-dispatcher: {dispatched.message}" in tree
+    assert f"| worker: {run.message}" in tree
 
 
 def test_at_a_low_rate_a_signal_waits_in_kafka_only_milliseconds(platform, settings,

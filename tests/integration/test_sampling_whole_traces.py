@@ -41,13 +41,13 @@ ERROR_AFTER_A_WHILE = [{"name": "market_data", "params": {"duration_ms": 3000, "
 SLOW = [{"name": "market_data", "params": {"duration_ms": 6000}}]
 
 
-def _traces_in_window(traces: Jaeger, window: tuple[float, float],
-                      signal_ids: set[str]) -> dict[str, Trace]:
+def _traces_in_window(traces: Jaeger, window: tuple[float, float], signal_ids: set[str],
+                      topic: str) -> dict[str, Trace]:
     """Every trace in the window that holds a span of one of the signals, by signal id,
     whichever service's spans it has (a fragment would show up too)."""
     start, end = (int(t * 1e6) for t in window)
     found: dict[str, Trace] = {}
-    for service, operation in ((TRIGGER_DISPATCHER, span_names.PIPELINES_MATCH),
+    for service, operation in ((TRIGGER_DISPATCHER, span_names.kafka_process(topic)),
                                (WORKER, span_names.PIPELINE_EXECUTE)):
         response = traces.http.get("/api/traces", params={
             "service": service, "operation": operation, "start": start, "end": end,
@@ -60,11 +60,11 @@ def _traces_in_window(traces: Jaeger, window: tuple[float, float],
     return found
 
 
-def _assert_whole(trace: Trace, execution: Execution) -> None:
+def _assert_whole(trace: Trace, execution: Execution, topic: str) -> None:
     """One root (so no parent missing), the dispatcher's spans, and every attempt of the
     execution with its agents."""
     assert len(trace.roots) == 1, [s.label for s in trace.roots]
-    assert trace.named(span_names.PIPELINES_MATCH), "the dispatcher's spans are missing"
+    assert trace.named(span_names.kafka_process(topic)), "the dispatcher's span is missing"
     runs = trace.named(span_names.PIPELINE_EXECUTE)
     assert len(runs) == execution.attempts, (len(runs), execution.attempts)
     assert all(any(c.name == span_names.AGENT_RUN for c in run.children) for run in runs)
@@ -102,9 +102,9 @@ def test_failing_and_slow_traces_are_kept_whole_at_ten_percent(
         window = (window_start, time.time() + 1)
 
         def kept_whole() -> dict[str, Trace] | None:   # a late retry's spans may still travel
-            found = _traces_in_window(traces, window, set(executions))
+            found = _traces_in_window(traces, window, set(executions), local.signals_topic)
             for signal_id, trace in found.items():
-                _assert_whole(trace, executions[signal_id])
+                _assert_whole(trace, executions[signal_id], local.signals_topic)
             return found if set(kept_signals) <= set(found) else None
 
         stored = eventually(kept_whole, "every failing and slow signal's trace whole in Jaeger",

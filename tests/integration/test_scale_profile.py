@@ -152,9 +152,10 @@ def _trace_id(message: Message) -> str:
 
 
 def _shape(topic: str, executed: bool) -> tuple[str, ...]:
-    """The spans a whole trace has: the signal's chain, down to its match when nothing ran."""
+    """The spans a whole trace has: the signal's chain, down to the dispatcher's process span
+    when nothing ran."""
     chain = span_names.signal_chain(topic, PIPELINE_TASK)
-    return chain if executed else chain[:chain.index(span_names.PIPELINES_MATCH) + 1]
+    return chain if executed else chain[:chain.index(span_names.kafka_process(topic)) + 1]
 
 
 NOT_STORED = "not stored"    # Jaeger has no span of the trace

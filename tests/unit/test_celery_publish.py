@@ -53,31 +53,34 @@ def _by_template() -> tuple[str, dict[str, Any]]:
     return task_id, json.loads(payload)["headers"]
 
 
+PROCESS = span_names.kafka_process("trading-signals")
+
+
 def _publish(spans: Any, publish: Callable[[], tuple[str, dict[str, Any]]],
              ) -> tuple[ReadableSpan, ReadableSpan, dict[str, Any]]:
-    """One run published under a match span with the signal id in baggage: the publish span,
-    the match span, the message's headers."""
+    """One run published under a process span with the signal id in baggage, as the
+    dispatcher publishes: the publish span, the process span, the message's headers."""
     spans.clear()
     token = context.attach(baggage.set_baggage(SIGNAL_ID, "sig-1"))
     try:
-        with tracer().start_as_current_span(span_names.PIPELINES_MATCH):
+        with tracer().start_as_current_span(PROCESS):
             task_id, headers = publish()
     finally:
         context.detach(token)
     by_name = {s.name: s for s in spans.get_finished_spans()}
     publish_span = by_name[span_names.celery_publish(PIPELINE_TASK)]
     assert publish_span.attributes[MESSAGING_MESSAGE_ID] == task_id == headers["id"]
-    return publish_span, by_name[span_names.PIPELINES_MATCH], headers
+    return publish_span, by_name[PROCESS], headers
 
 
-def _shape(publish: ReadableSpan, match: ReadableSpan,
+def _shape(publish: ReadableSpan, process: ReadableSpan,
            headers: dict[str, Any]) -> dict[str, Any]:
     """What must agree: all but the ids."""
     attributes = {k: v for k, v in publish.attributes.items() if k != MESSAGING_MESSAGE_ID}
     assert publish.parent is not None
     parent, span_id = headers["traceparent"].split("-")[1:3]
     return {"name": publish.name, "kind": publish.kind, "attributes": attributes,
-            "parent is the match span": publish.parent.span_id == match.context.span_id,
+            "parent is the process span": publish.parent.span_id == process.context.span_id,
             "headers carry the publish span": (parent, span_id) == (
                 format(publish.context.trace_id, "032x"), format(publish.context.span_id, "016x")),
             "baggage": headers.get("baggage")}
@@ -93,4 +96,4 @@ def test_our_publish_span_is_the_instrumentations(spans: Any,
     CeleryInstrumentor().instrument()  # type: ignore[no-untyped-call]  # for the fixture
     assert ours == theirs
     assert ours["baggage"] == "signal.id=sig-1"
-    assert ours["parent is the match span"] and ours["headers carry the publish span"]
+    assert ours["parent is the process span"] and ours["headers carry the publish span"]

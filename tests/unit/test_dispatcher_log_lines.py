@@ -1,5 +1,5 @@
 """What the dispatcher logs of a batch: one line by default, a line per signal only with
-`log_every_signal` (that it lands in the signal's trace, under its match span, is
+`log_every_signal` (that it lands in the signal's trace, under its process span, is
 tests/integration/test_one_trace.py's)."""
 
 from __future__ import annotations
@@ -36,11 +36,11 @@ def _flights(count: int) -> list[InFlight]:
     tracer = trace.get_tracer(__name__)
     flights = []
     for n in range(count):
-        match = tracer.start_span("pipelines.match")
+        process = tracer.start_span("process signals")
         signal = Signal(signal_type="mock", source="unit", ticker=f"T{n}", direction="buy",
                         strength=0.5)
-        flights.append(InFlight(None, None, match, signal, match,  # type: ignore[arg-type]
-                                trace.set_span_in_context(match),
+        flights.append(InFlight(None, None, process, signal,  # type: ignore[arg-type]
+                                trace.set_span_in_context(process),
                                 SignalOutcome(matched=[n], enqueued=[n])))
     return flights
 

@@ -16,12 +16,14 @@ def test_every_span_name_the_collector_matches_is_one_of_ours() -> None:
     assert matched <= set(span_names.OURS), matched - set(span_names.OURS)
 
 
-def test_the_run_and_match_spans_are_matched_by_the_collector() -> None:
-    """pipeline_executions_total and pipelines_matched_total come from these two names."""
+def test_the_run_and_process_spans_are_matched_by_the_collector() -> None:
+    """pipeline_executions_total and the agents' and generator's metrics come from these
+    names; pipelines_matched_total from the process spans that carry a match's outcome."""
     config = CONFIG.read_text()
-    for name in (span_names.PIPELINE_EXECUTE, span_names.PIPELINES_MATCH, span_names.AGENT_RUN,
-                 span_names.SIGNAL_GENERATE):
+    for name in (span_names.PIPELINE_EXECUTE, span_names.AGENT_RUN, span_names.SIGNAL_GENERATE):
         assert f'name == "{name}"' in config
+    assert (f'kind == SPAN_KIND_CONSUMER and attributes["{attributes.PIPELINES_MATCHED}"] '
+            "!= nil") in config
 
 
 def test_every_span_the_collector_derives_from_is_on_a_signals_chain() -> None:

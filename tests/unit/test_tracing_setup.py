@@ -79,13 +79,13 @@ def test_a_foreign_not_sampled_flag_does_not_drop_our_spans(spans) -> None:
     foreign = "0af7651916cd43dd8448eb211c80319c"
     parent = TraceContextTextMapPropagator().extract(
         {"traceparent": f"00-{foreign}-b7ad6b7169203331-00"})
-    with tracer().start_as_current_span("pipelines.match", context=parent) as span:
+    with tracer().start_as_current_span("process trading-signals", context=parent) as span:
         assert span.is_recording() and span.get_span_context().trace_flags.sampled
         with tracer().start_as_current_span("child") as child:   # and what follows it
             assert child.get_span_context().trace_flags.sampled
     exported = {s.name: s for s in spans.get_finished_spans()}
-    assert set(exported) == {"pipelines.match", "child"}
-    assert format(exported["pipelines.match"].context.trace_id, "032x") == foreign
+    assert set(exported) == {"process trading-signals", "child"}
+    assert format(exported["process trading-signals"].context.trace_id, "032x") == foreign
 
 
 def test_a_sampler_the_user_sets_wins(monkeypatch) -> None:

@@ -22,6 +22,7 @@ from tests.support.prometheus import exposed_sum, scalar
 from trace_reader.jaeger import Jaeger
 from trace_reader.model import Trace, parse_trace
 from tracing import span_names
+from tracing.attributes import PIPELINES_MATCHED
 from tracing.service_names import WORKER
 from tradetrace.stack import Stack
 from tradetrace.stack.components.collector import CONFIG, CollectorOnOwnPorts
@@ -32,9 +33,10 @@ SELF_METRICS = f"http://{HOST}:{port('collector', 'collector self-metrics')}/met
 
 
 def _whole(trace: Trace) -> bool:
-    """The dispatcher's match and the run's two agents: spans that reach Jaeger in different
-    batches (and, after an outage, in whatever order the exporter's queue drains)."""
-    return bool(trace.named(span_names.PIPELINES_MATCH)) and len(
+    """The dispatcher's process span (it carries the match) and the run's two agents: spans
+    that reach Jaeger in different batches (and, after an outage, in whatever order the
+    exporter's queue drains)."""
+    return any(PIPELINES_MATCHED in s.tags for s in trace.spans) and len(
         trace.named(span_names.AGENT_RUN)) == 2
 
 
