@@ -136,32 +136,44 @@ def _server(bootstrap_servers: str) -> dict[str, str | int]:
     return {attr.SERVER_ADDRESS: host, attr.SERVER_PORT: int(port)} if port.isdigit() else {}
 
 
-def start_send_span(tracer: Tracer, topic: str, key: str,
-                    bootstrap_servers: str) -> tuple[Span, Headers]:
-    """A PRODUCER span (child of the current span) and a header list carrying its context.
-
-    The span stays open until the delivery report (end_send_span), so its duration is the
-    time to a durable write. The carrier is always a list, so injection cannot be skipped.
-    """
-    span = tracer.start_span(span_names.kafka_send(topic), kind=SpanKind.PRODUCER, attributes={
+def send_attributes(topic: str, key: str, bootstrap_servers: str) -> dict[str, str | int]:
+    """A PRODUCER span's messaging attributes for a message sent to `topic`."""
+    return {
         attr.MESSAGING_SYSTEM: "kafka",
         attr.MESSAGING_DESTINATION: topic,
         attr.MESSAGING_OPERATION_TYPE: "send",
         attr.MESSAGING_OPERATION_NAME: "send",
         attr.MESSAGING_KAFKA_KEY: key,
         **_server(bootstrap_servers),
-    })
+    }
+
+
+def carrier(context: Context) -> Headers:
+    """A header list carrying `context` (its span and baggage). Always a list, so injection
+    cannot be skipped."""
     headers: Headers = []
-    propagate.inject(headers, context=trace.set_span_in_context(span), setter=HEADERS)
-    return span, headers
+    propagate.inject(headers, context=context, setter=HEADERS)
+    return headers
+
+
+def start_send_span(tracer: Tracer, topic: str, key: str,
+                    bootstrap_servers: str) -> tuple[Span, Headers]:
+    """A PRODUCER span (child of the current span) and a header list carrying its context.
+
+    The span stays open until the delivery report (end_send_span), so its duration is the
+    time to a durable write.
+    """
+    span = tracer.start_span(span_names.kafka_send(topic), kind=SpanKind.PRODUCER,
+                             attributes=send_attributes(topic, key, bootstrap_servers))
+    return span, carrier(trace.set_span_in_context(span))
 
 
 def end_send_span(span: Span, error: KafkaError | Exception | None,
                   message: Message | None) -> None:
     """Record the delivery outcome on the send span and end it."""
     if error is None and message is not None:
-        span.set_attribute(attr.MESSAGING_PARTITION, str(message.partition()))
-        span.set_attribute(attr.MESSAGING_KAFKA_OFFSET, message.offset())
+        span.set_attributes({attr.MESSAGING_PARTITION: str(message.partition()),
+                             attr.MESSAGING_KAFKA_OFFSET: message.offset()})
     elif error is not None:
         name = error.name() if isinstance(error, KafkaError) else error.__class__.__name__
         span.set_attribute(attr.ERROR_TYPE, name)

@@ -3,12 +3,14 @@
 The collector derives the business metrics from these names (collector/spanmetrics.yaml, whose
 conditions a unit test checks against this module), `tradetrace trace` finds the runs by them,
 and the tests assert the trace's shape with them. Kafka spans follow the messaging convention,
-"{operation} {destination}".
+"{operation} {destination}", but for the signal's first send: its root, `signal.generate`, is
+that send's PRODUCER span (one span where two cost the generator twice; the root's name is
+what the metrics, dashboards and explorer read).
 """
 
 from __future__ import annotations
 
-SIGNAL_GENERATE = "signal.generate"              # the root of a signal's trace
+SIGNAL_GENERATE = "signal.generate"    # the root of a signal's trace: its Kafka PRODUCER span
 PIPELINES_INDEX_REFRESH = "pipelines.index.refresh"
 PIPELINE_EXECUTE = "pipeline.execute"            # one per run of a pipeline
 AGENT_RUN = "agent.run"                          # one per agent of a run
@@ -17,6 +19,7 @@ OURS = (SIGNAL_GENERATE, PIPELINES_INDEX_REFRESH, PIPELINE_EXECUTE, AGENT_RUN)
 
 
 def kafka_send(topic: str) -> str:
+    """A PRODUCER span of our own sends (a signal's first send is its `signal.generate`)."""
     return f"send {topic}"
 
 
@@ -45,5 +48,5 @@ def signal_chain(topic: str, task: str) -> tuple[str, ...]:
     """The shape of a signal's trace: the spans from its generation down to an agent of a run
     it triggered, each the parent of the next (`topic`: the signals' topic; `task`: the
     pipeline task). The tests, the benchmark and the scale profile's checks read it here."""
-    return (SIGNAL_GENERATE, kafka_send(topic), kafka_process(topic), celery_publish(task),
-            celery_run(task), PIPELINE_EXECUTE, AGENT_RUN)
+    return (SIGNAL_GENERATE, kafka_process(topic), celery_publish(task), celery_run(task),
+            PIPELINE_EXECUTE, AGENT_RUN)

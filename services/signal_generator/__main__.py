@@ -53,7 +53,7 @@ def main() -> None:
         log.info("stopped: %d delivered, %d failed, %d undelivered (%d refused by a full queue, "
                  "%d retried)", counts.delivered, counts.failed,
                  undelivered + len(publisher.pending), counts.queue_full, counts.retried)
-        shutdown_tracing(provider)  # after the flush: the send spans end on delivery reports
+        shutdown_tracing(provider)  # after the flush: the signals' spans end on delivery reports
         shutdown_metrics(meters)
 
 

@@ -21,7 +21,8 @@ from opentelemetry.trace import Span
 
 from services.shared.signals import Signal
 from tracing import tracer
-from tracing.kafka import end_send_span, start_send_span
+from tracing.kafka import carrier, end_send_span, start_send_span
+from tracing.signal_context import signal_context
 
 log = logging.getLogger(__name__)
 
@@ -52,22 +53,30 @@ class SignalPublisher:
             **(extra_config or {}),
         })
 
-    def publish(self, signal: Signal) -> None:
+    def publish(self, signal: Signal, span: Span | None = None) -> None:
         """Hand a signal to the producer; the delivery report arrives via poll() or flush().
 
-        The `send` span (child of the current span) carries the delivery outcome and its
-        context rides in the message headers. A full local queue keeps the signal for
-        `retry_pending()` instead of raising.
+        `span`, when given, is the signal's own PRODUCER span (emitting.py): its context and the
+        signal id ride in the message headers. Otherwise a `send` span is started, child of
+        the current span. Either way the span ends with the delivery outcome, and this method
+        owns it from here. A full local queue keeps the signal for `retry_pending()` instead
+        of raising.
         """
-        span, headers = start_send_span(tracer(), self.topic, signal.ticker,
-                                        self.bootstrap_servers)
+        if span is None:
+            span, headers = start_send_span(tracer(), self.topic, signal.ticker,
+                                            self.bootstrap_servers)
+            parent = otel_context.get_current()
+        else:
+            parent = signal_context(signal.signal_id, span)
+            headers = carrier(parent)
         try:
             self.producer.produce(self.topic, key=signal.ticker.encode(), value=signal.to_json(),
-                                  headers=headers, on_delivery=self._on_delivery(signal, span))
+                                  headers=headers,
+                                  on_delivery=self._on_delivery(signal, span, parent))
         except BufferError as error:
             end_send_span(span, error, None)
             self.counts.queue_full += 1
-            self.pending.append((signal, otel_context.get_current()))
+            self.pending.append((signal, parent))
         except Exception as error:  # KafkaException: refused by the client, not retriable
             end_send_span(span, error, None)
             self.counts.failed += 1
@@ -95,8 +104,9 @@ class SignalPublisher:
         """Signals not yet delivered: in the producer's queue or kept for a retry."""
         return len(self.producer) + len(self.pending)
 
-    def _on_delivery(self, signal: Signal, span: Span):
-        parent = otel_context.get_current()
+    def _on_delivery(self, signal: Signal, span: Span, parent: Context):
+        """The delivery report's handler: ends `span`; a failure keeps the signal for a retry
+        in `parent` (a retry's send span is a child of the signal's span)."""
 
         def report(error: KafkaError | None, message: Message) -> None:
             end_send_span(span, error, message)

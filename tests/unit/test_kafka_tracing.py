@@ -165,10 +165,86 @@ def test_undeliverable_signal_ends_its_send_span_in_error(spans) -> None:
     generate_and_publish(iter([signal]), publisher)
     assert publisher.flush(5) == 0
     assert (publisher.counts.delivered, publisher.counts.failed) == (0, 1)
-    by_name = {s.name: s for s in spans.get_finished_spans()}
-    assert by_name[span_names.SIGNAL_GENERATE].attributes["signal.id"] == signal.signal_id
-    assert by_name["send trading-signals"].status.status_code == StatusCode.ERROR
-    assert by_name["send trading-signals"].attributes["signal.id"] == signal.signal_id
+    [generate] = spans.get_finished_spans()
+    assert (generate.name, generate.kind) == (span_names.SIGNAL_GENERATE, SpanKind.PRODUCER)
+    assert generate.attributes["signal.id"] == signal.signal_id
+    assert generate.status.status_code == StatusCode.ERROR
+    assert generate.attributes["error.type"] == "_MSG_TIMED_OUT"
+
+
+class FlakyProducer:
+    """confluent-kafka's Producer as far as the publisher uses it: refuses the first message
+    (a full local queue), then reports every message delivered."""
+
+    def __init__(self) -> None:
+        self.sent: list[list] = []
+        self.reports: list = []
+
+    def produce(self, topic, key, value, headers, on_delivery) -> None:
+        if not self.sent and not self.reports:
+            self.reports.append(None)
+            raise BufferError("Local: Queue full")
+        self.sent.append(headers)
+        self.reports.append(on_delivery)
+
+    def poll(self, timeout: float = 0) -> int:
+        for report in self.reports:
+            if report is not None:
+                report(None, _Delivered())
+        self.reports = [None]
+        return 0
+
+
+class _Delivered:
+    def partition(self) -> int:
+        return 0
+
+    def offset(self) -> int:
+        return 5
+
+
+def test_a_signal_is_one_producer_span_and_a_retry_a_send_span_under_it(spans) -> None:
+    """One span per signal on the generator (its PRODUCER span, the root of its trace); a
+    signal the producer's queue refused is sent again later in a `send` span under it, and
+    each message carries its own span's context and the signal id."""
+    publisher = SignalPublisher("127.0.0.1:9092", "trading-signals")
+    publisher.producer = FlakyProducer()  # type: ignore[assignment]
+    signal = Signal(signal_type="mock", source="test", ticker="AAPL", direction="buy",
+                    strength=0.5)
+    generate_and_publish(iter([signal]), publisher)
+    assert (publisher.counts.queue_full, len(publisher.pending)) == (1, 1)
+    assert publisher.retry_pending() == 1
+    finished = {s.name: s for s in spans.get_finished_spans()}
+    generate, retry = finished[span_names.SIGNAL_GENERATE], finished["send trading-signals"]
+    assert generate.parent is None and generate.kind == SpanKind.PRODUCER
+    assert generate.attributes["messaging.destination.name"] == "trading-signals"
+    assert generate.attributes["messaging.kafka.message.key"] == "AAPL"
+    assert generate.attributes["signal.type"] == "mock"
+    assert generate.status.status_code == StatusCode.ERROR            # the queue was full
+    assert retry.parent.span_id == generate.context.span_id
+    assert retry.attributes["messaging.kafka.offset"] == 5
+    assert retry.attributes["signal.id"] == signal.signal_id             # from baggage
+    [headers] = publisher.producer.sent
+    carried, _ = extract_context(headers, trust_baggage=True)
+    assert trace.get_current_span(carried).get_span_context().span_id == retry.context.span_id
+    assert baggage.get_baggage("signal.id", carried) == signal.signal_id
+
+
+def test_a_delivered_signal_carries_its_generate_span_and_id(spans) -> None:
+    publisher = SignalPublisher("127.0.0.1:9092", "trading-signals")
+    producer = FlakyProducer()
+    producer.sent.append([])            # past the refusal
+    publisher.producer = producer  # type: ignore[assignment]
+    signal = Signal(signal_type="mock", source="test", ticker="MSFT", direction="sell",
+                    strength=0.5)
+    generate_and_publish(iter([signal]), publisher)
+    [generate] = spans.get_finished_spans()
+    assert generate.status.status_code == StatusCode.UNSET
+    assert generate.attributes["messaging.destination.partition.id"] == "0"
+    carried, _ = extract_context(producer.sent[-1], trust_baggage=True)
+    assert trace.get_current_span(carried).get_span_context().span_id == \
+        generate.context.span_id
+    assert baggage.get_baggage("signal.id", carried) == signal.signal_id
 
 
 def test_oversized_trace_headers_from_outside_are_bounded() -> None:
@@ -190,8 +266,9 @@ def test_oversized_trace_headers_from_outside_are_bounded() -> None:
 def test_a_signal_that_cannot_be_handed_over_ends_its_generate_span_in_error(spans) -> None:
     """As `start_as_current_span` did: the exception is recorded, the status says which."""
     class Refusing:
-        def publish(self, signal: Signal) -> None:
-            assert baggage.get_baggage("signal.id") == signal.signal_id
+        topic, bootstrap_servers = "trading-signals", "127.0.0.1:9092"
+
+        def publish(self, signal: Signal, span: object) -> None:
             raise RuntimeError("refused")
 
     signal = Signal(signal_type="mock", source="test", ticker="AAPL", direction="buy",
@@ -202,4 +279,4 @@ def test_a_signal_that_cannot_be_handed_over_ends_its_generate_span_in_error(spa
     assert (span.name, span.status.status_code, span.status.description) == (
         span_names.SIGNAL_GENERATE, StatusCode.ERROR, "RuntimeError: refused")
     assert [e.name for e in span.events] == ["exception"]
-    assert baggage.get_baggage("signal.id") is None          # the context was left
+    assert baggage.get_baggage("signal.id") is None          # no context was left behind
