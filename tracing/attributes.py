@@ -32,6 +32,14 @@ MESSAGE_AGE_MS = "tradetrace.message.age_ms"
 # Why a consumer span is a new root: "missing" or "invalid" trace headers.
 TRACE_CONTEXT = "tradetrace.trace_context"
 DLQ_REASON = "tradetrace.dlq.reason"
+# Latency from origin, on a run's final `pipeline.execute` span (services/worker/origin.py):
+# from what asked for the run to its first start and to its end, and the hops between, in ms.
+ORIGIN_START_MS = "tradetrace.origin.start_ms"
+ORIGIN_END_MS = "tradetrace.origin.end_ms"
+HOP_TO_QUEUE_MS = "tradetrace.hop.to_queue_ms"     # generated -> queued: Kafka, the dispatcher
+HOP_IN_QUEUE_MS = "tradetrace.hop.in_queue_ms"     # queued -> started: the task queue, pickup
+HOP_RUN_MS = "tradetrace.hop.run_ms"               # started -> finished: claim, agents, record
+ORIGIN_SKEW = "tradetrace.origin.skew"             # why no age: "negative" or "over_a_day"
 # The Celery instrumentation's own keys (0.66b1), which our publish span keeps: the action,
 # the task's name, and the queue and its kind under the old `messaging.destination*` keys.
 CELERY_ACTION = "celery.action"

@@ -55,12 +55,14 @@ class Verdict(str, enum.Enum):
 
 @dataclass(frozen=True)
 class Claim:
-    """A row this delivery runs: its attempt (1 for the first start), when it started, and
-    its pipeline's agents as the claim read them (None: not read, the caller reads them)."""
+    """A row this delivery runs: its attempt (1 for the first start), when it started, its
+    pipeline's agents as the claim read them (None: not read, the caller reads them), and
+    when it was queued."""
 
     attempts: int
     started_at: datetime
     agents: list[dict[str, Any]] | None = None
+    queued_at: datetime | None = None
 
 
 # The statements on every execution's path, built once with their parameters bound by name
@@ -77,7 +79,7 @@ _CLAIM = (
                                                                 bindparam("now")),
             lease_expires_at=bindparam("lease"),
             trace_id=func.coalesce(_ROWS.trace_id, bindparam("trace")))
-    .returning(_ROWS.attempts, _ROWS.started_at,
+    .returning(_ROWS.attempts, _ROWS.started_at, _ROWS.queued_at,
                select(_PIPELINES.agents).where(_PIPELINES.id == _ROWS.pipeline_id)
                .scalar_subquery().label("agents")))
 _OWNED = (_ROWS.id == bindparam("execution_id"), _ROWS.task_id == bindparam("task"),
@@ -110,7 +112,8 @@ def claim(session: Session, execution_id: str, task_id: str, settings: Settings,
         "max_retries": settings.task_max_retries,
         "lease": lease(settings.execution_lease_seconds, now)}).one_or_none()
     if taken is not None:
-        return Verdict.RUN, Claim(taken.attempts, aware(taken.started_at), taken.agents)
+        return Verdict.RUN, Claim(taken.attempts, aware(taken.started_at), taken.agents,
+                                  aware(taken.queued_at))
     return _claim_read(session, execution_id, task_id, settings, trace_id, now)
 
 
@@ -134,7 +137,8 @@ def _claim_read(session: Session, execution_id: str, task_id: str, settings: Set
     execution.started_at = execution.started_at or now
     execution.lease_expires_at = lease(settings.execution_lease_seconds, now)
     execution.trace_id = execution.trace_id or trace_id
-    return Verdict.RUN, Claim(execution.attempts, aware(execution.started_at))
+    return Verdict.RUN, Claim(execution.attempts, aware(execution.started_at),
+                              queued_at=aware(execution.queued_at))
 
 
 def _out_of_attempts(execution: Execution, settings: Settings) -> bool:
@@ -166,11 +170,13 @@ def renew_lease(session: Session, execution_id: str, task_id: str, seconds: floa
 
 def finish(session: Session, execution_id: str, task_id: str, status: ExecutionStatus,
            cost: float, result: dict[str, Any] | None, error: str | None,
-           started_at: datetime, lease_seconds: float | None = None) -> bool:
+           started_at: datetime, lease_seconds: float | None = None,
+           now: datetime | None = None) -> bool:
     """Record the outcome, if this task still owns the row (else another took it over after
     its lease ran out, and that one records), in one UPDATE. `lease_seconds`: a retry
-    follows, so the row stays running, leased that long."""
-    now = utcnow()
+    follows, so the row stays running, leased that long. `now`: the time it finished (the
+    caller's, when it reports it too)."""
+    now = now or utcnow()
     values = {"execution_id": execution_id, "task": task_id, "outcome": status,
               "cost": round(cost, 6), "outcome_result": result, "outcome_error": error}
     if lease_seconds is not None:

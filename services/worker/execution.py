@@ -21,12 +21,13 @@ from opentelemetry.trace import Span
 from sqlalchemy import bindparam, select
 
 from services.shared.clients import INFRASTRUCTURE_ERRORS, backoff_seconds
-from services.shared.db import ExecutionStatus, Pipeline, session_scope
+from services.shared.db import ExecutionStatus, Pipeline, session_scope, utcnow
 from services.shared.executions import Verdict, claim, finish, renew_lease
 from services.shared.running import RunningLocks
 from services.shared.settings import Settings
 from services.shared.tasks import PipelineRun
 from services.worker.agents import AgentError, AgentResult, TransientAgentError, run_agent
+from services.worker.origin import from_origin
 from tracing import attributes as attr
 from tracing import current_trace_id, record_failure, span_names, tracer
 
@@ -62,6 +63,7 @@ class Claimed:
     attempt: int          # 1 for the first start
     final_attempt: bool
     started_at: datetime
+    queued_at: datetime | None = None
 
 
 @dataclass(frozen=True)
@@ -75,6 +77,7 @@ class Outcome:
     error: str | None
     recorded: bool                      # False: another worker took the row over
     retry_after: float | None = None    # seconds: a transient failure runs again then
+    finished_at: datetime | None = None  # as recorded (None: a retry follows)
 
     def as_result(self) -> dict[str, Any]:
         """The task's result (JSON), as Celery stores it."""
@@ -117,7 +120,7 @@ def _claim(run: PipelineRun, task_id: str, settings: Settings,
             raise LockHeldElsewhere(f"pipeline {run.pipeline_id} is running for another trigger")
         return Claimed(agents, taken.attempts,
                        final_attempt=taken.attempts > settings.task_max_retries,
-                       started_at=taken.started_at)
+                       started_at=taken.started_at, queued_at=taken.queued_at)
 
 
 @dataclass
@@ -192,15 +195,18 @@ class LeaseKeeper:
 def _run(run: PipelineRun, claimed: Claimed, task_id: str, settings: Settings) -> Outcome:
     """Run the agents in order and record the outcome, in a `pipeline.execute` span. A
     transient error with attempts left records the row as still running (a retry follows);
-    any other failure is recorded (and on the span) and not raised."""
+    any other failure is recorded (and on the span) and not raised. The final attempt's span
+    carries the outcome and the latency from origin (origin.py)."""
     with tracer().start_as_current_span(span_names.PIPELINE_EXECUTE, attributes={
             attr.PIPELINE_ID: run.pipeline_id,
             attr.TRIGGER_MODE: run.trigger_mode.value,
             attr.EXECUTION_ID: run.execution_id}) as span:
         outcome = _run_agents(run, claimed, task_id, settings, span)
-        if outcome.retry_after is None:
+        if outcome.finished_at is not None:
             span.set_attributes({attr.EXECUTION_STATUS: outcome.status.value,
-                                 attr.COST_USD: round(outcome.cost_usd, 6)})
+                                 attr.COST_USD: round(outcome.cost_usd, 6),
+                                 **from_origin(run, claimed.queued_at, claimed.started_at,
+                                               outcome.finished_at)})
         return outcome
 
 
@@ -264,12 +270,14 @@ class _Recorder:
 
     def __call__(self, status: ExecutionStatus, cost: float, result: dict[str, Any] | None,
                  error: str | None, retry_after: float | None = None) -> Outcome:
+        now = utcnow()
         with session_scope(self.settings.database_url, PRE_PING) as session:
             lease = None if retry_after is None \
                 else retry_after + self.settings.execution_lease_seconds
             recorded = finish(session, self.run.execution_id, self.task_id, status, cost,
-                              result, error, self.started_at, lease_seconds=lease)
+                              result, error, self.started_at, lease_seconds=lease, now=now)
         log.info("execution %s of pipeline %s: %s%s", self.run.execution_id,
                  self.run.pipeline_id, status.value, "" if recorded else " (not recorded: "
                  "another worker took it over)")
-        return Outcome(self.run.execution_id, status, cost, error, recorded, retry_after)
+        return Outcome(self.run.execution_id, status, cost, error, recorded, retry_after,
+                       finished_at=now if retry_after is None else None)

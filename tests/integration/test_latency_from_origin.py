@@ -1,0 +1,149 @@
+"""Latency from origin (issue 30): every finished execution counted once in the derived
+histograms, per pipeline and trigger, equal to the database's; the hops of a run add up to
+its end-to-end time, which is the database's (generation to the recorded finish).
+
+On a platform of the test's own (its own namespace, database, Redis database and topics),
+with beat for a periodic pipeline, and failing, retried and manual runs among the rest.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from datetime import datetime
+
+import httpx
+import pytest
+
+from services.shared.db import Execution, ExecutionStatus, TriggerMode, session_scope
+from tests.support.dispatcher import wait_for_index
+from tests.support.isolation import isolated_env, namespace
+from tests.support.kafka import wait_until_dispatched
+from tests.support.platform import api_client, create_pipeline, run_generator, settings_from_env
+from tests.support.polling import eventually
+from tests.support.prometheus import instant, scalar
+from trace_reader.jaeger import Jaeger
+from tracing import attributes as attr
+from tracing import span_names
+from tracing.service_names import BACKEND, BEAT, TRIGGER_DISPATCHER, WORKER
+from tradetrace.platform import Platform
+from tradetrace.stack.ports import free_port
+
+RETRIED_ONCE = [{"name": "market_data", "params": {"duration_ms": 0, "transient_failures": 1}}]
+FAILING = [{"name": "market_data", "params": {"duration_ms": 0, "fail": True}}]
+HOPS = (attr.HOP_TO_QUEUE_MS, attr.HOP_IN_QUEUE_MS, attr.HOP_RUN_MS)
+
+
+@pytest.fixture
+def isolated(platform_env, tmp_path):
+    own = namespace("tt-origin")
+    env = isolated_env(platform_env, own)
+    services = Platform(env=env, state=tmp_path, backend_port=free_port())
+    services.up([BACKEND, WORKER, BEAT, TRIGGER_DISPATCHER])
+    yield services, env, own
+    services.down()
+
+
+def _finished(database_url: str) -> list[Execution] | None:
+    """Every execution, once none is queued or running (None before)."""
+    with session_scope(database_url) as session:
+        rows = session.query(Execution).all()
+        for row in rows:
+            session.expunge(row)
+    busy = any(row.status in (ExecutionStatus.QUEUED, ExecutionStatus.RUNNING) for row in rows)
+    return rows if rows and not busy else None
+
+
+def test_every_execution_is_timed_from_its_origin_once(isolated, prometheus: httpx.Client,
+                                                       traces: Jaeger, ticker: str) -> None:
+    services, env, own = isolated
+    local = settings_from_env(env)
+    signalled = [ticker + "A", ticker + "B"]
+    with api_client(services) as api:
+        create_pipeline(api, f"o-{ticker}", signalled)
+        create_pipeline(api, f"o-retried-{ticker}", [signalled[0]], agents=RETRIED_ONCE)
+        create_pipeline(api, f"o-failing-{ticker}", [signalled[1]], agents=FAILING)
+        manual = create_pipeline(api, f"o-manual-{ticker}", [ticker + "M"])
+        api.post(f"/pipelines/{manual['id']}/run").raise_for_status()
+        periodic = create_pipeline(api, f"o-periodic-{ticker}", [ticker + "P"],
+                                   trigger_mode="periodic", interval_seconds=2)
+        wait_for_index(local)
+        run_generator(env, services.state.parent, signalled, count=8, per_second=4, seed=5)
+        wait_until_dispatched(local)
+        eventually(lambda: _count(local.database_url, periodic["id"]) >= 2, "two periodic runs",
+                   timeout=30)
+        api.post(f"/pipelines/{periodic['id']}/disable").raise_for_status()
+    rows = eventually(lambda: _finished(local.database_url), "every execution finished",
+                      timeout=90)
+
+    by_pipeline = Counter((str(r.pipeline_id), r.trigger_mode.value) for r in rows)
+    assert {mode for _, mode in by_pipeline} == {"signal", "manual", "periodic"}
+    assert any(r.attempts > 1 for r in rows) and any(r.status == ExecutionStatus.FAILED
+                                                     for r in rows)
+    job = f'job=~"{own}/.*"'
+    per_pipeline = ("sum by (pipeline_id, trigger_mode) "
+                    f"(executions_timed_from_origin_total{{{job}}})")
+    eventually(lambda: _by_labels(prometheus, per_pipeline, "pipeline_id", "trigger_mode")
+               == by_pipeline, f"executions timed per pipeline = the database's "
+               f"{dict(by_pipeline)}", timeout=60)
+    by_mode = Counter(r.trigger_mode.value for r in rows)
+    for metric in ("execution_start_from_origin_seconds", "execution_end_from_origin_seconds"):
+        query = f"sum by (trigger_mode) ({metric}_count{{{job}}})"
+        eventually(lambda q=query: _by_labels(prometheus, q, "trigger_mode") == by_mode,
+                   f"{metric} counts = the database's {dict(by_mode)}", timeout=30)
+    hops = f"sum by (hop) (execution_hop_duration_seconds_count{{{job}}})"
+    eventually(lambda: _by_labels(prometheus, hops, "hop")
+               == dict.fromkeys(("to_queue", "in_queue", "run"), len(rows)),
+               f"each hop counted {len(rows)} times", timeout=30)
+    # Per pipeline, the time in the hops adds up to the database's, origin to finish.
+    in_hops = f"sum by (pipeline_id) (execution_hop_seconds_total{{{job}}})"
+    exported = {s["metric"]["pipeline_id"]: float(s["value"][1])
+                for s in instant(prometheus, in_hops)}
+    for pipeline_id, recorded in _from_origin_by_pipeline(rows).items():
+        assert exported[pipeline_id] == pytest.approx(recorded, abs=0.001), pipeline_id
+    assert scalar(prometheus, f"sum(execution_origin_skew_total{{{job}}})") in (None, 0)
+
+    # One retried signal's run, as stored: its hops add up to its end-to-end time, which is
+    # the database's, from the signal's generation to the recorded finish.
+    retried = next(r for r in rows if r.attempts > 1 and r.trigger_mode == TriggerMode.SIGNAL)
+    span = _final_run_span(traces, retried)
+    end_ms = span.tags[attr.ORIGIN_END_MS]
+    assert sum(span.tags[hop] for hop in HOPS) == pytest.approx(end_ms, abs=1.0)
+    generated = datetime.fromisoformat(retried.signal["generated_at"])
+    assert (retried.finished_at - generated).total_seconds() * 1000 == pytest.approx(
+        end_ms, abs=1.0)
+    assert span.tags[attr.ORIGIN_START_MS] == pytest.approx(
+        (retried.started_at - generated).total_seconds() * 1000, abs=1.0)
+
+
+def _count(database_url: str, pipeline_id: int) -> int:
+    with session_scope(database_url) as session:
+        return session.query(Execution).filter(Execution.pipeline_id == pipeline_id).count()
+
+
+def _by_labels(prometheus: httpx.Client, query: str, *labels: str) -> Counter:
+    return Counter({tuple(s["metric"][label] for label in labels) if len(labels) > 1
+                    else s["metric"][labels[0]]: int(float(s["value"][1]))
+                    for s in instant(prometheus, query)})
+
+
+def _from_origin_by_pipeline(rows: list[Execution]) -> dict[str, float]:
+    """Seconds from each execution's origin to its recorded finish, summed per pipeline."""
+    total: Counter = Counter()
+    for row in rows:
+        origin = (datetime.fromisoformat(row.signal["generated_at"])
+                  if row.trigger_mode == TriggerMode.SIGNAL else row.queued_at)
+        total[str(row.pipeline_id)] += (row.finished_at - origin).total_seconds()
+    return dict(total)
+
+
+def _final_run_span(traces: Jaeger, execution: Execution):
+    """The run's `pipeline.execute` span that carries its outcome, once Jaeger has it."""
+    def found():
+        try:
+            trace = traces.trace(execution.trace_id)
+        except Exception:  # noqa: BLE001 - not stored yet
+            return None
+        return next((s for s in trace.named(span_names.PIPELINE_EXECUTE)
+                     if s.tags.get(attr.EXECUTION_ID) == execution.id
+                     and attr.ORIGIN_END_MS in s.tags), None)
+    return eventually(found, f"the final run span of {execution.id} in Jaeger", timeout=60)
