@@ -62,6 +62,9 @@ class ExecutionStatus(str, enum.Enum):
 
 
 FINISHED = (ExecutionStatus.SUCCEEDED, ExecutionStatus.FAILED)
+# The largest id a pipeline can have (PostgreSQL's INTEGER); a larger one names no pipeline,
+# and the database refuses to compare against it rather than find nothing.
+MAX_PIPELINE_ID = 2**31 - 1
 
 
 class Pipeline(Base):

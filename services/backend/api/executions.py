@@ -9,7 +9,7 @@ from services.backend.auth import require_read
 from services.backend.deps import SessionDep, SettingsDep
 from services.backend.executions_view import execution_out
 from services.backend.schemas import ExecutionOut
-from services.shared.db import Execution, ExecutionStatus
+from services.shared.db import MAX_PIPELINE_ID, Execution, ExecutionStatus
 
 router = APIRouter(prefix="/executions", tags=["executions"],
                    dependencies=[require_read])
@@ -17,8 +17,9 @@ router = APIRouter(prefix="/executions", tags=["executions"],
 
 @router.get("", response_model=list[ExecutionOut])
 def list_executions(session: SessionDep, settings: SettingsDep,
-                    pipeline_id: int | None = None, status_: ExecutionStatus | None = Query(
-                        None, alias="status"), signal_id: str | None = None,
+                    pipeline_id: int | None = Query(None, ge=1, le=MAX_PIPELINE_ID),
+                    status_: ExecutionStatus | None = Query(None, alias="status"),
+                    signal_id: str | None = None,
                     limit: int = Query(100, ge=1, le=1000)) -> list[ExecutionOut]:
     query = select(Execution).order_by(Execution.queued_at.desc()).limit(limit)
     if pipeline_id is not None:
