@@ -40,6 +40,10 @@ HOP_TO_QUEUE_MS = "tradetrace.hop.to_queue_ms"     # generated -> queued: Kafka,
 HOP_IN_QUEUE_MS = "tradetrace.hop.in_queue_ms"     # queued -> started: the task queue, pickup
 HOP_RUN_MS = "tradetrace.hop.run_ms"               # started -> finished: claim, agents, record
 ORIGIN_SKEW = "tradetrace.origin.skew"             # why no age: "negative" or "over_a_day"
+# The run judged against its pipeline's latency objective (services/shared/objectives.py).
+OBJECTIVE_MS = "tradetrace.objective.start_within_ms"
+OBJECTIVE_TARGET = "tradetrace.objective.target"
+OBJECTIVE_MISSED = "tradetrace.objective.missed"    # 1 when it started late, else 0
 # The Celery instrumentation's own keys (0.66b1), which our publish span keeps: the action,
 # the task's name, and the queue and its kind under the old `messaging.destination*` keys.
 CELERY_ACTION = "celery.action"

@@ -9,6 +9,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 
 from services.shared.agent_params import AGENT_NAMES, AgentParams, check_params
 from services.shared.db import ExecutionStatus, TriggerMode
+from services.shared.objectives import MAX_MS, MAX_TARGET, MIN_MS, MIN_TARGET
 from services.shared.signals import TICKER_PATTERN
 
 
@@ -51,6 +52,10 @@ class PipelineIn(BaseModel):
     interval_seconds: int | None = Field(None, ge=1, le=86400)
     agents: list[AgentConfig] = Field(min_length=1, max_length=20)
     enabled: bool = True
+    # Its latency objective: runs start within this many ms of their origin, for this share
+    # of them; either left empty takes the platform's (services/shared/objectives.py).
+    latency_objective_ms: int | None = Field(None, ge=MIN_MS, le=MAX_MS)
+    latency_objective_target: float | None = Field(None, ge=MIN_TARGET, le=MAX_TARGET)
 
     _tickers = field_validator("tickers")(lambda cls, v: _check_tickers(v))
 
@@ -76,6 +81,8 @@ class PipelineUpdate(BaseModel):
     interval_seconds: int | None = Field(None, ge=1, le=86400)
     agents: list[AgentConfig] | None = Field(None, min_length=1, max_length=20)
     enabled: bool | None = None
+    latency_objective_ms: int | None = Field(None, ge=MIN_MS, le=MAX_MS)       # null: default
+    latency_objective_target: float | None = Field(None, ge=MIN_TARGET, le=MAX_TARGET)
 
     _tickers = field_validator("tickers")(lambda cls, v: v if v is None else _check_tickers(v))
 
@@ -90,6 +97,8 @@ class PipelineOut(BaseModel):
     interval_seconds: int | None
     agents: list[AgentConfig]
     enabled: bool
+    latency_objective_ms: int | None
+    latency_objective_target: float | None
     created_at: datetime
     updated_at: datetime
 

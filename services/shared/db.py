@@ -78,6 +78,10 @@ class Pipeline(Base):
     interval_seconds: Mapped[int | None] = mapped_column(Integer, nullable=True)
     agents: Mapped[list[dict[str, Any]]] = mapped_column(JSON)
     enabled: Mapped[bool] = mapped_column(Boolean, default=True)
+    # Its runs should start within this many ms of their origin, for this share of them
+    # (services/worker/origin.py); None: the platform's default (Settings).
+    latency_objective_ms: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    latency_objective_target: Mapped[float | None] = mapped_column(Float, nullable=True)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow,
                                                  onupdate=utcnow)

@@ -56,13 +56,21 @@ class Verdict(str, enum.Enum):
 @dataclass(frozen=True)
 class Claim:
     """A row this delivery runs: its attempt (1 for the first start), when it started, its
-    pipeline's agents as the claim read them (None: not read, the caller reads them), and
-    when it was queued."""
+    pipeline's agents and latency objective as the claim read them (agents None: not read,
+    the caller reads them), and when it was queued."""
 
     attempts: int
     started_at: datetime
     agents: list[dict[str, Any]] | None = None
     queued_at: datetime | None = None
+    objective_ms: int | None = None
+    objective_target: float | None = None
+
+
+def _of_pipeline(column: Any) -> Any:
+    """A column of the row's pipeline, for the claim's RETURNING (a scalar subquery: SQLite's
+    RETURNING may not name a joined table)."""
+    return select(column).where(_PIPELINES.id == _ROWS.pipeline_id).scalar_subquery()
 
 
 # The statements on every execution's path, built once with their parameters bound by name
@@ -80,8 +88,9 @@ _CLAIM = (
             lease_expires_at=bindparam("lease"),
             trace_id=func.coalesce(_ROWS.trace_id, bindparam("trace")))
     .returning(_ROWS.attempts, _ROWS.started_at, _ROWS.queued_at,
-               select(_PIPELINES.agents).where(_PIPELINES.id == _ROWS.pipeline_id)
-               .scalar_subquery().label("agents")))
+               _of_pipeline(_PIPELINES.agents).label("agents"),
+               _of_pipeline(_PIPELINES.latency_objective_ms).label("objective_ms"),
+               _of_pipeline(_PIPELINES.latency_objective_target).label("objective_target")))
 _OWNED = (_ROWS.id == bindparam("execution_id"), _ROWS.task_id == bindparam("task"),
           _ROWS.status.not_in(FINISHED))
 _OUTCOME = {"status": bindparam("outcome"), "cost_usd": bindparam("cost"),
@@ -113,7 +122,8 @@ def claim(session: Session, execution_id: str, task_id: str, settings: Settings,
         "lease": lease(settings.execution_lease_seconds, now)}).one_or_none()
     if taken is not None:
         return Verdict.RUN, Claim(taken.attempts, aware(taken.started_at), taken.agents,
-                                  aware(taken.queued_at))
+                                  aware(taken.queued_at), taken.objective_ms,
+                                  taken.objective_target)
     return _claim_read(session, execution_id, task_id, settings, trace_id, now)
 
 

@@ -12,6 +12,7 @@ from pathlib import Path
 
 from pydantic import AliasChoices, Field, model_validator
 
+from services.shared import objectives
 from tracing.settings import TracingSettings
 
 KafkaConfig = dict[str, str | int | float | bool]
@@ -113,6 +114,11 @@ class Settings(TracingSettings):
     # Starts of one execution beyond the first: retries after a transient failure, and
     # take-overs after its worker died. Then it fails.
     task_max_retries: int = Field(3, ge=0)
+    # The latency objective of a pipeline that sets none (services/shared/objectives.py):
+    # lax enough that a burst's queue on two cores does not page, tighten it per pipeline.
+    latency_objective_ms: int = Field(1000, ge=objectives.MIN_MS, le=objectives.MAX_MS)
+    latency_objective_target: float = Field(0.99, ge=objectives.MIN_TARGET,
+                                            le=objectives.MAX_TARGET)
     periodic_tick_seconds: float = Field(5.0, gt=0)
     # A running execution is owned by its worker while its lease lasts; the worker renews it
     # every third of it. A lease that runs out means the worker died: the reaper takes over.
@@ -146,6 +152,11 @@ class Settings(TracingSettings):
         client's own settings."""
         return {"bootstrap.servers": self.kafka_bootstrap_servers, **self.kafka_client,
                 **(own or {})}
+
+    def default_objective(self) -> objectives.LatencyObjective:
+        """The latency objective of a pipeline that sets none."""
+        return objectives.LatencyObjective(self.latency_objective_ms,
+                                           self.latency_objective_target)
 
     def trace_url(self, trace_id: str) -> str:
         """Where a trace opens (the API's executions and the CLI link to it): Jaeger's UI when

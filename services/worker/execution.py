@@ -23,6 +23,7 @@ from sqlalchemy import bindparam, select
 from services.shared.clients import INFRASTRUCTURE_ERRORS, backoff_seconds
 from services.shared.db import ExecutionStatus, Pipeline, session_scope, utcnow
 from services.shared.executions import Verdict, claim, finish, renew_lease
+from services.shared.objectives import LatencyObjective, objective_for
 from services.shared.running import RunningLocks
 from services.shared.settings import Settings
 from services.shared.tasks import PipelineRun
@@ -51,10 +52,11 @@ class RetryLater(Exception):
         self.seconds = seconds
 
 
-# The pipeline's agents, read when the claim did not return them (a row taken by the claim's
-# slower path; a Core statement built once: an ORM load of the whole row cost a fifth of a
-# run's time in the database client).
-_AGENTS = select(Pipeline.agents).where(Pipeline.id == bindparam("pipeline_id"))
+# The pipeline's agents and objective, read when the claim did not return them (a row taken
+# by the claim's slower path; a Core statement built once: an ORM load of the whole row cost
+# a fifth of a run's time in the database client).
+_AGENTS = select(Pipeline.agents, Pipeline.latency_objective_ms,
+                 Pipeline.latency_objective_target).where(Pipeline.id == bindparam("pipeline_id"))
 
 
 @dataclass(frozen=True)
@@ -63,6 +65,7 @@ class Claimed:
     attempt: int          # 1 for the first start
     final_attempt: bool
     started_at: datetime
+    objective: LatencyObjective
     queued_at: datetime | None = None
 
 
@@ -112,15 +115,20 @@ def _claim(run: PipelineRun, task_id: str, settings: Settings,
         verdict, taken = claim(session, run.execution_id, task_id, settings, current_trace_id())
         if verdict is not Verdict.RUN or taken is None:
             return verdict
-        agents = taken.agents if taken.agents is not None else session.connection().execute(
-            _AGENTS, {"pipeline_id": run.pipeline_id}).scalar_one_or_none()
-        if agents is None:
+        pipeline = (taken.agents, taken.objective_ms, taken.objective_target) \
+            if taken.agents is not None else session.connection().execute(
+                _AGENTS, {"pipeline_id": run.pipeline_id}).one_or_none()
+        if pipeline is None:
             return Verdict.GONE
+        agents, objective_ms, objective_target = pipeline
         if not locks.renew(run.pipeline_id, run.lock_token):
             raise LockHeldElsewhere(f"pipeline {run.pipeline_id} is running for another trigger")
         return Claimed(agents, taken.attempts,
                        final_attempt=taken.attempts > settings.task_max_retries,
-                       started_at=taken.started_at, queued_at=taken.queued_at)
+                       started_at=taken.started_at,
+                       objective=objective_for(objective_ms, objective_target,
+                                               settings.default_objective()),
+                       queued_at=taken.queued_at)
 
 
 @dataclass
@@ -206,7 +214,7 @@ def _run(run: PipelineRun, claimed: Claimed, task_id: str, settings: Settings) -
             span.set_attributes({attr.EXECUTION_STATUS: outcome.status.value,
                                  attr.COST_USD: round(outcome.cost_usd, 6),
                                  **from_origin(run, claimed.queued_at, claimed.started_at,
-                                               outcome.finished_at)})
+                                               outcome.finished_at, claimed.objective)})
         return outcome
 
 

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
+from services.shared.objectives import LatencyObjective
 from services.shared.tasks import PipelineRun
 from tracing import attributes as attr
 
@@ -34,9 +35,11 @@ def origin_of(run: PipelineRun, queued_at: datetime) -> datetime:
 
 
 def from_origin(run: PipelineRun, queued_at: datetime | None, started_at: datetime,
-                finished_at: datetime) -> dict[str, float | str]:
-    """The span attributes of a finished run's latency from origin (ms, to the microsecond),
-    or the reason it has none."""
+                finished_at: datetime,
+                objective: LatencyObjective) -> dict[str, float | str | bool | int]:
+    """The span attributes of a finished run's latency from origin (ms, to the microsecond)
+    and whether its start met `objective`, or the reason it has none (then it is not judged:
+    its clocks disagree, so nothing is known of it)."""
     queued = queued_at or started_at
     origin = origin_of(run, queued)
     hops = {attr.HOP_TO_QUEUE_MS: queued - origin, attr.HOP_IN_QUEUE_MS: started_at - queued,
@@ -45,9 +48,11 @@ def from_origin(run: PipelineRun, queued_at: datetime | None, started_at: dateti
         return {attr.ORIGIN_SKEW: "negative"}
     if finished_at - origin > ABSURD_AGE:
         return {attr.ORIGIN_SKEW: "over_a_day"}
-    return {attr.ORIGIN_START_MS: _ms(started_at - origin),
-            attr.ORIGIN_END_MS: _ms(finished_at - origin),
-            **{key: _ms(hop) for key, hop in hops.items()}}
+    start_ms = _ms(started_at - origin)
+    return {attr.ORIGIN_START_MS: start_ms, attr.ORIGIN_END_MS: _ms(finished_at - origin),
+            **{key: _ms(hop) for key, hop in hops.items()},
+            attr.OBJECTIVE_MS: objective.start_within_ms, attr.OBJECTIVE_TARGET: objective.target,
+            attr.OBJECTIVE_MISSED: 0 if objective.met(start_ms) else 1}
 
 
 def _ms(delta: timedelta) -> float:

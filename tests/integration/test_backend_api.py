@@ -49,12 +49,28 @@ def test_pipeline_lifecycle(api: httpx.Client, ticker: str) -> None:
         {"name": "market_data", "params": {"duration_ms": 3_600_000}}]},
      "less than or equal to 60000"),
     ({"name": "bad\u0000name", "tickers": ["AAPL"], "agents": AGENTS}, "string_pattern"),
+    ({"name": "x", "tickers": ["AAPL"], "agents": AGENTS, "latency_objective_ms": 0},
+     "greater than or equal to 1"),
+    ({"name": "x", "tickers": ["AAPL"], "agents": AGENTS, "latency_objective_target": 1.0},
+     "less than or equal to 0.9999"),
 ])
 def test_invalid_pipeline_is_rejected_with_what_was_wrong(api: httpx.Client, body: dict,
                                                           message: str) -> None:
     response = api.post("/pipelines", json=body)
     assert response.status_code == 422
     assert message in response.text
+
+
+def test_a_latency_objective_is_set_and_cleared(api: httpx.Client, ticker: str) -> None:
+    """Left out: the platform's applies (null); set either value, or clear it with null."""
+    pipeline = create_pipeline(api, f"slo-{ticker}", [ticker], agents=AGENTS,
+                               latency_objective_ms=50)
+    assert (pipeline["latency_objective_ms"], pipeline["latency_objective_target"]) == (50, None)
+    changed = api.patch(f"/pipelines/{pipeline['id']}",
+                        json={"latency_objective_target": 0.995}).json()
+    assert (changed["latency_objective_ms"], changed["latency_objective_target"]) == (50, 0.995)
+    cleared = api.patch(f"/pipelines/{pipeline['id']}", json={"latency_objective_ms": None}).json()
+    assert (cleared["latency_objective_ms"], cleared["latency_objective_target"]) == (None, 0.995)
 
 
 def test_invalid_update_and_conflicts(api: httpx.Client, ticker: str) -> None:

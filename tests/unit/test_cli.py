@@ -67,3 +67,39 @@ def test_keys_are_created_once_listed_without_the_key_and_revoked(tmp_path: Path
         assert runner.invoke(app, ["keys", "create", "--role", "admin"]).exit_code == 2
     finally:
         _settings.cache_clear()
+
+
+def test_a_pipelines_objective_is_shown_set_checked_and_cleared(tmp_path: Path,
+                                                                 monkeypatch) -> None:
+    from services.backend.migrate import upgrade
+    from services.shared.db import Pipeline, TriggerMode, session_scope
+    from tradetrace.cli.context import settings as _settings
+
+    url = f"sqlite:///{tmp_path / 'objectives.db'}"
+    monkeypatch.setenv("TRADETRACE_DATABASE_URL", url)
+    monkeypatch.setenv("TRADETRACE_LATENCY_OBJECTIVE_MS", "500")
+    _settings.cache_clear()
+    upgrade(url)
+    with session_scope(url) as session:
+        session.add(Pipeline(name="p", tickers=["AAPL"], trigger_mode=TriggerMode.SIGNAL,
+                             agents=[{"name": "market_data"}]))
+    try:
+        def shown(*argv: str) -> dict:
+            result = runner.invoke(app, ["pipelines", "objective", "1", *argv, "--json"])
+            assert result.exit_code == 0, result.output
+            return json.loads(result.stdout)
+
+        assert shown()["start_within_ms"] == 500 and shown()["own"]["target"] is None
+        assert shown("--start-within-ms", "50")["own"] == {"start_within_ms": 50, "target": None}
+        assert shown("--target", "0.999") | {"name": "p"} == {
+            "pipeline_id": 1, "name": "p", "start_within_ms": 50, "target": 0.999,
+            "own": {"start_within_ms": 50, "target": 0.999}}
+        for wrong in (["--target", "1.5"], ["--start-within-ms", "0"], ["--default", "--target",
+                                                                       "0.9"]):
+            result = runner.invoke(app, ["pipelines", "objective", "1", *wrong])
+            assert result.exit_code == 2 and result.stderr.startswith("error: "), wrong
+        assert shown()["target"] == 0.999                      # a refused change changed nothing
+        assert shown("--default")["own"] == {"start_within_ms": None, "target": None}
+        assert runner.invoke(app, ["pipelines", "objective", "2"]).exit_code == 2
+    finally:
+        _settings.cache_clear()

@@ -5,6 +5,9 @@ from __future__ import annotations
 
 import functools
 import os
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import TYPE_CHECKING
 
 from services.shared.settings import Settings
 from tradetrace.cli.output import console
@@ -13,12 +16,27 @@ from tradetrace.stack import report
 from tradetrace.stack.scale import REPLICAS
 from tradetrace.stack.stack import active_profile
 
+if TYPE_CHECKING:
+    from sqlalchemy.orm import Session
+
 
 @functools.cache
 def settings() -> Settings:
     """The services' settings as the CLI sees them: the same variables `services up` passes."""
     os.environ.update(default_env())
     return Settings()
+
+
+@contextmanager
+def database() -> Iterator[Session]:
+    """A session on the backend's database, its schema brought up to date first."""
+    from services.backend.migrate import upgrade
+    from services.shared.db import session_scope
+
+    url = settings().database_url
+    upgrade(url)
+    with session_scope(url) as session:
+        yield session
 
 
 def platform() -> Platform:

@@ -2,34 +2,17 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
-from typing import TYPE_CHECKING, Annotated, Any
+from typing import Annotated, Any
 
 import typer
 from rich.table import Table
 
-from tradetrace.cli.context import settings
+from tradetrace.cli.context import database
 from tradetrace.cli.output import AsJson, console, print_json, reported
 from tradetrace.errors import CliError
 
-if TYPE_CHECKING:
-    from sqlalchemy.orm import Session
-
 app = typer.Typer(help="API keys of the backend (read, or write: read and change).",
                   no_args_is_help=True)
-
-
-@contextmanager
-def _key_session() -> Iterator[Session]:
-    """A session on the backend's database, its schema brought up to date first."""
-    from services.backend.migrate import upgrade
-    from services.shared.db import session_scope
-
-    url = settings().database_url
-    upgrade(url)
-    with session_scope(url) as session:
-        yield session
 
 
 @app.command("create")
@@ -46,7 +29,7 @@ def keys_create(
             chosen = ApiRole(role)
         except ValueError:
             raise CliError(f"--role must be read or write, not {role!r}") from None
-        with _key_session() as session:
+        with database() as session:
             row, key = create_key(session, chosen, name)
             key_id = row.id
         console.print(f"key {key_id} ({chosen.value}, {name}); shown once, keep it:")
@@ -60,7 +43,7 @@ def keys_list(as_json: AsJson = False) -> None:
     """Every key: id, name, role, prefix, created, revoked (never the key)."""
     from services.shared.api_keys import list_keys
 
-    with reported(), _key_session() as session:
+    with reported(), database() as session:
         rows: list[dict[str, Any]] = [
             {"id": k.id, "name": k.name, "role": k.role.value, "prefix": k.prefix,
              "created_at": k.created_at.isoformat(),
@@ -81,7 +64,7 @@ def keys_revoke(key_id: Annotated[int, typer.Argument(help="The key's id (keys l
     """Revoke a key: the next request with it gets a 401."""
     from services.shared.api_keys import revoke_key
 
-    with reported(), _key_session() as session:
+    with reported(), database() as session:
         if revoke_key(session, key_id) is None:
             raise CliError(f"no key {key_id}")
     console.print(f"key {key_id} revoked")
