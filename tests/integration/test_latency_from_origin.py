@@ -1,6 +1,8 @@
 """Latency from origin (issue 30): every finished execution counted once in the derived
 histograms, per pipeline and trigger, equal to the database's; the hops of a run add up to
-its end-to-end time, which is the database's (generation to the recorded finish).
+its end-to-end time, which is the database's (generation to the recorded finish); each run
+judged against its pipeline's latency objective as the database's times say, and the
+burn-rate rule reading it.
 
 On a platform of the test's own (its own namespace, database, Redis database and topics),
 with beat for a periodic pipeline, and failing, retried and manual runs among the rest.
@@ -15,6 +17,7 @@ import httpx
 import pytest
 
 from services.shared.db import Execution, ExecutionStatus, TriggerMode, session_scope
+from services.shared.objectives import LatencyObjective
 from tests.support.dispatcher import wait_for_index
 from tests.support.isolation import isolated_env, namespace
 from tests.support.kafka import wait_until_dispatched
@@ -59,7 +62,8 @@ def test_every_execution_is_timed_from_its_origin_once(isolated, prometheus: htt
     local = settings_from_env(env)
     signalled = [ticker + "A", ticker + "B"]
     with api_client(services) as api:
-        create_pipeline(api, f"o-{ticker}", signalled)
+        strict = create_pipeline(api, f"o-{ticker}", signalled, latency_objective_ms=1,
+                                 latency_objective_target=0.9)    # nearly every run misses
         create_pipeline(api, f"o-retried-{ticker}", [signalled[0]], agents=RETRIED_ONCE)
         create_pipeline(api, f"o-failing-{ticker}", [signalled[1]], agents=FAILING)
         manual = create_pipeline(api, f"o-manual-{ticker}", [ticker + "M"])
@@ -102,6 +106,28 @@ def test_every_execution_is_timed_from_its_origin_once(isolated, prometheus: htt
         assert exported[pipeline_id] == pytest.approx(recorded, abs=0.001), pipeline_id
     assert scalar(prometheus, f"sum(execution_origin_skew_total{{{job}}})") in (None, 0)
 
+    # Each run judged against its pipeline's objective (the strict one's, or the platform's):
+    # runs and misses as the database's times say, and the misses each objective allows.
+    runs, misses = _judged(rows, strict["id"], local.default_objective())
+    assert misses[str(strict["id"])] > 0
+    for metric, expected in (("latency_objective_executions_total", runs),
+                             ("latency_objective_misses_total", misses)):
+        query = f"sum by (pipeline_id) ({metric}{{{job}}})"
+        eventually(lambda q=query, e=expected: _by_labels(prometheus, q, "pipeline_id") == e,
+                   f"{metric} per pipeline = the database's {dict(expected)}", timeout=30)
+    allowed = f"sum(latency_objective_allowed_misses_total{{{job},pipeline_id=\"{strict['id']}\"}})"
+    assert scalar(prometheus, allowed) == pytest.approx(runs[str(strict["id"])] * 0.1)
+
+    # The burn-rate rule over these counters: a second wave, so the rate sees them grow (a
+    # series' first sample holds counts the rate cannot see: Prometheus 2.42 keeps no created
+    # timestamps); nearly every run misses against a budget of 1 in 10, so about 10.
+    run_generator(env, services.state.parent, [signalled[0]], count=4, per_second=4, seed=6)
+    eventually(lambda: _finished(local.database_url), "the second wave finished", timeout=60)
+    burn = (f"tradetrace:latency_objective_burn_rate:rate5m{{{job},"
+            f"pipeline_id=\"{strict['id']}\"}}")
+    assert eventually(lambda: (scalar(prometheus, burn) or 0) > 1,
+                      "the strict pipeline's burn rate above 1", timeout=90)
+
     # One retried signal's run, as stored: its hops add up to its end-to-end time, which is
     # the database's, from the signal's generation to the recorded finish.
     retried = next(r for r in rows if r.attempts > 1 and r.trigger_mode == TriggerMode.SIGNAL)
@@ -134,6 +160,23 @@ def _from_origin_by_pipeline(rows: list[Execution]) -> dict[str, float]:
                   if row.trigger_mode == TriggerMode.SIGNAL else row.queued_at)
         total[str(row.pipeline_id)] += (row.finished_at - origin).total_seconds()
     return dict(total)
+
+
+def _judged(rows: list[Execution], strict_id: int,
+            default: LatencyObjective) -> tuple[Counter, Counter]:
+    """Per pipeline, how many runs were judged and how many started later than their
+    objective, by the database's times (every pipeline with a run has a count of misses)."""
+    strict = LatencyObjective(1, 0.9)
+    runs: Counter = Counter()
+    misses: Counter = Counter()
+    for row in rows:
+        origin = (datetime.fromisoformat(row.signal["generated_at"])
+                  if row.trigger_mode == TriggerMode.SIGNAL else row.queued_at)
+        objective = strict if row.pipeline_id == strict_id else default
+        runs[str(row.pipeline_id)] += 1
+        misses[str(row.pipeline_id)] += not objective.met(
+            (row.started_at - origin).total_seconds() * 1000)
+    return runs, misses
 
 
 def _final_run_span(traces: Jaeger, execution: Execution):

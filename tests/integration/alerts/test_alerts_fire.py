@@ -12,7 +12,8 @@ expressions, minutes made seconds.
 Causes: no generator (then one, then none again); a pipeline that fails; the dispatcher stopped
 while signals wait in Kafka; Jaeger stopped while spans flow; a flood into the tripped
 limiter; executions of 40 pipelines into a collector that keeps 10 derived streams; a
-generator whose span queue overflows; a pipeline run of 126 s (started when the
+generator whose span queue overflows; a pipeline's signal held in Kafka past its latency
+objective; a pipeline run of 126 s (started when the
 module starts, checked last, from the ALERTS series, since it fires while the other tests
 run). Windows are short, so each alert clears by itself once its cause is gone: that is the
 "clears" half of each test.
@@ -25,6 +26,7 @@ import secrets
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
 
 import httpx
@@ -266,6 +268,31 @@ def test_a_service_whose_span_queue_overflows_fires_dropping_telemetry(
         firing = observed.wait_active("ServiceDroppingTelemetry", timeout=120)
         assert firing[0]["labels"]["job"].endswith("/signal-generator")
     observed.wait_cleared("ServiceDroppingTelemetry", timeout=120)
+
+
+def test_a_pipeline_held_up_burns_its_latency_budget_fast_and_it_clears(
+        observed: Observed, ticker: str) -> None:
+    """The dispatcher stopped while one pipeline's signal waits in Kafka: its run starts past
+    the objective, and that pipeline's fast-burn alert fires; another pipeline with the same
+    objective, run on time meanwhile, does not. It clears once no late run is in the window."""
+    objective = {"latency_objective_ms": 500, "latency_objective_target": 0.99}
+    held = create_pipeline(observed.api, f"held-{ticker}", [f"{ticker[:6]}HU"], **objective)
+    prompt = create_pipeline(observed.api, f"prompt-{ticker}", [f"{ticker[:6]}OT"], **objective)
+    wait_for_index(observed.settings)
+    for pipeline in (held, prompt):       # on time: their counts exist, with no miss
+        wait_all_finished(observed.settings, observed.publish(pipeline["tickers"][0]), 1)
+    eventually(lambda: scalar(observed.prometheus, "sum(latency_objective_executions_total"
+                              f'{{pipeline_id=~"{held["id"]}|{prompt["id"]}"}})') == 2,
+               "both pipelines' first runs counted")
+    with observed.platform.stopped([TRIGGER_DISPATCHER]):
+        late = observed.publish(held["tickers"][0])
+    [run] = wait_all_finished(observed.settings, late, 1)
+    generated = datetime.fromisoformat(run.signal["generated_at"])
+    assert (run.started_at - generated).total_seconds() > 0.5, "the run was not held up"
+    wait_all_finished(observed.settings, observed.publish(prompt["tickers"][0]), 1)
+    firing = observed.wait_active("LatencyObjectiveFastBurn")
+    assert {a["labels"]["pipeline_id"] for a in firing} == {str(held["id"])}
+    observed.wait_cleared("LatencyObjectiveFastBurn")
 
 
 def test_a_slow_run_fired_the_latency_alert_and_it_cleared(observed: Observed) -> None:
