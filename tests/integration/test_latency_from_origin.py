@@ -10,6 +10,10 @@ with beat for a periodic pipeline, and failing, retried and manual runs among th
 
 from __future__ import annotations
 
+import json
+import os
+import subprocess
+import sys
 from collections import Counter
 from datetime import datetime
 
@@ -117,6 +121,17 @@ def test_every_execution_is_timed_from_its_origin_once(isolated, prometheus: htt
                    f"{metric} per pipeline = the database's {dict(expected)}", timeout=30)
     allowed = f"sum(latency_objective_allowed_misses_total{{{job},pipeline_id=\"{strict['id']}\"}})"
     assert scalar(prometheus, allowed) == pytest.approx(runs[str(strict["id"])] * 0.1)
+
+    # `tradetrace slo` (the explorer's objective page, from the executions table) agrees.
+    shown = subprocess.run([sys.executable, "-m", "tradetrace.cli", "slo", str(strict["id"]),
+                            "--window", "1h", "--json"], env={**os.environ, **env},
+                           capture_output=True, text=True, timeout=60)
+    assert shown.returncode == 0, shown.stderr
+    [view] = json.loads(shown.stdout)
+    strict_key = str(strict["id"])
+    assert (view["runs"], view["misses"]) == (runs[strict_key], misses[strict_key])
+    assert [run["start_ms"] for run in view["late"]] == sorted(
+        (run["start_ms"] for run in view["late"]), reverse=True)
 
     # The burn-rate rule over these counters: a second wave, so the rate sees them grow (a
     # series' first sample holds counts the rate cannot see: Prometheus 2.42 keeps no created

@@ -24,7 +24,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 
 from services.backend.deps import RedisDep, SessionDep, SettingsDep
-from services.backend.explorer import red
+from services.backend.explorer import objective, red
 from services.backend.explorer import signals as signal_store
 from services.backend.explorer.access import (
     COOKIE,
@@ -35,7 +35,7 @@ from services.backend.explorer.access import (
 )
 from services.backend.explorer.prometheus import PrometheusAway, prometheus
 from services.backend.explorer.waterfall import layout
-from services.shared.db import ExecutionStatus
+from services.shared.db import MAX_PIPELINE_ID, ExecutionStatus
 from services.shared.settings import Settings
 from trace_reader.jaeger import Jaeger, TraceUnavailable
 from trace_reader.logs import trace_logs
@@ -192,6 +192,25 @@ class _Timings:
 
     def header(self) -> str:
         return ", ".join(f"{name};dur={ms:.1f}" for name, ms in self.parts)
+
+
+@pages.get("/pipelines/{pipeline_id}/objective")
+def objective_page(pipeline_id: int, session: SessionDep, settings: SettingsDep,
+                   window: str = "24h") -> HTMLResponse:
+    """A pipeline's latency objective over a window: what the objective's alerts link to."""
+    timings = _Timings()
+    window = window if window in objective.WINDOWS else "24h"
+    with timings.part("db"):
+        view = objective.build(session, pipeline_id, settings.default_objective(), window) \
+            if 0 < pipeline_id <= MAX_PIPELINE_ID else None
+    if view is None:
+        missing = _page("not_found.html", what=f"pipeline {pipeline_id}")
+        missing.status_code = 404
+        return missing
+    with timings.part("render"):
+        page = _page("objective.html", view=view, windows=list(objective.WINDOWS))
+    page.headers["Server-Timing"] = timings.header()
+    return page
 
 
 @pages.get("/red")

@@ -1,0 +1,144 @@
+"""A pipeline's latency objective over a window, read from the executions table: how many of
+its runs started in time, the error budget left, the burn rate, where the time from origin
+went, and the runs that missed it, slowest first (the page an objective's alert links to).
+
+The executions table is the record of what ran, so the page agrees with the database rather
+than with Prometheus' rates; its runs are judged against the pipeline's objective of now (the
+spans and the alerts judged each run against the objective of its time). The origin and hops
+are services/shared/latency.py's, as on the runs' spans, from the row's own times.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import Any
+
+from sqlalchemy import DateTime, and_, bindparam, cast, func, not_, select
+from sqlalchemy.orm import Session
+
+from services.shared.db import FINISHED, Execution, Pipeline, utcnow
+from services.shared.latency import ABSURD_AGE
+from services.shared.objectives import LatencyObjective, objective_for
+
+WINDOWS = {"1h": timedelta(hours=1), "6h": timedelta(hours=6), "24h": timedelta(days=1),
+           "7d": timedelta(days=7), "30d": timedelta(days=30)}
+LATE_SHOWN = 50
+
+# Each finished run of the window with its time in each hop from its origin, in ms: the
+# arithmetic of services/shared/latency.py (origin, hops, what counts as clocks apart) in SQL,
+# so that 10,000 runs are counted where they are stored (fetching and timing them in Python
+# took ~200 ms); `tests/integration/explorer` holds the page to the rows it inserted.
+_E = Execution.__table__.c
+_ORIGIN = func.coalesce(cast(_E.signal["generated_at"].as_string(), DateTime(timezone=True)),
+                        _E.queued_at)
+
+
+def _ms(later: Any, earlier: Any) -> Any:
+    return func.extract("epoch", later - earlier) * 1000
+
+
+_TIMED = (select(_E.id, _E.signal_id, _E.ticker, _E.trace_id, _E.status, _E.trigger_mode,
+                 _ms(_E.queued_at, _ORIGIN).label("to_queue_ms"),
+                 _ms(_E.started_at, _E.queued_at).label("in_queue_ms"),
+                 _ms(_E.finished_at, _E.started_at).label("run_ms"),
+                 _ms(_E.finished_at, _ORIGIN).label("end_ms"))
+          .where(_E.pipeline_id == bindparam("pipeline_id"), _E.status.in_(FINISHED),
+                 _E.started_at.is_not(None), _E.finished_at >= bindparam("since"))
+          .cte("timed").prefix_with("MATERIALIZED"))   # once, not per reference: ~10x
+_TRUSTED = and_(_TIMED.c.to_queue_ms >= 0, _TIMED.c.in_queue_ms >= 0, _TIMED.c.run_ms >= 0,
+                _TIMED.c.end_ms <= ABSURD_AGE / timedelta(milliseconds=1))
+_START = _TIMED.c.to_queue_ms + _TIMED.c.in_queue_ms
+_LATE = and_(_TRUSTED, _START > bindparam("objective_ms"))
+_SUMMARY = select(
+    func.count().filter(_TRUSTED).label("runs"),
+    func.count().filter(not_(_TRUSTED)).label("skewed"),
+    func.count().filter(_LATE).label("misses"),
+    func.percentile_cont(0.5).within_group(_START).filter(_TRUSTED).label("p50"),
+    func.percentile_cont(0.99).within_group(_START).filter(_TRUSTED).label("p99"),
+    func.avg(_TIMED.c.to_queue_ms).filter(_TRUSTED).label("to_queue"),
+    func.avg(_TIMED.c.in_queue_ms).filter(_TRUSTED).label("in_queue"),
+    func.avg(_TIMED.c.run_ms).filter(_TRUSTED).label("run"))
+_SLOWEST_LATE = (select(_TIMED, _START.label("start_ms")).where(_LATE)
+                 .order_by(_START.desc()).limit(bindparam("limit")))
+
+
+@dataclass(frozen=True)
+class TimedRun:
+    """A finished run's times from its origin, in ms."""
+
+    execution_id: str
+    signal_id: str | None
+    ticker: str | None
+    trace_id: str | None
+    status: str
+    trigger_mode: str
+    start_ms: float
+    to_queue_ms: float
+    in_queue_ms: float
+    run_ms: float
+
+    @property
+    def end_ms(self) -> float:
+        return self.to_queue_ms + self.in_queue_ms + self.run_ms
+
+
+@dataclass(frozen=True)
+class ObjectiveView:
+    pipeline_id: int
+    name: str
+    objective: LatencyObjective
+    own: bool                           # the pipeline's own objective, not the platform's
+    window: str
+    runs: int
+    misses: int
+    late: list[TimedRun]                # the slowest of the runs that missed it, first
+    p50_start_ms: float | None
+    p99_start_ms: float | None
+    mean_hops_ms: dict[str, float]
+    skewed: int                         # runs whose clocks disagree: not judged
+
+    @property
+    def allowed(self) -> float:
+        return self.runs * (1 - self.objective.target)
+
+    @property
+    def burn_rate(self) -> float | None:
+        """Misses over the misses allowed: 1 spends the budget exactly over the window."""
+        return self.misses / self.allowed if self.allowed else None
+
+    @property
+    def budget_left(self) -> float | None:
+        """The share of the window's error budget not spent (negative: overspent)."""
+        return 1 - self.burn_rate if self.burn_rate is not None else None
+
+
+
+def build(session: Session, pipeline_id: int, default: LatencyObjective,
+          window: str) -> ObjectiveView | None:
+    """The pipeline's objective over the window ending now; None when it has no pipeline."""
+    pipeline = session.get(Pipeline, pipeline_id)
+    if pipeline is None:
+        return None
+    objective = objective_for(pipeline.latency_objective_ms, pipeline.latency_objective_target,
+                              default)
+    values = {"pipeline_id": pipeline_id, "since": utcnow() - WINDOWS[window],
+              "objective_ms": objective.start_within_ms, "limit": LATE_SHOWN}
+    summary = session.execute(_SUMMARY, values).one()
+    late = [TimedRun(row.id, row.signal_id, row.ticker, row.trace_id, row.status.value,
+                     row.trigger_mode.value, float(row.start_ms), float(row.to_queue_ms),
+                     float(row.in_queue_ms), float(row.run_ms))
+            for row in session.execute(_SLOWEST_LATE, values)]
+    hops = {hop: float(getattr(summary, hop)) for hop in ("to_queue", "in_queue", "run")
+            if getattr(summary, hop) is not None}
+    return ObjectiveView(
+        pipeline_id, pipeline.name, objective,
+        own=pipeline.latency_objective_ms is not None
+        or pipeline.latency_objective_target is not None,
+        window=window, runs=summary.runs, misses=summary.misses, late=late,
+        p50_start_ms=_float(summary.p50), p99_start_ms=_float(summary.p99),
+        mean_hops_ms=hops, skewed=summary.skewed)
+
+
+def _float(value: Any) -> float | None:
+    return None if value is None else float(value)
