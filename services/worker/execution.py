@@ -210,7 +210,7 @@ def _run(run: PipelineRun, claimed: Claimed, task_id: str, settings: Settings) -
             attr.TRIGGER_MODE: run.trigger_mode.value,
             attr.EXECUTION_ID: run.execution_id}) as span:
         outcome = _run_agents(run, claimed, task_id, settings, span)
-        if outcome.finished_at is not None:
+        if outcome.finished_at is not None and span.is_recording():  # off: nothing to say
             span.set_attributes({attr.EXECUTION_STATUS: outcome.status.value,
                                  attr.COST_USD: round(outcome.cost_usd, 6),
                                  **from_origin(run, claimed.queued_at, claimed.started_at,
