@@ -67,6 +67,11 @@ FINISHED = (ExecutionStatus.SUCCEEDED, ExecutionStatus.FAILED)
 MAX_PIPELINE_ID = 2**31 - 1
 
 
+def may_name_a_pipeline(pipeline_id: int) -> bool:
+    """Whether the id is one a pipeline can have (else do not ask the database)."""
+    return 0 < pipeline_id <= MAX_PIPELINE_ID
+
+
 class Pipeline(Base):
     __tablename__ = "pipelines"
 

@@ -32,7 +32,7 @@ def pipelines_objective(
 ) -> None:
     """Show a pipeline's latency objective, or set it (a value left out keeps its own)."""
     from services.backend.schemas import PipelineUpdate
-    from services.shared.db import MAX_PIPELINE_ID, Pipeline
+    from services.shared.db import Pipeline, may_name_a_pipeline
     from services.shared.objectives import objective_for
 
     with reported():
@@ -52,7 +52,7 @@ def pipelines_objective(
                                      for e in error.errors())) from None
         with database() as session:
             pipeline = session.get(Pipeline, pipeline_id) \
-                if 0 < pipeline_id <= MAX_PIPELINE_ID else None
+                if may_name_a_pipeline(pipeline_id) else None
             if pipeline is None:
                 raise CliError(f"no pipeline {pipeline_id}")
             for field, value in changes.items():

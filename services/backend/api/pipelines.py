@@ -14,7 +14,7 @@ from services.backend.auth import require_read, require_write
 from services.backend.deps import RedisDep, SessionDep, SettingsDep
 from services.backend.executions_view import execution_out
 from services.backend.schemas import ExecutionOut, PipelineIn, PipelineOut, PipelineUpdate
-from services.shared.db import MAX_PIPELINE_ID, Pipeline, TriggerMode
+from services.shared.db import Pipeline, TriggerMode, may_name_a_pipeline
 from services.shared.running import publish_queued, queue_single_run, running_locks
 from services.shared.signals import TICKER_PATTERN
 from tracing import current_trace_id
@@ -24,7 +24,7 @@ router = APIRouter(prefix="/pipelines", tags=["pipelines"])
 
 
 def _get(session, pipeline_id: int) -> Pipeline:
-    pipeline = session.get(Pipeline, pipeline_id) if 0 < pipeline_id <= MAX_PIPELINE_ID else None
+    pipeline = session.get(Pipeline, pipeline_id) if may_name_a_pipeline(pipeline_id) else None
     if pipeline is None:
         raise HTTPException(status.HTTP_404_NOT_FOUND, f"pipeline {pipeline_id} not found")
     return pipeline

@@ -35,7 +35,7 @@ from services.backend.explorer.access import (
 )
 from services.backend.explorer.prometheus import PrometheusAway, prometheus
 from services.backend.explorer.waterfall import layout
-from services.shared.db import MAX_PIPELINE_ID, ExecutionStatus
+from services.shared.db import ExecutionStatus, may_name_a_pipeline
 from services.shared.settings import Settings
 from trace_reader.jaeger import Jaeger, TraceUnavailable
 from trace_reader.logs import trace_logs
@@ -202,7 +202,7 @@ def objective_page(pipeline_id: int, session: SessionDep, settings: SettingsDep,
     window = window if window in objective.WINDOWS else "24h"
     with timings.part("db"):
         view = objective.build(session, pipeline_id, settings.default_objective(), window) \
-            if 0 < pipeline_id <= MAX_PIPELINE_ID else None
+            if may_name_a_pipeline(pipeline_id) else None
     if view is None:
         missing = _page("not_found.html", what=f"pipeline {pipeline_id}")
         missing.status_code = 404
