@@ -167,13 +167,17 @@ def _by_labels(prometheus: httpx.Client, query: str, *labels: str) -> Counter:
                     for s in instant(prometheus, query)})
 
 
+def _origin(row: Execution) -> datetime:
+    """What asked for the run, by the database: its signal's generation, else its queueing."""
+    return (datetime.fromisoformat(row.signal["generated_at"])
+            if row.trigger_mode == TriggerMode.SIGNAL else row.queued_at)
+
+
 def _from_origin_by_pipeline(rows: list[Execution]) -> dict[str, float]:
     """Seconds from each execution's origin to its recorded finish, summed per pipeline."""
     total: Counter = Counter()
     for row in rows:
-        origin = (datetime.fromisoformat(row.signal["generated_at"])
-                  if row.trigger_mode == TriggerMode.SIGNAL else row.queued_at)
-        total[str(row.pipeline_id)] += (row.finished_at - origin).total_seconds()
+        total[str(row.pipeline_id)] += (row.finished_at - _origin(row)).total_seconds()
     return dict(total)
 
 
@@ -185,12 +189,10 @@ def _judged(rows: list[Execution], strict_id: int,
     runs: Counter = Counter()
     misses: Counter = Counter()
     for row in rows:
-        origin = (datetime.fromisoformat(row.signal["generated_at"])
-                  if row.trigger_mode == TriggerMode.SIGNAL else row.queued_at)
         objective = strict if row.pipeline_id == strict_id else default
         runs[str(row.pipeline_id)] += 1
         misses[str(row.pipeline_id)] += not objective.met(
-            (row.started_at - origin).total_seconds() * 1000)
+            (row.started_at - _origin(row)).total_seconds() * 1000)
     return runs, misses
 
 

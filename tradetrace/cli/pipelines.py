@@ -36,7 +36,7 @@ def pipelines_objective(
     from services.shared.objectives import objective_for
 
     with reported():
-        changes: dict[str, Any] = {}
+        changes: dict[str, Any]
         if default:
             if start_within_ms is not None or target is not None:
                 raise CliError("--default clears the objective; give no value with it")
