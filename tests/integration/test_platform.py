@@ -7,13 +7,14 @@ import json
 import os
 import signal as os_signal
 import time
+import zlib
 
 import httpx
 import redis
-from sqlalchemy import func, select
+from sqlalchemy import create_engine, func, select, text
 
 from services.shared import redis_keys
-from services.shared.db import Execution, ExecutionStatus, session_scope
+from services.shared.db import Execution, ExecutionStatus, Pipeline, session_scope
 from services.shared.executions import run_of
 from services.shared.tasks import send_pipeline_run
 from services.worker.agents import AGENTS
@@ -223,33 +224,65 @@ def test_signal_replayed_after_a_crash_between_lock_and_enqueue_still_runs(
     client.delete(redis_keys.running_lock(pipeline["id"]))
 
 
+def _one_partition_tickers(prefix: str, count: int, partitions: int) -> list[str]:
+    """`count` distinct tickers that librdkafka's "consistent" partitioner (CRC32 of the key,
+    modulo the partitions) sends to one partition, so the dispatcher consumes them in order."""
+    tickers = (f"{prefix}{i:04d}" for i in range(100 * count))
+    wanted = zlib.crc32(f"{prefix}0000".encode()) % partitions
+    return [t for t in tickers if zlib.crc32(t.encode()) % partitions == wanted][:count]
+
+
+def _blocked_by(connection) -> int:
+    """How many sessions of this database wait on a lock that `connection` holds."""
+    return connection.execute(text(
+        "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database()"
+        " AND pg_backend_pid() = ANY(pg_blocking_pids(pid))")).scalar_one()
+
+
 def test_dispatcher_killed_mid_batch_loses_no_signal(api: httpx.Client, settings, platform,
                                                      ticker: str) -> None:
-    """A burst of three batches: the kill lands once the first batch is recorded (a batch
-    records its signals together, at its end), so inside a later one."""
+    """A burst of three batches in one partition, the pipelines of all but the first batch's
+    signals locked in PostgreSQL: the dispatcher records the first batch, then waits on the
+    lock inside a later one, and is killed there. No timing decides where the kill lands.
+
+    The lock is the one an execution row's foreign key takes on its pipeline (FOR KEY SHARE),
+    so the dispatcher's insert waits as it would behind a slow database."""
     count = 3 * settings.batch_size
-    tickers = [f"{ticker[:6]}{i:03d}" for i in range(count)]
+    tickers = _one_partition_tickers(ticker[:5], count, settings.signal_partitions)
     pipelines = [create_pipeline(api, f"k-{t}", [t])["id"] for t in tickers]
+    first, later = pipelines[:settings.batch_size], pipelines[settings.batch_size:]
     wait_for_index(settings)
     from services.signal_generator.publisher import SignalPublisher
 
     signals = [signal_for(t) for t in tickers]
-    with platform.stopped([TRIGGER_DISPATCHER]):     # the whole burst waits for one batch
-        publisher = SignalPublisher(settings.kafka_bootstrap_servers, settings.signals_topic)
-        for signal in signals:
-            publisher.publish(signal)
-        assert publisher.flush(30) == 0 and publisher.counts.delivered == count
+    before = end_offsets(settings.kafka_bootstrap_servers, settings.signals_topic)
+    engine = create_engine(settings.database_url)
+    locker = engine.connect()
+    try:
+        with platform.stopped([TRIGGER_DISPATCHER]):     # the whole burst waits in Kafka
+            locker.execute(select(Pipeline.id).where(Pipeline.id.in_(later))
+                           .with_for_update()).all()
+            publisher = SignalPublisher(settings.kafka_bootstrap_servers, settings.signals_topic,
+                                        {"partitioner": "consistent"})
+            for signal in signals:
+                publisher.publish(signal)
+            assert publisher.flush(30) == 0 and publisher.counts.delivered == count
+        after = end_offsets(settings.kafka_bootstrap_servers, settings.signals_topic)
+        assert sorted(after[p] - before.get(p, 0) for p in after)[-1] == count, \
+            "the burst is in one partition"
 
-    client = redis.Redis.from_url(settings.redis_url)
-    eventually(lambda: any(client.exists(redis_keys.signal_dispatch(s.signal_id)) for s in signals),
-               "the dispatcher to start on the batch", timeout=60, interval=0.005)
-    pid = platform.pid(TRIGGER_DISPATCHER)
-    os.kill(pid, os_signal.SIGKILL)
-    handled_before_kill = sum(client.exists(redis_keys.signal_dispatch(s.signal_id))
-                              for s in signals)
-    assert 0 < handled_before_kill < count, "the kill must land inside the batch"
-
-    platform.up([TRIGGER_DISPATCHER])
+        client = redis.Redis.from_url(settings.redis_url)
+        dispatch_keys = [redis_keys.signal_dispatch(s.signal_id) for s in signals]
+        eventually(lambda: _blocked_by(locker) > 0, "the dispatcher to wait on the lock",
+                   timeout=60)
+        os.kill(platform.pid(TRIGGER_DISPATCHER), os_signal.SIGKILL)
+        handled_before_kill = sum(1 for r in client.mget(dispatch_keys) if r is not None)
+        assert 0 < handled_before_kill <= len(first), "the kill lands after the first batch"
+    finally:
+        locker.rollback()
+        locker.close()
+        engine.dispose()
+        platform.up([TRIGGER_DISPATCHER])
 
     def all_ran():
         with session_scope(settings.database_url) as session:
