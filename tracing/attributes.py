@@ -36,9 +36,10 @@ DLQ_REASON = "tradetrace.dlq.reason"
 # from what asked for the run to its first start and to its end, and the hops between, in ms.
 ORIGIN_START_MS = "tradetrace.origin.start_ms"
 ORIGIN_END_MS = "tradetrace.origin.end_ms"
-HOP_TO_QUEUE_MS = "tradetrace.hop.to_queue_ms"     # generated -> queued: Kafka, the dispatcher
-HOP_IN_QUEUE_MS = "tradetrace.hop.in_queue_ms"     # queued -> started: the task queue, pickup
-HOP_RUN_MS = "tradetrace.hop.run_ms"               # started -> finished: claim, agents, record
+# The time in each hop, in order (services/shared/latency.py says what each holds): one attribute
+# each, `tradetrace.hop.<hop>_ms`.
+HOPS = ("in_kafka", "dispatch", "in_queue", "retries", "claim", "agents")
+HOP_MS = {hop: f"tradetrace.hop.{hop}_ms" for hop in HOPS}
 ORIGIN_SKEW = "tradetrace.origin.skew"             # why no age: "negative" or "over_a_day"
 # The run judged against its pipeline's latency objective (services/shared/objectives.py).
 OBJECTIVE_MS = "tradetrace.objective.start_within_ms"

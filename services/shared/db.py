@@ -37,6 +37,11 @@ def aware(moment: datetime) -> datetime:
     return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
+def aware_if_any(moment: datetime | None) -> datetime | None:
+    """`aware` for a column that may be empty."""
+    return None if moment is None else aware(moment)
+
+
 class Base(DeclarativeBase):
     pass
 
@@ -131,6 +136,8 @@ class Execution(Base):
     ticker: Mapped[str | None] = mapped_column(String(16), nullable=True)
     queued_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow,
                                                 index=True)
+    # When the dispatcher received the signal's message (a signal's run; migration 0006).
+    received_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
     started_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
     finished_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
     duration_seconds: Mapped[float | None] = mapped_column(Float, nullable=True)

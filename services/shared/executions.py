@@ -25,7 +25,15 @@ from typing import Any, cast
 from sqlalchemy import Table, bindparam, func, or_, select, update
 from sqlalchemy.orm import Session
 
-from services.shared.db import FINISHED, Execution, ExecutionStatus, Pipeline, aware, utcnow
+from services.shared.db import (
+    FINISHED,
+    Execution,
+    ExecutionStatus,
+    Pipeline,
+    aware,
+    aware_if_any,
+    utcnow,
+)
 from services.shared.settings import Settings
 from services.shared.tasks import PipelineRun
 
@@ -55,14 +63,17 @@ class Verdict(str, enum.Enum):
 
 @dataclass(frozen=True)
 class Claim:
-    """A row this delivery runs: its attempt (1 for the first start), when it started, its
-    pipeline's agents and latency objective as the claim read them (agents None: not read,
-    the caller reads them), and when it was queued."""
+    """A row this delivery runs: its attempt (1 for the first start), when it first started
+    and when this attempt did, its pipeline's agents and latency objective as the claim read
+    them (agents None: not read, the caller reads them), and when its signal was received and
+    the row queued."""
 
     attempts: int
     started_at: datetime
+    attempt_started_at: datetime
     agents: list[dict[str, Any]] | None = None
     queued_at: datetime | None = None
+    received_at: datetime | None = None
     objective_ms: int | None = None
     objective_target: float | None = None
 
@@ -87,7 +98,7 @@ _CLAIM = (
                                                                 bindparam("now")),
             lease_expires_at=bindparam("lease"),
             trace_id=func.coalesce(_ROWS.trace_id, bindparam("trace")))
-    .returning(_ROWS.attempts, _ROWS.started_at, _ROWS.queued_at,
+    .returning(_ROWS.attempts, _ROWS.started_at, _ROWS.queued_at, _ROWS.received_at,
                _of_pipeline(_PIPELINES.agents).label("agents"),
                _of_pipeline(_PIPELINES.latency_objective_ms).label("objective_ms"),
                _of_pipeline(_PIPELINES.latency_objective_target).label("objective_target")))
@@ -121,9 +132,9 @@ def claim(session: Session, execution_id: str, task_id: str, settings: Settings,
         "max_retries": settings.task_max_retries,
         "lease": lease(settings.execution_lease_seconds, now)}).one_or_none()
     if taken is not None:
-        return Verdict.RUN, Claim(taken.attempts, aware(taken.started_at), taken.agents,
-                                  aware(taken.queued_at), taken.objective_ms,
-                                  taken.objective_target)
+        return Verdict.RUN, Claim(taken.attempts, aware(taken.started_at), now, taken.agents,
+                                  aware(taken.queued_at), aware_if_any(taken.received_at),
+                                  taken.objective_ms, taken.objective_target)
     return _claim_read(session, execution_id, task_id, settings, trace_id, now)
 
 
@@ -147,8 +158,9 @@ def _claim_read(session: Session, execution_id: str, task_id: str, settings: Set
     execution.started_at = execution.started_at or now
     execution.lease_expires_at = lease(settings.execution_lease_seconds, now)
     execution.trace_id = execution.trace_id or trace_id
-    return Verdict.RUN, Claim(execution.attempts, aware(execution.started_at),
-                              queued_at=aware(execution.queued_at))
+    return Verdict.RUN, Claim(execution.attempts, aware(execution.started_at), now,
+                              queued_at=aware(execution.queued_at),
+                              received_at=aware_if_any(execution.received_at))
 
 
 def _out_of_attempts(execution: Execution, settings: Settings) -> bool:

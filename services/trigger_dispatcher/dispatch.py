@@ -39,7 +39,7 @@ def dispatch(flights: list[InFlight], settings: Settings, locks: RunningLocks,
             batch_runs = queue_batch_runs(session, [SignalMatch(
                 flight.signal.model_dump(mode="json"), flight.outcome.matched,
                 format(flight.process.get_span_context().trace_id, "032x"))
-                for flight in matching], settings)
+                for flight in matching], settings, matching[0].received_at)
         except IntegrityError as error:   # a matched pipeline was deleted meanwhile
             raise StaleIndex(str(error.orig)) from error
         wanted = [(flight, run) for flight, runs in zip(matching, batch_runs, strict=True)

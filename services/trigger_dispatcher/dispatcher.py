@@ -13,6 +13,7 @@ from __future__ import annotations
 import logging
 import time
 from contextlib import ExitStack
+from datetime import datetime
 
 import redis
 from confluent_kafka import Consumer, KafkaError, Message, Producer
@@ -21,6 +22,7 @@ from opentelemetry.trace import Span
 from sqlalchemy.exc import SQLAlchemyError
 
 from services.shared.clients import INFRASTRUCTURE_ERRORS, backoff_seconds
+from services.shared.db import utcnow
 from services.shared.dispatch_record import SignalOutcome
 from services.shared.running import running_locks
 from services.shared.settings import Settings
@@ -128,6 +130,7 @@ class Dispatcher:
         then the batch's execution rows are written in one transaction, its locks taken in one
         Redis round trip, its tasks published in one (each publish span under its own
         message's process span) and its records written in one round trip."""
+        received_at = utcnow()      # consumed just now: the end of its wait in Kafka
         received = []
         for message in messages:
             error = message.error()
@@ -148,7 +151,7 @@ class Dispatcher:
                                                                    strict=True):
                 span = start_process_span(tracer(), message, parent, problem, batch, group)
                 open_spans.callback(span.end)
-                flight = self._start(message, message_headers, span, parent)
+                flight = self._start(message, message_headers, span, parent, received_at)
                 if flight is not None:
                     flights.append(flight)
             parked = len(received) - len(flights)
@@ -159,7 +162,7 @@ class Dispatcher:
         records.count(self.redis, {"signals_consumed": len(received) - parked, "dlq": parked})
 
     def _start(self, message: Message, headers: Headers | None, span: Span,
-               parent: Context) -> InFlight | None:
+               parent: Context, received_at: datetime) -> InFlight | None:
         """Parse the message and match it against the index; None when it was parked in the DLQ.
 
         What the match decides goes on the process span (records.py), not on a span of its
@@ -176,7 +179,7 @@ class Dispatcher:
         # The signal id in baggage also for messages from clients that set none.
         return InFlight(message, headers, span, signal,
                         signal_context(signal.signal_id, span, parent),
-                        SignalOutcome(matched=matched))
+                        SignalOutcome(matched=matched), received_at=received_at)
 
     def _dispatch(self, flights: list[InFlight]) -> None:
         try:

@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from datetime import datetime
 
 from confluent_kafka import Message
 from opentelemetry import context as otel_context
@@ -33,6 +34,7 @@ class InFlight:
     outcome: SignalOutcome
     to_publish: list[PipelineRun] = field(default_factory=list)
     parked: bool = False
+    received_at: datetime | None = None   # when its batch came from Kafka (the whole at once)
 
     def start_over(self) -> None:
         """Forget what a failed dispatch of its batch decided (it is dispatched again alone)."""

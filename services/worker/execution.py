@@ -28,7 +28,7 @@ from services.shared.running import RunningLocks
 from services.shared.settings import Settings
 from services.shared.tasks import PipelineRun
 from services.worker.agents import AgentError, AgentResult, TransientAgentError, run_agent
-from services.worker.origin import from_origin
+from services.worker.origin import ClaimTimes, from_origin, moments_of
 from tracing import attributes as attr
 from tracing import current_trace_id, record_failure, span_names, tracer
 
@@ -64,9 +64,12 @@ class Claimed:
     agents: list[dict[str, Any]]
     attempt: int          # 1 for the first start
     final_attempt: bool
-    started_at: datetime
     objective: LatencyObjective
-    queued_at: datetime | None = None
+    times: ClaimTimes     # the way so far, for the latency from origin
+
+    @property
+    def started_at(self) -> datetime:
+        return self.times.started_at
 
 
 @dataclass(frozen=True)
@@ -125,10 +128,10 @@ def _claim(run: PipelineRun, task_id: str, settings: Settings,
             raise LockHeldElsewhere(f"pipeline {run.pipeline_id} is running for another trigger")
         return Claimed(agents, taken.attempts,
                        final_attempt=taken.attempts > settings.task_max_retries,
-                       started_at=taken.started_at,
                        objective=objective_for(objective_ms, objective_target,
                                                settings.default_objective()),
-                       queued_at=taken.queued_at)
+                       times=ClaimTimes(taken.queued_at, taken.received_at, taken.started_at,
+                                        taken.attempt_started_at, claimed_at=utcnow()))
 
 
 @dataclass
@@ -213,8 +216,9 @@ def _run(run: PipelineRun, claimed: Claimed, task_id: str, settings: Settings) -
         if outcome.finished_at is not None and span.is_recording():  # off: nothing to say
             span.set_attributes({attr.EXECUTION_STATUS: outcome.status.value,
                                  attr.COST_USD: round(outcome.cost_usd, 6),
-                                 **from_origin(run, claimed.queued_at, claimed.started_at,
-                                               outcome.finished_at, claimed.objective)})
+                                 **from_origin(run, moments_of(run, claimed.times,
+                                                               outcome.finished_at),
+                                               claimed.objective)})
         return outcome
 
 

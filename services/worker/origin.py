@@ -11,28 +11,44 @@ miss would hide it from `rate()`).
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime
 
-from services.shared.latency import Hops, hops_from_origin, ms, origin_of
+from services.shared.latency import Hops, Moments, hops_from_origin, ms, origin_of
 from services.shared.objectives import LatencyObjective
 from services.shared.tasks import PipelineRun
 from tracing import attributes as attr
 
 
-def from_origin(run: PipelineRun, queued_at: datetime | None, started_at: datetime,
-                finished_at: datetime,
+def from_origin(run: PipelineRun, moments: Moments,
                 objective: LatencyObjective) -> dict[str, float | str | int]:
     """The span attributes of a finished run's latency from origin and whether its start met
     `objective`, or the reason it has none (then it is not judged: its clocks disagree, so
     nothing is known of it)."""
-    queued = queued_at or started_at
-    generated = (run.signal or {}).get("generated_at")
-    hops = hops_from_origin(origin_of(generated, queued), queued, started_at, finished_at)
+    hops = hops_from_origin(moments)
     if not isinstance(hops, Hops):
         return {attr.ORIGIN_SKEW: hops}
     start_ms = ms(hops.start)
     return {attr.ORIGIN_START_MS: start_ms, attr.ORIGIN_END_MS: ms(hops.end),
-            attr.HOP_TO_QUEUE_MS: ms(hops.to_queue), attr.HOP_IN_QUEUE_MS: ms(hops.in_queue),
-            attr.HOP_RUN_MS: ms(hops.run),
+            **{attr.HOP_MS[hop]: ms(time) for hop, time in hops.by_name().items()},
             attr.OBJECTIVE_MS: objective.start_within_ms, attr.OBJECTIVE_TARGET: objective.target,
             attr.OBJECTIVE_MISSED: 0 if objective.met(start_ms) else 1}
+
+
+@dataclass(frozen=True)
+class ClaimTimes:
+    """What a claimed run knows of its way so far: the row's times and this attempt's."""
+
+    queued_at: datetime | None      # None: a row without it is timed from its start
+    received_at: datetime | None
+    started_at: datetime            # the first attempt's
+    attempt_started_at: datetime
+    claimed_at: datetime
+
+
+def moments_of(run: PipelineRun, times: ClaimTimes, finished_at: datetime) -> Moments:
+    """The run's moments from its origin, once it finished."""
+    queued = times.queued_at or times.started_at
+    return Moments(origin_of((run.signal or {}).get("generated_at"), queued), queued,
+                   times.started_at, finished_at, times.received_at, times.attempt_started_at,
+                   times.claimed_at)

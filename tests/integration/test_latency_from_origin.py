@@ -37,7 +37,6 @@ from tradetrace.stack.ports import free_port
 
 RETRIED_ONCE = [{"name": "market_data", "params": {"duration_ms": 0, "transient_failures": 1}}]
 FAILING = [{"name": "market_data", "params": {"duration_ms": 0, "fail": True}}]
-HOPS = (attr.HOP_TO_QUEUE_MS, attr.HOP_IN_QUEUE_MS, attr.HOP_RUN_MS)
 
 
 @pytest.fixture
@@ -100,7 +99,7 @@ def test_every_execution_is_timed_from_its_origin_once(isolated, prometheus: htt
                    f"{metric} counts = the database's {dict(by_mode)}", timeout=30)
     hops = f"sum by (hop) (execution_hop_duration_seconds_count{{{job}}})"
     eventually(lambda: _by_labels(prometheus, hops, "hop")
-               == dict.fromkeys(("to_queue", "in_queue", "run"), len(rows)),
+               == dict.fromkeys(attr.HOPS, len(rows)),
                f"each hop counted {len(rows)} times", timeout=30)
     # Per pipeline, the time in the hops adds up to the database's, origin to finish.
     in_hops = f"sum by (pipeline_id) (execution_hop_seconds_total{{{job}}})"
@@ -132,6 +131,8 @@ def test_every_execution_is_timed_from_its_origin_once(isolated, prometheus: htt
     assert (view["runs"], view["misses"]) == (runs[strict_key], misses[strict_key])
     assert [run["start_ms"] for run in view["late"]] == sorted(
         (run["start_ms"] for run in view["late"]), reverse=True)
+    assert all(run["in_kafka_ms"] + run["dispatch_ms"] + run["in_queue_ms"]
+               == pytest.approx(run["start_ms"], abs=0.01) for run in view["late"])
 
     # The burn-rate rule over these counters: a second wave, so the rate sees them grow (a
     # series' first sample holds counts the rate cannot see: Prometheus 2.42 keeps no created
@@ -148,8 +149,11 @@ def test_every_execution_is_timed_from_its_origin_once(isolated, prometheus: htt
     retried = next(r for r in rows if r.attempts > 1 and r.trigger_mode == TriggerMode.SIGNAL)
     span = _final_run_span(traces, retried)
     end_ms = span.tags[attr.ORIGIN_END_MS]
-    assert sum(span.tags[hop] for hop in HOPS) == pytest.approx(end_ms, abs=1.0)
+    assert sum(span.tags[hop] for hop in attr.HOP_MS.values()) == pytest.approx(end_ms, abs=1.0)
     generated = datetime.fromisoformat(retried.signal["generated_at"])
+    assert span.tags[attr.HOP_MS["in_kafka"]] == pytest.approx(
+        (retried.received_at - generated).total_seconds() * 1000, abs=1.0)
+    assert span.tags[attr.HOP_MS["retries"]] > 0      # its first attempt, and the backoff
     assert (retried.finished_at - generated).total_seconds() * 1000 == pytest.approx(
         end_ms, abs=1.0)
     assert span.tags[attr.ORIGIN_START_MS] == pytest.approx(

@@ -50,6 +50,8 @@ def test_every_attribute_of_ours_the_collector_reads_is_one_we_set() -> None:
     set_by_collector = set(re.findall(r'set\(attributes\["([^"]+)"\]', config)) \
         | set(re.findall(r'\{key: ([\w.]+), default_value', config))
     ours = {value for name, value in vars(attributes).items()
-            if name.isupper() and isinstance(value, str)}
+            if name.isupper() and isinstance(value, str)} \
+        | {value for name, values in vars(attributes).items()
+           if name.isupper() and isinstance(values, dict) for value in values.values()}
     assert read, "the pattern no longer finds the collector's attributes"
     assert read <= ours | set_by_collector, sorted(read - ours - set_by_collector)

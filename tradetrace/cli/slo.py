@@ -69,12 +69,13 @@ def _as_dict(view: Any, late: bool) -> dict[str, Any]:
 
 
 def _print_late(view: Any) -> None:
-    table = Table("signal / run", "ticker", "status", "start from origin", "to_queue",
-                  "in_queue", "run", box=None, title="late runs, slowest first")
+    from services.backend.explorer.objective import HOPS
+
+    table = Table("signal / run", "ticker", "status", "start from origin", *HOPS, box=None,
+                  title="late runs, slowest first (ms)")
     for run in view.late:
         table.add_row(run.signal_id or run.execution_id, run.ticker or "", run.status,
-                      f"{run.start_ms:.1f} ms", f"{run.to_queue_ms:.1f}",
-                      f"{run.in_queue_ms:.1f}", f"{run.run_ms:.1f}")
+                      f"{run.start_ms:.1f} ms", *(f"{ms:.1f}" for ms in run.hops_ms.values()))
     console.print(table)
 
 

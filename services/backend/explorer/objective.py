@@ -5,7 +5,8 @@ went, and the runs that missed it, slowest first (the page an objective's alert 
 The executions table is the record of what ran, so the page agrees with the database rather
 than with Prometheus' rates; its runs are judged against the pipeline's objective of now (the
 spans and the alerts judged each run against the objective of its time). The origin and hops
-are services/shared/latency.py's, as on the runs' spans, from the row's own times.
+are services/shared/latency.py's, as on the runs' spans, from the row's own times (which do
+not say when an attempt claimed the row: the page's `run` is the spans' last three hops).
 """
 
 from __future__ import annotations
@@ -32,6 +33,7 @@ LATE_SHOWN = 50
 _E = Execution.__table__.c
 _ORIGIN = func.coalesce(cast(_E.signal["generated_at"].as_string(), DateTime(timezone=True)),
                         _E.queued_at)
+_RECEIVED = func.coalesce(_E.received_at, _E.queued_at)
 
 
 def _ms(later: Any, earlier: Any) -> Any:
@@ -39,16 +41,18 @@ def _ms(later: Any, earlier: Any) -> Any:
 
 
 _TIMED = (select(_E.id, _E.signal_id, _E.ticker, _E.trace_id, _E.status, _E.trigger_mode,
-                 _ms(_E.queued_at, _ORIGIN).label("to_queue_ms"),
+                 _ms(_RECEIVED, _ORIGIN).label("in_kafka_ms"),
+                 _ms(_E.queued_at, _RECEIVED).label("dispatch_ms"),
                  _ms(_E.started_at, _E.queued_at).label("in_queue_ms"),
                  _ms(_E.finished_at, _E.started_at).label("run_ms"),
                  _ms(_E.finished_at, _ORIGIN).label("end_ms"))
           .where(_E.pipeline_id == bindparam("pipeline_id"), _E.status.in_(FINISHED),
                  _E.started_at.is_not(None), _E.finished_at >= bindparam("since"))
           .cte("timed").prefix_with("MATERIALIZED"))   # once, not per reference: ~3x
-_TRUSTED = and_(_TIMED.c.to_queue_ms >= 0, _TIMED.c.in_queue_ms >= 0, _TIMED.c.run_ms >= 0,
+HOPS = ("in_kafka", "dispatch", "in_queue", "run")     # latency.py's, the last three as one
+_TRUSTED = and_(*(_TIMED.c[f"{hop}_ms"] >= 0 for hop in HOPS),
                 _TIMED.c.end_ms <= ABSURD_AGE / timedelta(milliseconds=1))
-_START = _TIMED.c.to_queue_ms + _TIMED.c.in_queue_ms
+_START = _TIMED.c.in_kafka_ms + _TIMED.c.dispatch_ms + _TIMED.c.in_queue_ms
 _LATE = and_(_TRUSTED, _START > bindparam("objective_ms"))
 _SUMMARY = select(
     func.count().filter(_TRUSTED).label("runs"),
@@ -56,9 +60,7 @@ _SUMMARY = select(
     func.count().filter(_LATE).label("misses"),
     func.percentile_cont(0.5).within_group(_START).filter(_TRUSTED).label("p50"),
     func.percentile_cont(0.99).within_group(_START).filter(_TRUSTED).label("p99"),
-    func.avg(_TIMED.c.to_queue_ms).filter(_TRUSTED).label("to_queue"),
-    func.avg(_TIMED.c.in_queue_ms).filter(_TRUSTED).label("in_queue"),
-    func.avg(_TIMED.c.run_ms).filter(_TRUSTED).label("run"))
+    *(func.avg(_TIMED.c[f"{hop}_ms"]).filter(_TRUSTED).label(hop) for hop in HOPS))
 _SLOWEST_LATE = (select(_TIMED, _START.label("start_ms")).where(_LATE)
                  .order_by(_START.desc()).limit(bindparam("limit")))
 
@@ -74,13 +76,18 @@ class TimedRun:
     status: str
     trigger_mode: str
     start_ms: float
-    to_queue_ms: float
+    in_kafka_ms: float
+    dispatch_ms: float
     in_queue_ms: float
     run_ms: float
 
     @property
+    def hops_ms(self) -> dict[str, float]:
+        return {hop: getattr(self, f"{hop}_ms") for hop in HOPS}
+
+    @property
     def end_ms(self) -> float:
-        return self.to_queue_ms + self.in_queue_ms + self.run_ms
+        return sum(self.hops_ms.values())
 
 
 @dataclass(frozen=True)
@@ -126,10 +133,10 @@ def build(session: Session, pipeline_id: int, default: LatencyObjective,
               "objective_ms": objective.start_within_ms, "limit": LATE_SHOWN}
     summary = session.execute(_SUMMARY, values).one()
     late = [TimedRun(row.id, row.signal_id, row.ticker, row.trace_id, row.status.value,
-                     row.trigger_mode.value, float(row.start_ms), float(row.to_queue_ms),
-                     float(row.in_queue_ms), float(row.run_ms))
+                     row.trigger_mode.value, float(row.start_ms),
+                     *(float(row._mapping[f"{hop}_ms"]) for hop in HOPS))
             for row in session.execute(_SLOWEST_LATE, values)]
-    hops = {hop: float(getattr(summary, hop)) for hop in ("to_queue", "in_queue", "run")
+    hops = {hop: float(getattr(summary, hop)) for hop in HOPS
             if getattr(summary, hop) is not None}
     return ObjectiveView(
         pipeline_id, pipeline.name, objective,

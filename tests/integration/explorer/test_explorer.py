@@ -257,6 +257,8 @@ def test_a_pipelines_objective_page_lists_its_late_runs_slowest_first_in_under_3
     starts = [float(v) for v in page.locator("#late tbody tr").evaluate_all(
         "rows => rows.map(r => r.dataset.startMs)")]
     assert starts == sorted(late_ms, reverse=True)[:50]
+    cells = page.locator("#late tbody tr").first.locator("td").all_inner_texts()
+    assert cells[5:7] == ["1.0", "1.0"]         # its hops: in Kafka, in the dispatcher
     page.locator("#late tbody tr a").first.click()
     page.wait_for_url("**/explorer/signals/**")
     loads = [t["load"] for t in timings]
@@ -268,7 +270,8 @@ def test_a_pipelines_objective_page_lists_its_late_runs_slowest_first_in_under_3
 def _insert_finished_runs(database_url: str, pipeline_id: int, ticker: str,
                           count: int) -> list[float]:
     """`count` finished runs of the pipeline in the last half hour, as the worker records
-    them; every 50th started 60-259 ms after its signal, the rest 5 ms. Returns the late
+    them (received 1 ms after their signal, queued 1 ms later); every 50th started 60-259 ms
+    after its signal, the rest 5 ms. Returns the late
     ones' start from origin, in ms."""
     import uuid
     from datetime import UTC, datetime, timedelta
@@ -289,6 +292,7 @@ def _insert_finished_runs(database_url: str, pipeline_id: int, ticker: str,
         rows.append({"id": str(uuid.uuid4()), "pipeline_id": pipeline_id,
                      "status": ExecutionStatus.SUCCEEDED, "trigger_mode": TriggerMode.SIGNAL,
                      "signal_id": signal.signal_id, "ticker": ticker,
+                     "received_at": generated + timedelta(milliseconds=1),
                      "queued_at": generated + timedelta(milliseconds=2), "started_at": started,
                      "finished_at": started + timedelta(milliseconds=10),
                      "duration_seconds": 0.01, "attempts": 1,
