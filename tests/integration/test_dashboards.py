@@ -25,10 +25,23 @@ from tests.support.polling import eventually
 from tests.support.prometheus import instant
 from tradetrace.stack.paths import REPO_ROOT
 
+
+def _with_variables(expr: str, dashboard: dict) -> str:
+    """The query as Grafana sends it with every template variable at "All" (its `allValue`)
+    or its default."""
+    for variable in dashboard.get("templating", {}).get("list", []):
+        value = variable.get("allValue") or variable["current"]["value"]
+        expr = expr.replace(f"${{{variable['name']}}}", value).replace(f"${variable['name']}",
+                                                                        value)
+    return expr
+
+
 PANEL_QUERIES = [
-    pytest.param(target["expr"], id=f"{path.stem}:{panel['title']}:{target['refId']}")
+    pytest.param(_with_variables(target["expr"], dashboard),
+                 id=f"{path.stem}:{panel['title']}:{target['refId']}")
     for path in sorted((REPO_ROOT / "grafana" / "dashboards").glob("*.json"))
-    for panel in json.loads(path.read_text())["panels"]
+    for dashboard in [json.loads(path.read_text())]
+    for panel in dashboard["panels"]
     for target in panel["targets"]
 ]
 

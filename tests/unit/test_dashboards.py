@@ -17,9 +17,9 @@ def _provisioned_uids() -> set[str]:
     return {ds["uid"] for ds in spec["datasources"]}
 
 
-def test_the_five_dashboards_have_unique_uids() -> None:
+def test_the_six_dashboards_have_unique_uids() -> None:
     uids = [json.loads(path.read_text())["uid"] for path in DASHBOARDS]
-    assert len(uids) == 5 and len(set(uids)) == 5
+    assert len(uids) == 6 and len(set(uids)) == 6
 
 
 def test_every_datasource_a_panel_names_is_provisioned() -> None:
@@ -46,3 +46,19 @@ def test_exemplars_link_to_jaeger() -> None:
     prometheus = next(ds for ds in spec["datasources"] if ds["type"] == "prometheus")
     [destination] = prometheus["jsonData"]["exemplarTraceIdDestinations"]
     assert destination == {"name": "trace_id", "datasourceUid": "jaeger"}
+
+
+def test_the_objectives_dashboard_links_to_the_explorers_objective_page() -> None:
+    """Its `explorer` variable defaults to the explorer's own default address, and its link
+    names a route the explorer serves."""
+    from services.backend.explorer.pages import pages
+    from services.shared.settings import Settings
+
+    dashboard = json.loads((GRAFANA / "dashboards/slo.json").read_text())
+    variables = {v["name"]: v for v in dashboard["templating"]["list"]}
+    default = Settings(_env_file=None).explorer_base_url()
+    assert variables["explorer"]["query"] == variables["explorer"]["current"]["value"] == default
+    [link] = dashboard["links"]
+    path = link["url"].removeprefix("${explorer}").split("?")[0]
+    assert f"/explorer{path}".replace("${pipeline}", "{pipeline_id}") in {
+        route.path for route in pages.routes}
