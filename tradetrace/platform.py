@@ -3,7 +3,8 @@
 They reuse the stack's process handling (pid files, logs, bounded waits). Their settings go
 to them as `TRADETRACE_*` environment variables; by default they use the native stack. Each
 service but the backend (which answers `/ready`) keeps a heartbeat file next to its log: it is
-ready once it beats, and alive while the beat is fresh.
+ready once it beats, and alive while the beat is fresh. Each runs under a supervisor
+(`tradetrace/supervisor.py`) that restarts it when it exits and leaves it down on a crash loop.
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ from tradetrace.stack.components.redis import redis_url
 from tradetrace.stack.health import http_ok
 from tradetrace.stack.paths import REPO_ROOT, state_dir
 from tradetrace.stack.ports import port
+from tradetrace.supervisor import RestartPolicy, SupervisorState
 
 
 @dataclass(frozen=True)
@@ -42,6 +44,8 @@ class ServiceState:
     pid: int | None
     log: Path
     heartbeat_age: float | None     # seconds; None: no heartbeat (yet)
+    supervised: bool = False        # its supervisor runs (and restarts it if it exits)
+    supervisor: SupervisorState | None = None   # restarts and last exit, if ever supervised
 
     @property
     def alive(self) -> bool:
@@ -49,6 +53,20 @@ class ServiceState:
             return False
         return self.name == BACKEND or (self.heartbeat_age is not None
                                           and self.heartbeat_age < MAX_AGE_SECONDS)
+
+    @property
+    def condition(self) -> str:
+        """One word for `services status`: alive, stuck (runs, no fresh beat), restarting
+        (exited, its supervisor waits to start it again), crash-looped, or stopped."""
+        if self.alive:
+            return "alive"
+        if self.pid is not None:
+            return "stuck"
+        if self.supervised:
+            return "restarting"
+        if self.supervisor is not None and self.supervisor.gave_up:
+            return "crash-looped"
+        return "stopped"
 
 
 def default_env() -> dict[str, str]:
@@ -65,11 +83,13 @@ class Platform:
     named worker-2, trigger-dispatcher-2, and so on."""
 
     def __init__(self, env: dict[str, str] | None = None, state: Path | None = None,
-                 backend_port: int = port("backend"), replicas: int = 1) -> None:
+                 backend_port: int = port("backend"), replicas: int = 1,
+                 restart_policy: RestartPolicy | None = None) -> None:
         self.env = {**default_env(), **(env or {}), "TRADETRACE_BACKEND_PORT": str(backend_port)}
         self.state = (state or state_dir()) / "services"
         self.backend_url = f"http://127.0.0.1:{backend_port}"
         self.replicas = replicas
+        self.restart_policy = restart_policy or RestartPolicy()
 
     def services(self) -> list[Service]:
         python = sys.executable
@@ -98,7 +118,11 @@ class Platform:
         return [self._paths(s.name)[0] for s in self.services()]
 
     def _paths(self, name: str) -> tuple[Path, Path]:
+        """The service's log and pid file (the pid file written by its supervisor)."""
         return self.state / name / f"{name}.log", self.state / name / f"{name}.pid"
+
+    def _supervisor_pid_path(self, name: str) -> Path:
+        return self.state / name / "supervisor.pid"
 
     def heartbeat_path(self, name: str) -> Path:
         return self.state / name / "heartbeat"
@@ -123,27 +147,39 @@ class Platform:
         log_files = json.dumps([str(path) for path in self.log_paths()])  # for the explorer
         started = []
         for service in selected:
-            log, pid = self._paths(service.name)
-            if process.running_pid(pid) is None:
-                beat = self.heartbeat_path(service.name)
-                beat.unlink(missing_ok=True)     # ready means a beat from this process
-                env = {**self.env, "TRADETRACE_HEARTBEAT_FILE": str(beat),
-                       "TRADETRACE_SERVICE_LOG_FILES": log_files}
-                process.start(process.Launch(service.argv, env=env, cwd=REPO_ROOT), log, pid)
+            if self._supervisor_pid(service.name) is None:
+                self._start(service, log_files)
                 started.append(service)
         for service in started:
             self._wait_ready(service)
         return [s.name for s in started]
 
-    def _wait_ready(self, service: Service) -> None:
+    def _start(self, service: Service, log_files: str) -> None:
+        """Start the service's supervisor, which starts the service."""
         log, pid = self._paths(service.name)
+        process.stop(pid)       # one started before supervision, or orphaned: not twice
+        beat = self.heartbeat_path(service.name)
+        beat.unlink(missing_ok=True)     # ready means a beat from this process
+        env = {**self.env, "TRADETRACE_HEARTBEAT_FILE": str(beat),
+               "TRADETRACE_SERVICE_LOG_FILES": log_files}
+        supervisor = [sys.executable, "-m", "tradetrace.supervisor", "--name", service.name,
+                      "--state", str(log.parent), *self.restart_policy.argv(), "--",
+                      *service.argv]
+        process.start(process.Launch(supervisor, env=env, cwd=REPO_ROOT), log,
+                      self._supervisor_pid_path(service.name))
+
+    def _supervisor_pid(self, name: str) -> int | None:
+        return process.running_pid(self._supervisor_pid_path(name))
+
+    def _wait_ready(self, service: Service) -> None:
+        log, _pid = self._paths(service.name)
         beat = self.heartbeat_path(service.name)
         ready = service.ready or alive
         deadline = time.monotonic() + service.timeout
         while not ready(beat):
-            if process.running_pid(pid) is None:
-                raise PlatformError(f"{service.name} exited during start-up; last lines of "
-                                    f"{log}:\n{process.tail(log)}")
+            if self._supervisor_pid(service.name) is None:
+                raise PlatformError(f"{service.name} kept exiting during start-up and was left "
+                                    f"down; last lines of {log}:\n{process.tail(log)}")
             if time.monotonic() > deadline:
                 raise PlatformError(f"{service.name} not ready after {service.timeout:.0f}s; "
                                     f"last lines of {log}:\n{process.tail(log)}")
@@ -152,7 +188,9 @@ class Platform:
     def down(self, names: list[str] | None = None) -> list[str]:
         stopped = []
         for service in reversed(self._select(names)):
-            if process.stop(self._paths(service.name)[1], timeout=30):
+            supervised = process.stop(self._supervisor_pid_path(service.name), timeout=30)
+            # Its service went with it (one process group); one from before supervision not.
+            if process.stop(self._paths(service.name)[1], timeout=30) or supervised:
                 stopped.append(service.name)
         return stopped
 
@@ -176,5 +214,7 @@ class Platform:
 
     def status(self) -> list[ServiceState]:
         return [ServiceState(s.name, self.pid(s.name), self._paths(s.name)[0],
-                             heartbeat_age(self.heartbeat_path(s.name)))
+                             heartbeat_age(self.heartbeat_path(s.name)),
+                             self._supervisor_pid(s.name) is not None,
+                             SupervisorState.read(self._paths(s.name)[0].parent))
                 for s in self.services()]
