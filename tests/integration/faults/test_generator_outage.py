@@ -61,7 +61,9 @@ def test_generator_outlives_a_broker_outage_and_loses_no_signal(
         resumed = before + QUEUE + MAX_PENDING + 2 * RATE
         eventually(lambda: in_kafka() >= resumed, "generation to resume after the outage",
                    timeout=90)
-        assert generator.pid(SIGNAL_GENERATOR) is not None, "the generator died"
+        [row] = [r for r in generator.status() if r.name == SIGNAL_GENERATOR]
+        assert row.supervisor is not None and row.supervisor.restarts == 0, \
+            f"the generator died ({row.supervisor}); its supervisor started it again"
     finally:
         generator.down([SIGNAL_GENERATOR])      # SIGTERM: it flushes what it holds
 
