@@ -32,6 +32,8 @@ MESSAGE_AGE_MS = "tradetrace.message.age_ms"
 # Why a consumer span is a new root: "missing" or "invalid" trace headers.
 TRACE_CONTEXT = "tradetrace.trace_context"
 DLQ_REASON = "tradetrace.dlq.reason"
+# On a redrive's send span: the DLQ entry it sent back ("<dlq topic>/<partition>:<offset>").
+DLQ_REDRIVEN_FROM = "tradetrace.dlq.redriven_from"
 # Latency from origin, on a run's final `pipeline.execute` span (services/worker/origin.py):
 # from what asked for the run to its first start and to its end, and the hops between, in ms.
 ORIGIN_START_MS = "tradetrace.origin.start_ms"

@@ -13,7 +13,7 @@ from fastapi.responses import JSONResponse
 from opentelemetry.metrics import NoOpMeterProvider
 
 from services.backend.active_requests import track_active_request
-from services.backend.api import executions, health, pipelines
+from services.backend.api import dlq, executions, health, pipelines
 from services.backend.body_limit import BodyLimit
 from services.backend.explorer import pages as explorer
 from services.shared.clients import INFRASTRUCTURE_ERRORS, redis_client
@@ -45,6 +45,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                            allow_headers=["Authorization", "Content-Type"])
     app.include_router(pipelines.router)
     app.include_router(executions.router)
+    app.include_router(dlq.router)
     app.include_router(health.router)
     explorer.mount(app)
     for error_class in INFRASTRUCTURE_ERRORS:

@@ -39,3 +39,13 @@ def signal_dispatch(signal_id: str) -> str:
     """What the dispatcher made of a signal (services/shared/dispatch_record.py), read by
     `signal emit` and the explorer."""
     return f"{PREFIX}:signal-dispatch:{signal_id}"
+
+
+# How long a DLQ entry's redrive is remembered: past the DLQ topic's retention (7 days).
+DLQ_REDRIVEN_SECONDS = 30 * 24 * 3600
+
+
+def dlq_redriven(dlq_topic: str, partition: int, offset: int) -> str:
+    """Set once a DLQ entry is redriven (services/shared/dead_letters.py): a second redrive of
+    it is refused."""
+    return f"{PREFIX}:dlq-redriven:{dlq_topic}:{partition}:{offset}"

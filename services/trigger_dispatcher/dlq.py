@@ -10,7 +10,9 @@ import logging
 import time
 
 from confluent_kafka import KafkaError, Message, Producer
+from opentelemetry.trace import Span
 
+from services.shared import dead_letters
 from services.shared.settings import Settings
 from tracing.kafka import Headers
 
@@ -31,19 +33,21 @@ class DeadLetterQueue:
         """Forget the delivery failures of a batch that was rewound before it was confirmed."""
         self._failures = []
 
-    def park(self, message: Message, reason: str, headers: Headers | None) -> None:
-        """Park the message with its reason and where it came from. Its original headers and
-        value go along unless they are unreadable or too large; then the copy says so and the
-        source topic, partition and offset point to the original."""
+    def park(self, message: Message, reason: str, headers: Headers | None, span: Span) -> None:
+        """Park the message with its reason, where it came from and the span that parked it
+        (`span`, its process span: a redrive continues the trace there). Its original headers
+        and value go along unless they are unreadable or too large; then the copy says so and
+        the source topic, partition and offset point to the original."""
         log.warning("to %s (partition %s offset %s): %s", self.settings.dlq_topic,
                     message.partition(), message.offset(), reason)
         value, kept, note = _dlq_body(message.value(), headers, self.settings.dlq_max_value_bytes)
         kept = kept + [
-            ("dlq.reason", reason.encode("utf-8", "replace")),
-            ("dlq.source.topic", (message.topic() or "").encode()),
-            ("dlq.source.partition", str(message.partition()).encode()),
-            ("dlq.source.offset", str(message.offset()).encode()),
-        ] + ([("dlq.note", note.encode())] if note else [])
+            (dead_letters.REASON, reason.encode("utf-8", "replace")),
+            (dead_letters.SOURCE_TOPIC, (message.topic() or "").encode()),
+            (dead_letters.SOURCE_PARTITION, str(message.partition()).encode()),
+            (dead_letters.SOURCE_OFFSET, str(message.offset()).encode()),
+            *dead_letters.park_traceparent(span),
+        ] + ([(dead_letters.NOTE, note.encode())] if note else [])
         deadline = time.monotonic() + 30
         while True:
             try:

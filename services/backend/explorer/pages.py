@@ -1,4 +1,5 @@
-"""The signal explorer's pages: the latest signals, one signal end to end, the RED view.
+"""The signal explorer's pages: the latest signals, one signal end to end, the RED view, a
+pipeline's objective, the DLQ.
 
 Server-rendered (Jinja2, every value escaped), read from the executions table, the
 dispatcher's records in Redis, Jaeger's query API and Prometheus' HTTP API; no database of
@@ -12,13 +13,14 @@ import re
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from functools import lru_cache
 from pathlib import Path
 from typing import Annotated
 
 import httpx
 import jinja2
+from confluent_kafka import KafkaException
 from fastapi import APIRouter, Depends, Form, Query
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
@@ -35,6 +37,7 @@ from services.backend.explorer.access import (
 )
 from services.backend.explorer.prometheus import PrometheusAway, prometheus
 from services.backend.explorer.waterfall import layout
+from services.shared import redrive
 from services.shared.db import ExecutionStatus, may_name_a_pipeline
 from services.shared.settings import Settings
 from trace_reader.jaeger import Jaeger, TraceUnavailable
@@ -42,6 +45,7 @@ from trace_reader.logs import trace_logs
 
 HERE = Path(__file__).parent
 TRACE_ID = re.compile(r"[0-9a-f]{32}")
+DLQ_PAGE_ROWS = 200
 LOG_TAIL_BYTES = 16 * 1024 * 1024    # of each service's log: a signal's lines are recent
 templates = jinja2.Environment(loader=jinja2.FileSystemLoader(HERE / "templates"),
                                autoescape=True, undefined=jinja2.StrictUndefined,
@@ -211,6 +215,26 @@ def objective_page(pipeline_id: int, session: SessionDep, settings: SettingsDep,
         page = _page("objective.html", view=view, windows=list(objective.WINDOWS))
     page.headers["Server-Timing"] = timings.header()
     return page
+
+
+@pages.get("/dlq")
+def dlq_page(settings: SettingsDep, redis_client: RedisDep, reason: str | None = None,
+             ticker: str | None = None,
+             hours: Annotated[int | None, Query(ge=1, le=24 * 366)] = None) -> HTMLResponse:
+    """The DLQ's entries, newest first, each opening its trace. Read-only, as every page
+    behind the cookie: a redrive wants the API's write key in a header (`POST
+    /dlq/{partition}/{offset}/redrive`, or `tradetrace dlq redrive`), which the page names."""
+    since = datetime.now(UTC) - timedelta(hours=hours) if hours else None
+    try:
+        entries, problem = redrive.read_parked(
+            settings, redis_client, reason=reason or None, ticker=ticker or None, since=since,
+            limit=DLQ_PAGE_ROWS), None
+    except (KafkaException, TimeoutError) as error:
+        entries, problem = [], (f"Kafka is not reachable at "
+                                f"{settings.kafka_bootstrap_servers}: {error}")
+    return _page("dlq.html", entries=entries, problem=problem, topic=settings.dlq_topic,
+                 wanted={"reason": reason or "", "ticker": ticker or "", "hours": hours},
+                 now=datetime.now(UTC))
 
 
 @pages.get("/red")
