@@ -18,7 +18,7 @@ from tests.support.platform import (
     signal_for,
 )
 from tests.support.polling import eventually
-from trace_reader.jaeger import Jaeger
+from trace_reader.jaeger import Jaeger, TraceUnavailable
 from tracing import span_names
 from tradetrace import emit
 from tradetrace.platform import Platform
@@ -173,6 +173,7 @@ def test_pages_escape_what_comes_from_a_signal_or_a_span(api, settings, page, tr
 def test_the_pages_want_a_read_key_and_the_cookie_opens_no_write_route(
         platform: Platform, read_key: str) -> None:
     with httpx.Client(base_url=platform.backend_url, timeout=10) as anonymous:
+        assert anonymous.get("/explorer/dlq").status_code == 303
         away = anonymous.get("/explorer/signals?ticker=X")
         assert away.status_code == 303
         assert away.headers["location"] == "/explorer/login?next=/explorer/signals%3Fticker%3DX"
@@ -187,6 +188,49 @@ def test_the_pages_want_a_read_key_and_the_cookie_opens_no_write_route(
         assert browser.get("/explorer/signals").status_code == 200
         assert browser.post("/pipelines", json={"name": "x", "tickers": ["X"],
                                                 "agents": []}).status_code == 401
+        assert browser.post("/dlq/0/0/redrive").status_code == 401
+
+
+def test_the_dlq_page_lists_a_parked_message_with_its_reason_source_and_trace(
+        settings, page, traces: Jaeger) -> None:
+    """A poison message parked by the platform's dispatcher shows on the DLQ page with its
+    reason, source offset and age, and its trace link opens the park's trace."""
+    from urllib.parse import urlencode
+
+    from confluent_kafka import Producer
+
+    from services.shared import redrive
+    from services.shared.clients import redis_client
+
+    producer = Producer(settings.kafka_config())
+    sent = []
+    producer.produce(settings.signals_topic, value=b"[1, 2, 3]",
+                     on_delivery=lambda error, message: sent.append(message))
+    producer.flush(15)
+    [message] = sent
+    source = (settings.signals_topic, message.partition(), message.offset())
+
+    def parked():
+        return next((e for e in redrive.read_parked(settings, redis_client(settings),
+                                                         limit=1000)
+                     if (e.source_topic, e.source_partition, e.source_offset) == source), None)
+    entry = eventually(parked, "the poison message in the DLQ", timeout=60)
+    page.goto(f"/explorer/dlq?{urlencode({'reason': entry.reason[:24]})}")
+    row = page.locator(f'#dlq tr[data-entry="{entry.id}"]')
+    cells = row.locator("td").all_inner_texts()
+    assert cells[0] == entry.id and entry.reason in cells[3]
+    assert cells[4] == f"{source[0]}/{source[1]}:{source[2]}"
+    screenshot(page, "dlq")
+
+    def in_jaeger() -> bool:
+        try:
+            return bool(traces.trace(entry.trace_id or "").spans)
+        except TraceUnavailable:
+            return False
+    eventually(in_jaeger, "the park's trace in Jaeger")
+    row.locator("a.trace").click()
+    page.wait_for_url(f"**/explorer/traces/{entry.trace_id}")
+    assert page.locator("#waterfall details").count() >= 1
 
 
 def test_a_signal_with_twenty_executions_loads_in_under_300_ms(
