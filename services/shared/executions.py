@@ -34,6 +34,7 @@ from services.shared.db import (
     aware_if_any,
     utcnow,
 )
+from services.shared.latency import RunTimings
 from services.shared.settings import Settings
 from services.shared.tasks import PipelineRun
 
@@ -109,7 +110,8 @@ _OUTCOME = {"status": bindparam("outcome"), "cost_usd": bindparam("cost"),
             "error": bindparam("outcome_error")}
 _FINISH = update(_EXECUTIONS).where(*_OWNED).values(
     **_OUTCOME, finished_at=bindparam("now"), lease_expires_at=None,
-    duration_seconds=bindparam("duration"))
+    duration_seconds=bindparam("duration"),
+    timings=bindparam("timings", type_=_ROWS.timings.type))
 _FINISH_TO_RETRY = update(_EXECUTIONS).where(*_OWNED).values(
     **_OUTCOME, lease_expires_at=bindparam("lease"))
 
@@ -193,11 +195,11 @@ def renew_lease(session: Session, execution_id: str, task_id: str, seconds: floa
 def finish(session: Session, execution_id: str, task_id: str, status: ExecutionStatus,
            cost: float, result: dict[str, Any] | None, error: str | None,
            started_at: datetime, lease_seconds: float | None = None,
-           now: datetime | None = None) -> bool:
+           now: datetime | None = None, timings: RunTimings | None = None) -> bool:
     """Record the outcome, if this task still owns the row (else another took it over after
     its lease ran out, and that one records), in one UPDATE. `lease_seconds`: a retry
     follows, so the row stays running, leased that long. `now`: the time it finished (the
-    caller's, when it reports it too)."""
+    caller's, when it reports it too). `timings`: what a finished run's time went to."""
     now = now or utcnow()
     values = {"execution_id": execution_id, "task": task_id, "outcome": status,
               "cost": round(cost, 6), "outcome_result": result, "outcome_error": error}
@@ -206,7 +208,8 @@ def finish(session: Session, execution_id: str, task_id: str, status: ExecutionS
             _FINISH_TO_RETRY, {**values, "lease": lease(lease_seconds, now)})
     else:
         recorded = session.connection().execute(
-            _FINISH, {**values, "now": now, "duration": (now - started_at).total_seconds()})
+            _FINISH, {**values, "now": now, "duration": (now - started_at).total_seconds(),
+                      "timings": timings.as_json() if timings else None})
     return recorded.rowcount == 1
 
 

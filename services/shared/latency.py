@@ -84,6 +84,33 @@ class Hops:
         return dict(zip(HOPS, astuple(self), strict=True))
 
 
+@dataclass(frozen=True)
+class RunTimings:
+    """What a finished run's last attempt spent its own time on, as the worker measured it,
+    kept in its row (`executions.timings`) for the explorer's blame: the hops the row's times
+    do not give (earlier attempts, the claim) and each agent, in the pipeline's order. The
+    rest of `agents` (the hop) is recording and the worker's own work between agents."""
+
+    retries_ms: float
+    claim_ms: float
+    agents_ms: tuple[tuple[str, float], ...]
+
+    def as_json(self) -> dict[str, object]:
+        return {"retries_ms": round(self.retries_ms, 3), "claim_ms": round(self.claim_ms, 3),
+                "agents": [[name, round(took, 3)] for name, took in self.agents_ms]}
+
+    @staticmethod
+    def from_json(found: object) -> RunTimings | None:
+        """None for a row without them (finished before they were kept) or not of this shape."""
+        if not isinstance(found, dict):
+            return None
+        try:
+            return RunTimings(float(found["retries_ms"]), float(found["claim_ms"]),
+                              tuple((str(name), float(took)) for name, took in found["agents"]))
+        except (KeyError, TypeError, ValueError):
+            return None
+
+
 def ms(delta: timedelta) -> float:
     """A duration in milliseconds, to the microsecond."""
     return delta / timedelta(microseconds=1) / 1000

@@ -1,36 +1,35 @@
 """One pipeline execution: claim the row, run the agents in order, record the outcome.
 
 Who runs a row, and when a delivery is a duplicate, is decided in
-`services.shared.executions.claim`; this module runs what it is given, renewing its lease and
-the pipeline's running lock while it works, and releasing the lock when it is done.
+`services.shared.executions.claim`; this module runs what it is given, its lease and the
+pipeline's running lock renewed while it works (leases.py), and releases the lock when done.
 """
 
 from __future__ import annotations
 
 import logging
-import threading
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from opentelemetry.instrumentation.utils import suppress_instrumentation
 from opentelemetry.trace import Span
 from sqlalchemy import bindparam, select
 
 from services.shared.clients import INFRASTRUCTURE_ERRORS, backoff_seconds
 from services.shared.db import ExecutionStatus, Pipeline, session_scope, utcnow
-from services.shared.executions import Verdict, claim, finish, renew_lease
+from services.shared.executions import Verdict, claim, finish
 from services.shared.objectives import LatencyObjective, objective_for
 from services.shared.running import RunningLocks
 from services.shared.settings import Settings
 from services.shared.tasks import PipelineRun
 from services.worker.agents import AgentError, AgentResult, TransientAgentError, run_agent
-from services.worker.origin import ClaimTimes, from_origin, moments_of
+from services.worker.origin import ClaimTimes, from_origin, moments_of, run_timings
 from tracing import attributes as attr
 from tracing import current_trace_id, record_failure, span_names, tracer
+
+if TYPE_CHECKING:
+    from services.worker.leases import LeaseKeeper
 
 log = logging.getLogger(__name__)
 
@@ -134,75 +133,6 @@ def _claim(run: PipelineRun, task_id: str, settings: Settings,
                                         taken.attempt_started_at, claimed_at=utcnow()))
 
 
-@dataclass
-class _Kept:
-    """A run whose lease is kept; `lock` is held while it is renewed and when it is let go."""
-
-    run: PipelineRun
-    task_id: str
-    lock: threading.Lock = field(default_factory=threading.Lock)
-    kept: bool = True
-
-
-class LeaseKeeper:
-    """While a run lives, renew its row's lease and the pipeline's running lock every third
-    of the lease, so that only a dead worker's run is ever taken over. One thread per process
-    renews every run the process has (a thread started and joined per run cost ~5% of an
-    execution's CPU: py-spy); it starts with the process's first run (after the fork).
-
-    The renewals are not traced (they would be a trace of their own every few seconds)."""
-
-    def __init__(self, settings: Settings, locks: RunningLocks) -> None:
-        self.settings, self.locks = settings, locks
-        self.runs: dict[str, _Kept] = {}
-        self.runs_lock = threading.Lock()
-        self.thread: threading.Thread | None = None
-
-    @contextmanager
-    def keeping(self, run: PipelineRun, task_id: str) -> Iterator[None]:
-        """Keep the run's lease for the block; once it ends, no renewal of it follows (one
-        under way is waited for: it would take the lock the run then releases)."""
-        kept = _Kept(run, task_id)
-        with self.runs_lock:
-            self.runs[run.execution_id] = kept
-            if self.thread is None or not self.thread.is_alive():
-                self.thread = threading.Thread(target=self._renew_all, name="leases",
-                                               daemon=True)
-                self.thread.start()
-        try:
-            yield
-        finally:
-            with kept.lock:
-                kept.kept = False
-            with self.runs_lock:
-                self.runs.pop(run.execution_id, None)
-
-    def _renew_all(self) -> None:
-        interval = self.settings.execution_lease_seconds / 3
-        while True:
-            time.sleep(interval)
-            with self.runs_lock:
-                runs = list(self.runs.values())
-            for kept in runs:
-                with kept.lock, suppress_instrumentation():
-                    if kept.kept:
-                        self._renew(kept)
-
-    def _renew(self, kept: _Kept) -> None:
-        run = kept.run
-        try:
-            with session_scope(self.settings.database_url, PRE_PING) as session:
-                owned = renew_lease(session, run.execution_id, kept.task_id,
-                                    self.settings.execution_lease_seconds)
-            if owned:
-                self.locks.renew(run.pipeline_id, run.lock_token)
-            else:
-                log.warning("execution %s was taken over; this run's outcome will not be "
-                            "recorded", run.execution_id)
-        except INFRASTRUCTURE_ERRORS as error:  # the next renewal may get through
-            log.warning("lease of %s not renewed: %s", run.execution_id, error)
-
-
 def _run(run: PipelineRun, claimed: Claimed, task_id: str, settings: Settings) -> Outcome:
     """Run the agents in order and record the outcome, in a `pipeline.execute` span. A
     transient error with attempts left records the row as still running (a retry follows);
@@ -227,11 +157,12 @@ def _run_agents(run: PipelineRun, claimed: Claimed, task_id: str, settings: Sett
     signal = run.signal or {}
     context: dict[str, Any] = {k: signal[k] for k in ("ticker", "direction", "strength")
                                if signal.get(k) is not None}
-    record = _Recorder(run, task_id, settings, claimed.started_at)
+    record = _Recorder(run, task_id, settings, claimed.started_at, claimed.times, [])
     cost = 0.0
     try:
         for agent in claimed.agents:
-            result = _run_agent_span(agent, context, claimed.attempt - 1, settings)
+            result = _run_agent_span(agent, context, claimed.attempt - 1, settings,
+                                     record.agents_ms)
             context[result.name] = result.output
             cost += result.cost_usd
     except TransientAgentError as error:
@@ -255,7 +186,9 @@ def _run_agents(run: PipelineRun, claimed: Claimed, task_id: str, settings: Sett
 
 
 def _run_agent_span(agent: dict[str, Any], context: dict[str, Any], attempt: int,
-                    settings: Settings) -> AgentResult:
+                    settings: Settings, took: list[tuple[str, float]]) -> AgentResult:
+    """Run one agent in its `agent.run` span; its time (ms) goes to `took`, failed or not."""
+    began = time.perf_counter()
     with tracer().start_as_current_span(span_names.AGENT_RUN,
                                         attributes={attr.AGENT_NAME: agent["name"]}) as span:
         try:
@@ -269,6 +202,8 @@ def _run_agent_span(agent: dict[str, Any], context: dict[str, Any], attempt: int
             span.set_attribute(attr.AGENT_OUTCOME, "failed")
             record_failure(span, error)
             raise
+        finally:
+            took.append((agent["name"], (time.perf_counter() - began) * 1000))
         span.set_attributes({attr.AGENT_OUTCOME: "succeeded", attr.COST_USD: result.cost_usd})
         return result
 
@@ -279,6 +214,8 @@ class _Recorder:
     task_id: str
     settings: Settings
     started_at: datetime
+    times: ClaimTimes
+    agents_ms: list[tuple[str, float]]      # each agent's time, filled as the agents run
 
     def __call__(self, status: ExecutionStatus, cost: float, result: dict[str, Any] | None,
                  error: str | None, retry_after: float | None = None) -> Outcome:
@@ -287,7 +224,9 @@ class _Recorder:
             lease = None if retry_after is None \
                 else retry_after + self.settings.execution_lease_seconds
             recorded = finish(session, self.run.execution_id, self.task_id, status, cost,
-                              result, error, self.started_at, lease_seconds=lease, now=now)
+                              result, error, self.started_at, lease_seconds=lease, now=now,
+                              timings=None if retry_after is not None
+                              else run_timings(self.times, self.agents_ms))
         log.info("execution %s of pipeline %s: %s%s", self.run.execution_id,
                  self.run.pipeline_id, status.value, "" if recorded else " (not recorded: "
                  "another worker took it over)")

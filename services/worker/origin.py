@@ -14,7 +14,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from services.shared.latency import Hops, Moments, hops_from_origin, ms, origin_of
+from services.shared.latency import Hops, Moments, RunTimings, hops_from_origin, ms, origin_of
 from services.shared.objectives import LatencyObjective
 from services.shared.tasks import PipelineRun
 from tracing import attributes as attr
@@ -52,3 +52,9 @@ def moments_of(run: PipelineRun, times: ClaimTimes, finished_at: datetime) -> Mo
     return Moments(origin_of((run.signal or {}).get("generated_at"), queued), queued,
                    times.started_at, finished_at, times.received_at, times.attempt_started_at,
                    times.claimed_at)
+
+
+def run_timings(times: ClaimTimes, agents_ms: list[tuple[str, float]]) -> RunTimings:
+    """What the row keeps of a finished run's own time (the explorer's blame reads it)."""
+    return RunTimings(ms(times.attempt_started_at - times.started_at),
+                      ms(times.claimed_at - times.attempt_started_at), tuple(agents_ms))

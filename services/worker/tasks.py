@@ -24,7 +24,8 @@ from services.shared.tasks import (
     send_pipeline_run,
 )
 from services.worker.app import app
-from services.worker.execution import PRE_PING, LeaseKeeper, LockHeldElsewhere, RetryLater, execute
+from services.worker.execution import PRE_PING, LockHeldElsewhere, RetryLater, execute
+from services.worker.leases import LeaseKeeper
 
 log = logging.getLogger(__name__)
 
