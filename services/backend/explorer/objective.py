@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
-from sqlalchemy import DateTime, and_, bindparam, cast, func, not_, select
+from sqlalchemy import CTE, ColumnElement, DateTime, and_, bindparam, cast, func, not_, select
 from sqlalchemy.orm import Session
 
 from services.shared.db import FINISHED, Execution, Pipeline, utcnow
@@ -40,18 +40,31 @@ def _ms(later: Any, earlier: Any) -> Any:
     return func.extract("epoch", later - earlier) * 1000
 
 
-_TIMED = (select(_E.id, _E.signal_id, _E.ticker, _E.trace_id, _E.status, _E.trigger_mode,
-                 _ms(_RECEIVED, _ORIGIN).label("in_kafka_ms"),
-                 _ms(_E.queued_at, _RECEIVED).label("dispatch_ms"),
-                 _ms(_E.started_at, _E.queued_at).label("in_queue_ms"),
-                 _ms(_E.finished_at, _E.started_at).label("run_ms"),
-                 _ms(_E.finished_at, _ORIGIN).label("end_ms"))
-          .where(_E.pipeline_id == bindparam("pipeline_id"), _E.status.in_(FINISHED),
-                 _E.started_at.is_not(None), _E.finished_at >= bindparam("since"))
-          .cte("timed").prefix_with("MATERIALIZED"))   # once, not per reference: ~3x
 HOPS = ("in_kafka", "dispatch", "in_queue", "run")     # latency.py's, the last three as one
-_TRUSTED = and_(*(_TIMED.c[f"{hop}_ms"] >= 0 for hop in HOPS),
-                _TIMED.c.end_ms <= ABSURD_AGE / timedelta(milliseconds=1))
+
+
+def timed_runs(*extra: Any) -> CTE:
+    """The pipeline's (`pipeline_id`) runs finished since `since`, with their hops and end in
+    ms and `extra` columns of the row; the blame page reads it too (blame.py)."""
+    return (select(_E.id, _E.signal_id, _E.ticker, _E.trace_id, _E.status, _E.trigger_mode,
+                   _ms(_RECEIVED, _ORIGIN).label("in_kafka_ms"),
+                   _ms(_E.queued_at, _RECEIVED).label("dispatch_ms"),
+                   _ms(_E.started_at, _E.queued_at).label("in_queue_ms"),
+                   _ms(_E.finished_at, _E.started_at).label("run_ms"),
+                   _ms(_E.finished_at, _ORIGIN).label("end_ms"), *extra)
+            .where(_E.pipeline_id == bindparam("pipeline_id"), _E.status.in_(FINISHED),
+                   _E.started_at.is_not(None), _E.finished_at >= bindparam("since"))
+            .cte("timed").prefix_with("MATERIALIZED"))   # once, not per reference: ~3x
+
+
+def trusted(timed: CTE) -> ColumnElement[bool]:
+    """A run whose clocks agree (latency.py's `Skew` otherwise): its hops are figures."""
+    return and_(*(timed.c[f"{hop}_ms"] >= 0 for hop in HOPS),
+                timed.c.end_ms <= ABSURD_AGE / timedelta(milliseconds=1))
+
+
+_TIMED = timed_runs()
+_TRUSTED = trusted(_TIMED)
 _START = _TIMED.c.in_kafka_ms + _TIMED.c.dispatch_ms + _TIMED.c.in_queue_ms
 _LATE = and_(_TRUSTED, _START > bindparam("objective_ms"))
 _SUMMARY = select(

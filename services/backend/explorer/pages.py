@@ -11,22 +11,21 @@ from __future__ import annotations
 
 import re
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from functools import lru_cache
 from pathlib import Path
 from typing import Annotated
 
 import httpx
 import jinja2
-from confluent_kafka import KafkaException
 from fastapi import APIRouter, Depends, Form, Query
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 
 from services.backend.deps import RedisDep, SessionDep, SettingsDep
-from services.backend.explorer import objective, red
+from services.backend.explorer import blame, dead_letters, objective, red
 from services.backend.explorer import signals as signal_store
 from services.backend.explorer.access import (
     COOKIE,
@@ -37,7 +36,6 @@ from services.backend.explorer.access import (
 )
 from services.backend.explorer.prometheus import PrometheusAway, prometheus
 from services.backend.explorer.waterfall import layout
-from services.shared import redrive
 from services.shared.db import ExecutionStatus, may_name_a_pipeline
 from services.shared.settings import Settings
 from trace_reader.jaeger import Jaeger, TraceUnavailable
@@ -45,7 +43,6 @@ from trace_reader.logs import trace_logs
 
 HERE = Path(__file__).parent
 TRACE_ID = re.compile(r"[0-9a-f]{32}")
-DLQ_PAGE_ROWS = 200
 LOG_TAIL_BYTES = 16 * 1024 * 1024    # of each service's log: a signal's lines are recent
 templates = jinja2.Environment(loader=jinja2.FileSystemLoader(HERE / "templates"),
                                autoescape=True, undefined=jinja2.StrictUndefined,
@@ -202,17 +199,31 @@ class _Timings:
 def objective_page(pipeline_id: int, session: SessionDep, settings: SettingsDep,
                    window: str = "24h") -> HTMLResponse:
     """A pipeline's latency objective over a window: what the objective's alerts link to."""
-    timings = _Timings()
     window = window if window in objective.WINDOWS else "24h"
+    return _pipeline_page(pipeline_id, "objective.html", lambda: objective.build(
+        session, pipeline_id, settings.default_objective(), window))
+
+
+@pages.get("/pipelines/{pipeline_id}/blame")
+def blame_page(pipeline_id: int, session: SessionDep, window: str = "24h") -> HTMLResponse:
+    """Where the pipeline's time from origin goes, for its median and its p99 run."""
+    window = window if window in objective.WINDOWS else "24h"
+    return _pipeline_page(pipeline_id, "blame.html",
+                          lambda: blame.build(session, pipeline_id, window))
+
+
+def _pipeline_page(pipeline_id: int, template: str,
+                   build: Callable[[], object | None]) -> HTMLResponse:
+    """A page of one pipeline over a window (its view built from the database), or 404."""
+    timings = _Timings()
     with timings.part("db"):
-        view = objective.build(session, pipeline_id, settings.default_objective(), window) \
-            if may_name_a_pipeline(pipeline_id) else None
+        view = build() if may_name_a_pipeline(pipeline_id) else None
     if view is None:
         missing = _page("not_found.html", what=f"pipeline {pipeline_id}")
         missing.status_code = 404
         return missing
     with timings.part("render"):
-        page = _page("objective.html", view=view, windows=list(objective.WINDOWS))
+        page = _page(template, view=view, windows=list(objective.WINDOWS))
     page.headers["Server-Timing"] = timings.header()
     return page
 
@@ -221,20 +232,7 @@ def objective_page(pipeline_id: int, session: SessionDep, settings: SettingsDep,
 def dlq_page(settings: SettingsDep, redis_client: RedisDep, reason: str | None = None,
              ticker: str | None = None,
              hours: Annotated[int | None, Query(ge=1, le=24 * 366)] = None) -> HTMLResponse:
-    """The DLQ's entries, newest first, each opening its trace. Read-only, as every page
-    behind the cookie: a redrive wants the API's write key in a header (`POST
-    /dlq/{partition}/{offset}/redrive`, or `tradetrace dlq redrive`), which the page names."""
-    since = datetime.now(UTC) - timedelta(hours=hours) if hours else None
-    try:
-        entries, problem = redrive.read_parked(
-            settings, redis_client, reason=reason or None, ticker=ticker or None, since=since,
-            limit=DLQ_PAGE_ROWS), None
-    except (KafkaException, TimeoutError) as error:
-        entries, problem = [], (f"Kafka is not reachable at "
-                                f"{settings.kafka_bootstrap_servers}: {error}")
-    return _page("dlq.html", entries=entries, problem=problem, topic=settings.dlq_topic,
-                 wanted={"reason": reason or "", "ticker": ticker or "", "hours": hours},
-                 now=datetime.now(UTC))
+    return _page("dlq.html", **dead_letters.view(settings, redis_client, reason, ticker, hours))
 
 
 @pages.get("/red")
