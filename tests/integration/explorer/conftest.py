@@ -10,12 +10,19 @@ from pathlib import Path
 import pytest
 
 from services.shared.db import ApiRole
-from tests.support.platform import new_key
+from tests.support.platform import new_key, signal_for
 from tradetrace.platform import Platform
 from tradetrace.stack.browser import FLAGS, chromium
 from tradetrace.stack.paths import REPO_ROOT
 
 SCREENSHOTS = REPO_ROOT / "test-output" / "explorer"
+# The browser's own account of a page load (Navigation Timing, so the driver's round trips
+# are not counted): navigation start to the end of the load event, the request-to-last-byte
+# part, and the backend's Server-Timing parts.
+NAVIGATION = ("() => { const n = performance.getEntriesByType('navigation')[0]; return {"
+              "load: n.loadEventEnd, server: n.responseEnd - n.requestStart, "
+              "backend: Object.fromEntries(n.serverTiming.map(t => [t.name, t.duration]))}; }")
+LOADED = "() => performance.getEntriesByType('navigation')[0].loadEventEnd > 0"
 
 
 @pytest.fixture(scope="session")
@@ -66,3 +73,38 @@ def screenshot(page, name: str) -> Path:
     path = SCREENSHOTS / f"{name}.png"
     page.screenshot(path=str(path), full_page=True)
     return path
+
+
+def insert_finished_runs(database_url: str, pipeline_id: int, ticker: str,
+                         count: int) -> list[float]:
+    """`count` finished runs of the pipeline in the last half hour, as the worker records
+    them (received 1 ms after their signal, queued 1 ms later); every 50th started 60-259 ms
+    after its signal, the rest 5 ms. Returns the late
+    ones' start from origin, in ms."""
+    import uuid
+    from datetime import UTC, datetime, timedelta
+
+    from sqlalchemy import insert
+
+    from services.shared.db import Execution, ExecutionStatus, TriggerMode, session_scope
+
+    now = datetime.now(UTC)
+    rows, late = [], []
+    for n in range(count):
+        generated = now - timedelta(minutes=30) + timedelta(milliseconds=150 * n)
+        start_ms = 60 + (n // 50) if n % 50 == 0 else 5
+        if n % 50 == 0:
+            late.append(float(start_ms))
+        started = generated + timedelta(milliseconds=start_ms)
+        signal = signal_for(ticker).model_copy(update={"generated_at": generated})
+        rows.append({"id": str(uuid.uuid4()), "pipeline_id": pipeline_id,
+                     "status": ExecutionStatus.SUCCEEDED, "trigger_mode": TriggerMode.SIGNAL,
+                     "signal_id": signal.signal_id, "ticker": ticker,
+                     "received_at": generated + timedelta(milliseconds=1),
+                     "queued_at": generated + timedelta(milliseconds=2), "started_at": started,
+                     "finished_at": started + timedelta(milliseconds=10),
+                     "duration_seconds": 0.01, "attempts": 1,
+                     "signal": signal.model_dump(mode="json")})
+    with session_scope(database_url) as session:
+        session.execute(insert(Execution), rows)
+    return late

@@ -9,7 +9,7 @@ from pathlib import Path
 import httpx
 
 from services.shared.tasks import PIPELINE_TASK
-from tests.integration.explorer.conftest import screenshot
+from tests.integration.explorer.conftest import LOADED, NAVIGATION, insert_finished_runs, screenshot
 from tests.support.platform import (
     FAST,
     create_pipeline,
@@ -22,14 +22,6 @@ from trace_reader.jaeger import Jaeger, TraceUnavailable
 from tracing import span_names
 from tradetrace import emit
 from tradetrace.platform import Platform
-
-# The browser's own account of a page load (Navigation Timing, so the driver's round trips
-# are not counted): navigation start to the end of the load event, the request-to-last-byte
-# part, and the backend's Server-Timing parts.
-NAVIGATION = ("() => { const n = performance.getEntriesByType('navigation')[0]; return {"
-              "load: n.loadEventEnd, server: n.responseEnd - n.requestStart, "
-              "backend: Object.fromEntries(n.serverTiming.map(t => [t.name, t.duration]))}; }")
-LOADED = "() => performance.getEntriesByType('navigation')[0].loadEventEnd > 0"
 
 
 def _traced(traces: Jaeger, signal_id: str, executions: int) -> None:
@@ -287,7 +279,7 @@ def test_a_pipelines_objective_page_lists_its_late_runs_slowest_first_in_under_3
     ones slowest first, each opening its signal, and loads in under 300 ms."""
     pipeline = create_pipeline(api, f"objective-{ticker}", [ticker], latency_objective_ms=50,
                                latency_objective_target=0.99)
-    late_ms = _insert_finished_runs(settings.database_url, pipeline["id"], ticker, 10_000)
+    late_ms = insert_finished_runs(settings.database_url, pipeline["id"], ticker, 10_000)
     path = f"/explorer/pipelines/{pipeline['id']}/objective?window=1h"
     timings = []
     for _ in range(9):
@@ -309,38 +301,3 @@ def test_a_pipelines_objective_page_lists_its_late_runs_slowest_first_in_under_3
     print(f"\nobjective page, 10,000 runs: loads {[round(x) for x in loads]} ms; backend parts "
           f"{[{k: round(v) for k, v in t['backend'].items()} for t in timings[:3]]}")
     assert statistics.median(loads) < 300, loads
-
-
-def _insert_finished_runs(database_url: str, pipeline_id: int, ticker: str,
-                          count: int) -> list[float]:
-    """`count` finished runs of the pipeline in the last half hour, as the worker records
-    them (received 1 ms after their signal, queued 1 ms later); every 50th started 60-259 ms
-    after its signal, the rest 5 ms. Returns the late
-    ones' start from origin, in ms."""
-    import uuid
-    from datetime import UTC, datetime, timedelta
-
-    from sqlalchemy import insert
-
-    from services.shared.db import Execution, ExecutionStatus, TriggerMode, session_scope
-
-    now = datetime.now(UTC)
-    rows, late = [], []
-    for n in range(count):
-        generated = now - timedelta(minutes=30) + timedelta(milliseconds=150 * n)
-        start_ms = 60 + (n // 50) if n % 50 == 0 else 5
-        if n % 50 == 0:
-            late.append(float(start_ms))
-        started = generated + timedelta(milliseconds=start_ms)
-        signal = signal_for(ticker).model_copy(update={"generated_at": generated})
-        rows.append({"id": str(uuid.uuid4()), "pipeline_id": pipeline_id,
-                     "status": ExecutionStatus.SUCCEEDED, "trigger_mode": TriggerMode.SIGNAL,
-                     "signal_id": signal.signal_id, "ticker": ticker,
-                     "received_at": generated + timedelta(milliseconds=1),
-                     "queued_at": generated + timedelta(milliseconds=2), "started_at": started,
-                     "finished_at": started + timedelta(milliseconds=10),
-                     "duration_seconds": 0.01, "attempts": 1,
-                     "signal": signal.model_dump(mode="json")})
-    with session_scope(database_url) as session:
-        session.execute(insert(Execution), rows)
-    return late
