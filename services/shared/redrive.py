@@ -13,13 +13,12 @@ shows the park, the redrive and what ran after it.
 from __future__ import annotations
 
 import json
-import time
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from typing import Any
 
 import redis
-from confluent_kafka import Consumer, KafkaError, KafkaException, Message, Producer, TopicPartition
+from confluent_kafka import KafkaException, Message, Producer
 from opentelemetry import trace
 from opentelemetry.context import Context
 from opentelemetry.trace import Link, SpanKind
@@ -34,6 +33,7 @@ from services.shared.dead_letters import (
     traceparent_context,
 )
 from services.shared.settings import Settings
+from services.shared.topic_reads import read_range, topic_reader, watermarks
 from tracing import attributes as attr
 from tracing import span_names
 from tracing.kafka import Headers, carrier, end_send_span, extract_context, send_attributes
@@ -51,61 +51,16 @@ class AlreadyRedriven(RuntimeError):
     """The entry was redriven before; the dedup would refuse its signal anyway."""
 
 
-def _reader(settings: Settings) -> Consumer:
-    return Consumer(settings.kafka_config({"group.id": "tradetrace-dlq-reader",
-                                           "enable.auto.commit": False,
-                                           "enable.partition.eof": True}))
-
-
-def _read(consumer: Consumer, ranges: dict[int, tuple[int, int]], topic: str,
-          timeout: float = 30.0) -> list[Message]:
-    """Every message of `topic` in [start, end) of each partition, by assignment (no group
-    state is read or written)."""
-    wanted = {p: r for p, r in ranges.items() if r[1] > r[0]}
-    if not wanted:
-        return []
-    consumer.assign([TopicPartition(topic, p, start) for p, (start, _) in wanted.items()])
-    found: list[Message] = []
-    done: set[int] = set()
-    deadline = time.monotonic() + timeout
-    while len(done) < len(wanted):
-        if time.monotonic() > deadline:
-            raise TimeoutError(f"reading {topic} took over {timeout:.0f}s")
-        message = consumer.poll(0.5)
-        if message is None:
-            continue
-        partition = message.partition() or 0
-        error = message.error()
-        if error is not None:
-            if error.code() != KafkaError._PARTITION_EOF:
-                raise KafkaException(error)
-            done.add(partition)
-            continue
-        if (message.offset() or 0) < wanted[partition][1]:
-            found.append(message)
-        if (message.offset() or 0) >= wanted[partition][1] - 1:
-            done.add(partition)
-    return found
-
-
 def read_parked(settings: Settings, client: redis.Redis, *, reason: str | None = None,
                 ticker: str | None = None, since: datetime | None = None,
                 limit: int = 100) -> list[Parked]:
     """The DLQ's entries, newest first, those matching every filter given (`reason`: a part
     of any of its reasons; `ticker`: the value's ticker; `since`: parked at or after), at
     most `limit`, of the newest `SCAN_PER_PARTITION` of each partition."""
-    consumer = _reader(settings)
-    try:
-        topic = settings.dlq_topic
-        partitions = consumer.list_topics(topic, timeout=10).topics[topic].partitions
-        ranges = {}
-        for partition in partitions:
-            low, high = consumer.get_watermark_offsets(TopicPartition(topic, partition),
-                                                       timeout=10)
-            ranges[partition] = (max(low, high - SCAN_PER_PARTITION), high)
-        entries = [parked_from(m) for m in _read(consumer, ranges, topic)]
-    finally:
-        consumer.close()
+    with topic_reader(settings) as consumer:
+        ranges = {partition: (max(low, high - SCAN_PER_PARTITION), high)
+                  for partition, (low, high) in watermarks(consumer, settings.dlq_topic).items()}
+        entries = [parked_from(m) for m in read_range(consumer, settings.dlq_topic, ranges)]
     kept = [e for e in entries
             if (reason is None or any(reason in r for r in e.reasons))
             and (ticker is None or e.ticker == ticker)
@@ -116,13 +71,11 @@ def read_parked(settings: Settings, client: redis.Redis, *, reason: str | None =
 
 def find_parked(settings: Settings, client: redis.Redis, partition: int,
                 offset: int) -> Parked:
-    consumer = _reader(settings)
-    try:
-        found = _read(consumer, {partition: (offset, offset + 1)}, settings.dlq_topic)
-    except KafkaException as error:
-        raise NotParked(f"no DLQ entry {partition}:{offset} ({error})") from error
-    finally:
-        consumer.close()
+    with topic_reader(settings) as consumer:
+        try:
+            found = read_range(consumer, settings.dlq_topic, {partition: (offset, offset + 1)})
+        except KafkaException as error:
+            raise NotParked(f"no DLQ entry {partition}:{offset} ({error})") from error
     if not found or found[0].offset() != offset:
         raise NotParked(f"no DLQ entry {partition}:{offset} in {settings.dlq_topic}")
     return _with_redrives(client, settings, [parked_from(found[0])])[0]
