@@ -24,6 +24,7 @@ from opentelemetry.trace.propagation.tracecontext import TraceContextTextMapProp
 from tracing.kafka import read_headers
 
 REASON = "dlq.reason"
+ERROR_TYPE = "dlq.error.type"              # invalid_signal, dispatch_error (the span's error.type)
 SOURCE_TOPIC = "dlq.source.topic"
 SOURCE_PARTITION = "dlq.source.partition"
 SOURCE_OFFSET = "dlq.source.offset"
@@ -32,7 +33,8 @@ PARK_TRACEPARENT = "dlq.park.traceparent"  # the span that parked it (W3C tracep
 PREVIOUS_REASONS = "dlq.previous.reasons"  # a JSON list: why it was parked before a redrive
 REDRIVEN_FROM = "dlq.redriven.from"        # "<dlq topic>/<partition>/<offset>" it came from
 # The headers a park adds, left out when the message goes back to its source.
-PARK_HEADERS = (REASON, SOURCE_TOPIC, SOURCE_PARTITION, SOURCE_OFFSET, NOTE, PARK_TRACEPARENT)
+PARK_HEADERS = (REASON, ERROR_TYPE, SOURCE_TOPIC, SOURCE_PARTITION, SOURCE_OFFSET, NOTE,
+                PARK_TRACEPARENT)
 # Trace context headers: a redriven message carries the redrive span's instead.
 TRACE_HEADERS = ("traceparent", "tracestate", "x-amzn-trace-id")
 _W3C = TraceContextTextMapPropagator()
@@ -58,6 +60,7 @@ class Parked:
     offset: int
     parked_at: datetime
     reasons: list[str]           # oldest first; the last is why it is parked now
+    error_type: str              # why, in a word ("unknown" for an entry parked before it)
     source_topic: str
     source_partition: int | None
     source_offset: int | None
@@ -106,6 +109,7 @@ class Parked:
         """What a list shows: everything but the value and headers."""
         return {"id": self.id, "partition": self.partition, "offset": self.offset,
                 "parked_at": self.parked_at.isoformat(), "reason": self.reason,
+                "error_type": self.error_type,
                 "reasons": self.reasons, "source": {"topic": self.source_topic,
                                                     "partition": self.source_partition,
                                                     "offset": self.source_offset},
@@ -152,6 +156,7 @@ def parked_from(message: Message) -> Parked:
         partition=message.partition() or 0, offset=message.offset() or 0,
         parked_at=datetime.fromtimestamp(max(timestamp_ms, 0) / 1000, UTC),
         reasons=[*reasons, _header(raw, REASON) or "(no reason recorded)"],
+        error_type=_header(raw, ERROR_TYPE) or "unknown",
         source_topic=_header(raw, SOURCE_TOPIC) or "",
         source_partition=_int(_header(raw, SOURCE_PARTITION)),
         source_offset=_int(_header(raw, SOURCE_OFFSET)),

@@ -220,4 +220,4 @@ class Dispatcher:
         span.set_attribute(attr.ERROR_TYPE, error_type)
         record_failure(span, error, reason if error_type != "invalid_signal"
                        else f"not a valid signal: {reason}")
-        self.dlq.park(message, reason, headers, span)
+        self.dlq.park(message, reason, error_type, headers, span)

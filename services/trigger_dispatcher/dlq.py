@@ -33,16 +33,19 @@ class DeadLetterQueue:
         """Forget the delivery failures of a batch that was rewound before it was confirmed."""
         self._failures = []
 
-    def park(self, message: Message, reason: str, headers: Headers | None, span: Span) -> None:
-        """Park the message with its reason, where it came from and the span that parked it
-        (`span`, its process span: a redrive continues the trace there). Its original headers
-        and value go along unless they are unreadable or too large; then the copy says so and
-        the source topic, partition and offset point to the original."""
+    def park(self, message: Message, reason: str, error_type: str, headers: Headers | None,
+             span: Span) -> None:
+        """Park the message with its reason (and its kind, `error_type`), where it came from
+        and the span that parked it (`span`, its process span: a redrive continues the trace
+        there). Its original headers and value go along unless they are unreadable or too
+        large; then the copy says so and the source topic, partition and offset point to the
+        original."""
         log.warning("to %s (partition %s offset %s): %s", self.settings.dlq_topic,
                     message.partition(), message.offset(), reason)
         value, kept, note = _dlq_body(message.value(), headers, self.settings.dlq_max_value_bytes)
         kept = kept + [
             (dead_letters.REASON, reason.encode("utf-8", "replace")),
+            (dead_letters.ERROR_TYPE, error_type.encode()),
             (dead_letters.SOURCE_TOPIC, (message.topic() or "").encode()),
             (dead_letters.SOURCE_PARTITION, str(message.partition()).encode()),
             (dead_letters.SOURCE_OFFSET, str(message.offset()).encode()),
