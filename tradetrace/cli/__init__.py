@@ -1,6 +1,6 @@
 """The `tradetrace` command line: a module per sub-app (`stack`, `services`, `signal`, `keys`,
-`pipelines`, `dlq`) and per root command (`trace`, `slo`, `blame`, `demo`), sharing what they
-print with (`output.py`) and the stack and services they drive (`context.py`).
+`pipelines`, `dlq`) and per root command (`trace`, `slo`, `blame`, `funnel`, `demo`), sharing
+what they print with (`output.py`) and the stack and services they drive (`context.py`).
 
 Tables and live build progress through `rich` on a terminal; `--json` on the status, emit and
 trace commands for scripts. A user's mistake (`CliError`) or a stack failure (`StackError`)
@@ -17,7 +17,19 @@ from typing import Annotated
 import typer
 
 from tracing.settings import package_version
-from tradetrace.cli import blame, demo, dlq, keys, pipelines, services, signal, slo, stack, trace
+from tradetrace.cli import (
+    blame,
+    demo,
+    dlq,
+    funnel,
+    keys,
+    pipelines,
+    services,
+    signal,
+    slo,
+    stack,
+    trace,
+)
 from tradetrace.cli.output import console
 
 app = typer.Typer(help="Trace-first observability for an event-driven trading platform.",
@@ -31,6 +43,7 @@ app.add_typer(dlq.app, name="dlq")
 app.command("trace")(trace.trace_command)
 app.command("slo")(slo.slo)
 app.command("blame")(blame.blame)
+app.command("funnel")(funnel.funnel)
 app.command("demo")(demo.demo)
 
 

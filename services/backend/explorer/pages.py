@@ -26,6 +26,7 @@ from fastapi.staticfiles import StaticFiles
 
 from services.backend.deps import RedisDep, SessionDep, SettingsDep
 from services.backend.explorer import blame, dead_letters, objective, red
+from services.backend.explorer import funnel as funnel_view
 from services.backend.explorer import signals as signal_store
 from services.backend.explorer.access import (
     COOKIE,
@@ -226,6 +227,15 @@ def _pipeline_page(pipeline_id: int, template: str,
         page = _page(template, view=view, windows=list(objective.WINDOWS))
     page.headers["Server-Timing"] = timings.header()
     return page
+
+
+@pages.get("/funnel")
+def funnel_page(settings: SettingsDep, redis_client: RedisDep, session: SessionDep,
+                window: str = "1h", ticker: str | None = None, pipeline: str | None = None,
+                step: str | None = None) -> HTMLResponse:
+    return _page("funnel.html", **funnel_view.page(settings, redis_client, session, window,
+                                                   ticker, pipeline, step),
+                 windows=list(objective.WINDOWS))
 
 
 @pages.get("/dlq")
