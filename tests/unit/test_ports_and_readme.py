@@ -4,6 +4,8 @@ config file that names a port agree with it."""
 from __future__ import annotations
 
 import re
+import socket
+from pathlib import Path
 from urllib.parse import urlsplit
 
 import pytest
@@ -11,7 +13,7 @@ import yaml
 
 from services.shared.settings import Settings
 from tradetrace.stack.paths import REPO_ROOT
-from tradetrace.stack.ports import PORTS
+from tradetrace.stack.ports import HOST, PORTS, free_port
 
 LOOPBACK = {"127.0.0.1", "localhost", "0.0.0.0", ""}
 # Compose's service names for the components of the port table; other names (grafana, tempo)
@@ -108,3 +110,14 @@ def test_the_address_pattern_finds_what_it_must() -> None:
             '      - "127.0.0.1:3000:3000"\n')
     assert _addresses(text) == [("127.0.0.1", 4317), ("127.0.0.1", 8889), ("prometheus", 9090),
                                 ("postgres", 5432), ("127.0.0.1", 3000)]
+
+
+def test_free_ports_are_distinct_bindable_and_clear_of_the_ephemeral_range() -> None:
+    """A free port is never one the kernel hands to an outgoing connection or a bind(0), nor
+    one handed out before: else a component's port is taken between the probe and its start."""
+    low = int(Path("/proc/sys/net/ipv4/ip_local_port_range").read_text().split()[0])
+    handed = [free_port() for _ in range(200)]
+    assert len(set(handed)) == len(handed)
+    assert max(handed) < low and not set(handed) & {entry.number for entry in PORTS}
+    with socket.socket() as listener:
+        listener.bind((HOST, handed[-1]))

@@ -7,6 +7,7 @@ is this list (a unit test keeps them equal).
 
 from __future__ import annotations
 
+import random
 import socket
 from dataclasses import dataclass
 
@@ -59,9 +60,32 @@ def port(component: str, purpose_prefix: str = "") -> int:
 
 
 
+# Ports handed out below the kernel's ephemeral range (32768-60999 by default): there no
+# outgoing connection takes one as its local port and no other process's bind(0) picks it, so
+# it stays free between the probe and the start. A CI run lost a module's fixtures when a
+# port the OS had picked (52091) was taken by the time its collector started.
+_FREE_PORTS = range(20000, 32768)
+_handed_out: set[int] = set()
+
+
 def free_port() -> int:
-    """A loopback port nothing listens on now (the OS picks it): for a process started beside
-    the stack (a test's second collector, a benchmark's)."""
+    """A loopback port nothing listens on now, and not handed out before in this process: for
+    a process started beside the stack (a test's second collector, a benchmark's)."""
+    fixed = {entry.number for entry in PORTS}
+    candidates = [number for number in _FREE_PORTS
+                  if number not in fixed and number not in _handed_out]
+    for number in random.sample(candidates, k=len(candidates)):
+        if _bindable(number):
+            _handed_out.add(number)
+            return number
+    raise OSError(f"no free loopback port in {_FREE_PORTS.start}-{_FREE_PORTS.stop - 1}")
+
+
+def _bindable(number: int) -> bool:
+    """Whether a listener could bind the port now (as the process we start will)."""
     with socket.socket() as probe:
-        probe.bind((HOST, 0))
-        return probe.getsockname()[1]
+        try:
+            probe.bind((HOST, number))
+        except OSError:
+            return False
+        return True
