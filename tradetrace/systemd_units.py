@@ -19,8 +19,10 @@ from pathlib import Path
 from services.shared.heartbeat import MAX_AGE_SECONDS
 from tracing.service_names import BACKEND
 from tradetrace.platform import Platform, Service
-from tradetrace.stack.paths import REPO_ROOT
+from tradetrace.stack.paths import REPO_ROOT, state_dir
+from tradetrace.stack.steps import apt_install
 
+SYSTEMD_ANALYZE = Path("/usr/bin/systemd-analyze")
 STATE_ROOT = Path("/var/lib/tradetrace")        # systemd's StateDirectory= root is /var/lib
 DEFAULT_ENV_FILE = Path("/etc/tradetrace/tradetrace.env")
 WATCHDOG_PERIOD_SECONDS = 15
@@ -127,3 +129,11 @@ def write_units(directory: Path, env_file: Path = DEFAULT_ENV_FILE,
         path.write_text(text)
         paths.append(path)
     return paths
+
+
+def systemd_analyze() -> Path:
+    """`systemd-analyze`, which checks the units, installed from Debian's `systemd` package
+    first if it is missing (as the browser is: tradetrace/stack/browser.py)."""
+    if not SYSTEMD_ANALYZE.exists():
+        apt_install(["systemd"], state_dir() / "systemd" / "install.log")
+    return SYSTEMD_ANALYZE

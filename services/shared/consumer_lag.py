@@ -74,7 +74,7 @@ class LagReader:
 
     def _read(self) -> list[PartitionLag]:
         partitions = self._partitions()
-        committed = self._committed(partitions)
+        committed = self.committed(partitions)
         lags = []
         for partition in partitions:
             low, end = self.reader.get_watermark_offsets(TopicPartition(self.topic, partition),
@@ -93,7 +93,8 @@ class LagReader:
             raise RuntimeError(f"topic {self.topic}: {metadata.error}")
         return sorted(metadata.partitions)
 
-    def _committed(self, partitions: list[int]) -> dict[int, int]:
+    def committed(self, partitions: list[int]) -> dict[int, int]:
+        """The group's committed offset of each partition (-1: none committed yet)."""
         wanted = [TopicPartition(self.topic, p) for p in partitions]
         return {tp.partition: tp.offset
                 for tp in self.group_offsets.committed(wanted, timeout=self.timeout)}

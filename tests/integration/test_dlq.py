@@ -14,14 +14,15 @@ import sys
 import uuid
 
 import httpx
-from confluent_kafka import Producer
 
-from services.shared import dead_letters, redrive
+from services.shared import redrive
 from services.shared.clients import redis_client
 from services.shared.db import ApiRole
 from services.shared.topics import ensure_topics
 from tests.support.dispatcher import wait_for_index
+from tests.support.dlq import parked_entry
 from tests.support.ground_truth import publish_signals, wait_all_finished
+from tests.support.kafka import produce
 from tests.support.own_dispatcher import run_own_dispatcher
 from tests.support.platform import api_client, create_pipeline
 from tests.support.polling import eventually
@@ -30,28 +31,6 @@ from trace_reader.model import Span, Trace
 from tracing import span_names
 from tracing.service_names import BACKEND, CLI, TRIGGER_DISPATCHER
 from tradetrace.platform import Platform
-
-
-def _entry(settings, source_topic: str, partition: int, offset: int) -> dead_letters.Parked:
-    """The DLQ entry of the message at these source coordinates, once it is parked."""
-    client = redis_client(settings)
-
-    def parked() -> dead_letters.Parked | None:
-        return next((e for e in redrive.read_parked(settings, client, limit=1000)
-                     if (e.source_topic, e.source_partition, e.source_offset)
-                     == (source_topic, partition, offset)), None)
-    return eventually(parked, f"{source_topic}/{partition}:{offset} in the DLQ", timeout=60)
-
-
-def _produce(settings, value: bytes, key: bytes) -> tuple[int, int]:
-    producer = Producer(settings.kafka_config())
-    delivered = []
-    producer.produce(settings.signals_topic, key=key, value=value,
-                     on_delivery=lambda error, message: delivered.append((error, message)))
-    producer.flush(15)
-    [(error, message)] = delivered
-    assert error is None, error
-    return message.partition(), message.offset()
 
 
 def _cli(platform: Platform, *args: str) -> subprocess.CompletedProcess[str]:
@@ -88,8 +67,9 @@ def _park_then_redrive(trace: Trace, redriver: str) -> tuple[Span, Span, Span]:
 def test_a_poison_message_redriven_from_the_cli_is_parked_again_with_both_reasons(
         settings, platform: Platform) -> None:
     key = f"poison-{uuid.uuid4().hex[:8]}".encode()
-    partition, offset = _produce(settings, b"{not a signal", key)
-    first = _entry(settings, settings.signals_topic, partition, offset)
+    [(partition, offset)] = produce(settings.kafka_bootstrap_servers, settings.signals_topic,
+                                    [(key, b"{not a signal", [])])
+    first = parked_entry(settings, settings.signals_topic, partition, offset)
     assert first.key == key and first.value == b"{not a signal"
 
     listed = _cli(platform, "list", "--reason", "Invalid JSON", "--json", "--limit", "1000")
@@ -104,7 +84,7 @@ def test_a_poison_message_redriven_from_the_cli_is_parked_again_with_both_reason
     again = _cli(platform, "redrive", first.id)
     assert again.returncode == 2 and "was redriven at" in again.stderr
 
-    second = _entry(settings, settings.signals_topic, out["sent"]["partition"],
+    second = parked_entry(settings, settings.signals_topic, out["sent"]["partition"],
                     out["sent"]["offset"])
     print(f"\n[dlq] poison {first.id} redriven to {out['sent']['partition']}:"
           f"{out['sent']['offset']}, parked again as {second.id}: {second.reasons}")

@@ -17,7 +17,6 @@ import uuid
 from datetime import timedelta
 
 import httpx
-from confluent_kafka import Producer
 
 from services.backend.explorer.funnel import build
 from services.shared.clients import redis_client
@@ -26,6 +25,7 @@ from services.shared.topics import ensure_topics
 from services.signal_generator.publisher import SignalPublisher
 from tests.support.dispatcher import wait_for_index
 from tests.support.ground_truth import finished_rows
+from tests.support.kafka import produce
 from tests.support.own_dispatcher import run_own_dispatcher
 from tests.support.platform import create_pipeline, signal_for
 from tradetrace.platform import Platform
@@ -52,9 +52,7 @@ def test_the_funnel_counts_each_stop_with_its_reason_and_lists_its_signals(
     for signal in signals.values():
         publisher.publish(signal)
     assert publisher.flush(15) == 0
-    poison = Producer(own.kafka_config())
-    poison.produce(own.signals_topic, value=b"not a signal")
-    assert poison.flush(15) == 0
+    produce(own.kafka_bootstrap_servers, own.signals_topic, [(None, b"not a signal", [])])
     # One batch: the second signal of the slow pipeline finds it running, and is skipped.
     run_own_dispatcher(platform.env, own.signals_topic, own.consumer_group, 7)
     ran = [signals[n].signal_id for n in ("slow", "failing", "fine")]

@@ -14,12 +14,18 @@ from tests.support.polling import eventually
 RawMessage = tuple[bytes | None, bytes | None, list[tuple[str, bytes]]]
 
 
-def produce(bootstrap: str, topic: str, messages: list[RawMessage]) -> None:
-    """Write the messages and wait until Kafka has every one."""
+def produce(bootstrap: str, topic: str, messages: list[RawMessage]) -> list[tuple[int, int]]:
+    """Write the messages, wait until Kafka has every one, and return where each landed
+    (partition, offset), in the order given."""
     producer = Producer({"bootstrap.servers": bootstrap})
-    for key, value, headers in messages:
-        producer.produce(topic, key=key, value=value, headers=headers)
+    landed: dict[int, tuple[int, int]] = {}
+    for index, (key, value, headers) in enumerate(messages):
+        def delivered(error, message, index: int = index) -> None:
+            assert error is None, f"message {index} not written: {error}"
+            landed[index] = (message.partition(), message.offset())
+        producer.produce(topic, key=key, value=value, headers=headers, on_delivery=delivered)
     assert producer.flush(10) == 0, "not every message reached Kafka"
+    return [landed[index] for index in range(len(messages))]
 
 
 def end_offsets(bootstrap: str, topic: str) -> dict[int, int]:

@@ -4,19 +4,16 @@ and the systemd units it stands in for, checked by `systemd-analyze verify`."""
 from __future__ import annotations
 
 import os
-import shutil
 import signal
 import subprocess
 import sys
 import time
 from pathlib import Path
 
-import pytest
-
 from tests.support.polling import eventually
 from tradetrace.stack.process import running_pid
 from tradetrace.supervisor import RestartPolicy, Supervisor, SupervisorState, exit_description
-from tradetrace.systemd_units import units, write_units
+from tradetrace.systemd_units import systemd_analyze, units, write_units
 
 SLEEPER = [sys.executable, "-c", "import time; time.sleep(60)"]
 
@@ -89,10 +86,9 @@ def test_exits_are_said_in_an_operators_words() -> None:
     assert exit_description(-signal.SIGKILL) == "signal SIGKILL"
 
 
-@pytest.mark.skipif(shutil.which("systemd-analyze") is None, reason="systemd-analyze missing")
 def test_the_systemd_units_verify(tmp_path: Path) -> None:
     paths = write_units(tmp_path)
-    result = subprocess.run(["systemd-analyze", "verify", *map(str, paths)], cwd=tmp_path,
+    result = subprocess.run([str(systemd_analyze()), "verify", *map(str, paths)], cwd=tmp_path,
                             capture_output=True, text=True, timeout=60)
     assert result.returncode == 0, result.stderr
     assert result.stderr == "", result.stderr

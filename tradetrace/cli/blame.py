@@ -8,7 +8,7 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-from tradetrace.cli.context import database
+from tradetrace.cli.context import database, window_span
 from tradetrace.cli.output import AsJson, console, print_json, reported
 from tradetrace.errors import CliError
 
@@ -21,11 +21,9 @@ def blame(
     """Each segment of the p50 and p99 runs' time from origin: Kafka, the dispatcher, the
     task queue, retries, the claim, each agent, the rest."""
     from services.backend.explorer.blame import build
-    from services.backend.explorer.objective import WINDOWS
 
     with reported():
-        if window not in WINDOWS:
-            raise CliError(f"--window must be one of {', '.join(WINDOWS)}, not {window!r}")
+        window_span(window)
         with database() as session:
             view = build(session, pipeline_id, window)
         if view is None:

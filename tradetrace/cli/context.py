@@ -7,10 +7,12 @@ import functools
 import os
 from collections.abc import Iterator
 from contextlib import contextmanager
+from datetime import timedelta
 from typing import TYPE_CHECKING
 
 from services.shared.settings import Settings
 from tradetrace.cli.output import console
+from tradetrace.errors import CliError
 from tradetrace.platform import Platform, default_env
 from tradetrace.stack import report
 from tradetrace.stack.scale import REPLICAS
@@ -25,6 +27,16 @@ def settings() -> Settings:
     """The services' settings as the CLI sees them: the same variables `services up` passes."""
     os.environ.update(default_env())
     return Settings()
+
+
+def window_span(window: str) -> timedelta:
+    """A `--window` of the explorer's pages (1h, 6h, 24h, 7d, 30d) as a time span; any other
+    is the user's mistake."""
+    from services.backend.explorer.objective import WINDOWS
+
+    if window not in WINDOWS:
+        raise CliError(f"--window must be one of {', '.join(WINDOWS)}, not {window!r}")
+    return WINDOWS[window]
 
 
 @contextmanager

@@ -9,9 +9,9 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-from tradetrace.cli.context import database, settings
+from tradetrace.cli.context import database, settings, window_span
 from tradetrace.cli.output import AsJson, console, print_json, reported
-from tradetrace.errors import CliError, PlatformError
+from tradetrace.errors import PlatformError
 
 
 def funnel(
@@ -24,18 +24,16 @@ def funnel(
     from confluent_kafka import KafkaException
 
     from services.backend.explorer.funnel import build
-    from services.backend.explorer.objective import WINDOWS
     from services.shared.clients import redis_client
     from services.shared.db import utcnow
 
     with reported():
-        if window not in WINDOWS:
-            raise CliError(f"--window must be one of {', '.join(WINDOWS)}, not {window!r}")
+        span = window_span(window)
         current = settings()
         try:
             with database() as session:
                 view = build(current, redis_client(current), session,
-                             utcnow() - WINDOWS[window], ticker, pipeline)
+                             utcnow() - span, ticker, pipeline)
         except (KafkaException, TimeoutError, ValueError) as error:
             raise PlatformError(f"the funnel cannot be counted: {error}") from error
     if as_json:

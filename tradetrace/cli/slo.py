@@ -10,7 +10,7 @@ from typing import Annotated, Any
 import typer
 from rich.table import Table
 
-from tradetrace.cli.context import database, settings
+from tradetrace.cli.context import database, settings, window_span
 from tradetrace.cli.output import AsJson, console, print_json, reported
 from tradetrace.errors import CliError
 
@@ -24,12 +24,11 @@ def slo(
     """Latency objectives: runs, misses, error budget left and burn rate per pipeline."""
     from sqlalchemy import select
 
-    from services.backend.explorer.objective import WINDOWS, build
+    from services.backend.explorer.objective import build
     from services.shared.db import Pipeline
 
     with reported():
-        if window not in WINDOWS:
-            raise CliError(f"--window must be one of {', '.join(WINDOWS)}, not {window!r}")
+        window_span(window)
         default = settings().default_objective()
         with database() as session:
             ids = [pipeline_id] if pipeline_id is not None else list(

@@ -34,14 +34,15 @@ _RANKED = (select(_TIMED, func.row_number().over(order_by=(_TIMED.c.end_ms, _TIM
            .where(trusted(_TIMED)).subquery())
 
 
-def nearest_rank(permille: int, runs: int) -> int:
-    """The run a percentile of `runs` reports: the ceil(q * n)-th, by end-to-end time (the
-    same integer arithmetic as the query's, so both pick the same run)."""
-    return max(1, (permille * runs + 999) // 1000)
+def nearest_rank(permille: int, runs: Any, greatest: Any = max) -> Any:
+    """The run a percentile of `runs` reports: the ceil(q * n)-th by end-to-end time, in
+    whole numbers; the query builds it from the same expression (`greatest=func.greatest`
+    over its window count), so both pick the same run."""
+    return greatest(1, (permille * runs + 999) // 1000)
 
 
 _AT_PERCENTILES = select(_RANKED).where(_RANKED.c.rank.in_(
-    [func.greatest(1, (permille * _RANKED.c.runs + 999) // 1000)
+    [nearest_rank(permille, _RANKED.c.runs, func.greatest)
      for permille in PERCENTILES.values()]))
 
 

@@ -27,6 +27,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from services.shared import redis_keys
+from services.shared.consumer_lag import LagReader
 from services.shared.db import Execution, ExecutionStatus
 from services.shared.dispatch_record import SignalOutcome
 from services.shared.redrive import read_parked
@@ -149,15 +150,11 @@ def _body(value: bytes | None) -> dict[str, Any] | None:
 
 def _committed(settings: Settings, ranges: Ranges) -> dict[int, int]:
     """The dispatcher group's committed offset of each partition (0 when none)."""
-    from confluent_kafka import Consumer, TopicPartition
-
-    group = Consumer(settings.kafka_config({"group.id": settings.consumer_group,
-                                            "enable.auto.commit": False}))
-    try:       # the group's id to read its offsets: it never subscribes, assigns or commits
-        asked = [TopicPartition(settings.signals_topic, p) for p in ranges]
-        return {tp.partition: max(tp.offset, 0) for tp in group.committed(asked, timeout=10)}
+    reader = LagReader(settings, timeout=10)
+    try:
+        return {p: max(offset, 0) for p, offset in reader.committed(list(ranges)).items()}
     finally:
-        group.close()
+        reader.close()
 
 
 def _dispatched(client: redis.Redis, session: Session, signal_ids: list[str],

@@ -189,29 +189,17 @@ def test_the_dlq_page_lists_a_parked_message_with_its_reason_source_and_trace(
     reason, source offset and age, and its trace link opens the park's trace."""
     from urllib.parse import urlencode
 
-    from confluent_kafka import Producer
+    from tests.support.dlq import parked_entry
+    from tests.support.kafka import produce
 
-    from services.shared import redrive
-    from services.shared.clients import redis_client
-
-    producer = Producer(settings.kafka_config())
-    sent = []
-    producer.produce(settings.signals_topic, value=b"[1, 2, 3]",
-                     on_delivery=lambda error, message: sent.append(message))
-    producer.flush(15)
-    [message] = sent
-    source = (settings.signals_topic, message.partition(), message.offset())
-
-    def parked():
-        return next((e for e in redrive.read_parked(settings, redis_client(settings),
-                                                         limit=1000)
-                     if (e.source_topic, e.source_partition, e.source_offset) == source), None)
-    entry = eventually(parked, "the poison message in the DLQ", timeout=60)
+    [(partition, offset)] = produce(settings.kafka_bootstrap_servers, settings.signals_topic,
+                                    [(None, b"[1, 2, 3]", [])])
+    entry = parked_entry(settings, settings.signals_topic, partition, offset)
     page.goto(f"/explorer/dlq?{urlencode({'reason': entry.reason[:24]})}")
     row = page.locator(f'#dlq tr[data-entry="{entry.id}"]')
     cells = row.locator("td").all_inner_texts()
     assert cells[0] == entry.id and entry.reason in cells[3]
-    assert cells[4] == f"{source[0]}/{source[1]}:{source[2]}"
+    assert cells[4] == f"{settings.signals_topic}/{partition}:{offset}"
     screenshot(page, "dlq")
 
     def in_jaeger() -> bool:

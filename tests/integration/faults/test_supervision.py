@@ -122,21 +122,25 @@ def test_a_service_that_exits_at_once_is_left_down_and_named(
     broken = Platform(env={**platform_env, "TRADETRACE_SIGNALS_PER_SECOND": "not-a-number"},
                       state=tmp_path,
                       restart_policy=RestartPolicy(backoff=0.1, crash_loop_limit=3))
-    started = time.monotonic()
-    with pytest.raises(PlatformError, match="left down"):
-        broken.up([SIGNAL_GENERATOR])
-    waited = time.monotonic() - started
+    try:
+        started = time.monotonic()
+        with pytest.raises(PlatformError, match="left down"):
+            broken.up([SIGNAL_GENERATOR])
+        waited = time.monotonic() - started
 
-    [row] = [r for r in broken.status() if r.name == SIGNAL_GENERATOR]
-    assert row.condition == "crash-looped"
-    assert row.supervisor is not None
-    assert (row.supervisor.restarts, row.supervisor.last_exit) == (2, "exit 1")
-    shown = subprocess.run([sys.executable, "-m", "tradetrace.cli", "services", "status",
-                            "--json"], env={**os.environ, "TRADETRACE_STATE_DIR": str(tmp_path)},
-                           capture_output=True, text=True, timeout=60)
-    assert shown.returncode == 1
-    states = {row["service"]: row for row in json.loads(shown.stdout)}
-    assert states[SIGNAL_GENERATOR]["state"] == "crash-looped"
-    assert "signal-generator (crash-looped)" in shown.stderr
+        [row] = [r for r in broken.status() if r.name == SIGNAL_GENERATOR]
+        assert row.condition == "crash-looped"
+        assert row.supervisor is not None
+        assert (row.supervisor.restarts, row.supervisor.last_exit) == (2, "exit 1")
+        shown = subprocess.run(
+            [sys.executable, "-m", "tradetrace.cli", "services", "status", "--json"],
+            env={**os.environ, "TRADETRACE_STATE_DIR": str(tmp_path)},
+            capture_output=True, text=True, timeout=60)
+        assert shown.returncode == 1
+        states = {row["service"]: row for row in json.loads(shown.stdout)}
+        assert states[SIGNAL_GENERATOR]["state"] == "crash-looped"
+        assert "signal-generator (crash-looped)" in shown.stderr
+    finally:
+        broken.down([SIGNAL_GENERATOR])     # its supervisor too, even on a failure
     print(f"\n[faults] a generator that cannot start: left down after 3 exits in "
           f"{waited:.1f}s")
