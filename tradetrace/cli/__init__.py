@@ -1,6 +1,7 @@
 """The `tradetrace` command line: a module per sub-app (`stack`, `services`, `signal`, `keys`,
-`pipelines`, `dlq`) and per root command (`trace`, `slo`, `blame`, `funnel`, `demo`), sharing
-what they print with (`output.py`) and the stack and services they drive (`context.py`).
+`pipelines`, `dlq`; `signal diff` in a module of its own) and per root command (`trace`,
+`slo`, `blame`, `funnel`, `demo`), sharing what they print with (`output.py`) and the stack
+and services they drive (`context.py`).
 
 Tables and live build progress through `rich` on a terminal; `--json` on the status, emit and
 trace commands for scripts. A user's mistake (`CliError`) or a stack failure (`StackError`)
@@ -26,6 +27,7 @@ from tradetrace.cli import (
     pipelines,
     services,
     signal,
+    signal_diff,
     slo,
     stack,
     trace,
@@ -36,6 +38,7 @@ app = typer.Typer(help="Trace-first observability for an event-driven trading pl
                   no_args_is_help=True)
 app.add_typer(stack.app, name="stack")
 app.add_typer(services.app, name="services")
+signal.app.command("diff")(signal_diff.signal_diff)
 app.add_typer(signal.app, name="signal")
 app.add_typer(keys.app, name="keys")
 app.add_typer(pipelines.app, name="pipelines")

@@ -43,17 +43,27 @@ def _ms(later: Any, earlier: Any) -> Any:
 HOPS = ("in_kafka", "dispatch", "in_queue", "run")     # latency.py's, the last three as one
 
 
+def run_times(*extra: Any) -> list[Any]:
+    """A run's row with its hops and end from its origin in ms, and `extra` columns of it."""
+    return [_E.id, _E.signal_id, _E.ticker, _E.trace_id, _E.status, _E.trigger_mode,
+            _ms(_RECEIVED, _ORIGIN).label("in_kafka_ms"),
+            _ms(_E.queued_at, _RECEIVED).label("dispatch_ms"),
+            _ms(_E.started_at, _E.queued_at).label("in_queue_ms"),
+            _ms(_E.finished_at, _E.started_at).label("run_ms"),
+            _ms(_E.finished_at, _ORIGIN).label("end_ms"), *extra]
+
+
+def finished(*where: Any) -> list[ColumnElement[bool]]:
+    """A finished run that started (a run abandoned before its start has no hops)."""
+    return [_E.status.in_(FINISHED), _E.started_at.is_not(None), *where]
+
+
 def timed_runs(*extra: Any) -> CTE:
     """The pipeline's (`pipeline_id`) runs finished since `since`, with their hops and end in
-    ms and `extra` columns of the row; the blame page reads it too (blame.py)."""
-    return (select(_E.id, _E.signal_id, _E.ticker, _E.trace_id, _E.status, _E.trigger_mode,
-                   _ms(_RECEIVED, _ORIGIN).label("in_kafka_ms"),
-                   _ms(_E.queued_at, _RECEIVED).label("dispatch_ms"),
-                   _ms(_E.started_at, _E.queued_at).label("in_queue_ms"),
-                   _ms(_E.finished_at, _E.started_at).label("run_ms"),
-                   _ms(_E.finished_at, _ORIGIN).label("end_ms"), *extra)
-            .where(_E.pipeline_id == bindparam("pipeline_id"), _E.status.in_(FINISHED),
-                   _E.started_at.is_not(None), _E.finished_at >= bindparam("since"))
+    ms and `extra` columns of the row; the blame and diff pages read it too."""
+    return (select(*run_times(*extra))
+            .where(*finished(_E.pipeline_id == bindparam("pipeline_id"),
+                             _E.finished_at >= bindparam("since")))
             .cte("timed").prefix_with("MATERIALIZED"))   # once, not per reference: ~3x
 
 

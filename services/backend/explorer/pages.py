@@ -11,21 +11,18 @@ from __future__ import annotations
 
 import re
 import time
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from datetime import UTC, datetime
-from functools import lru_cache
 from pathlib import Path
 from typing import Annotated
 
-import httpx
 import jinja2
 from fastapi import APIRouter, Depends, Form, Query
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 
 from services.backend.deps import RedisDep, SessionDep, SettingsDep
-from services.backend.explorer import blame, dead_letters, objective, red
+from services.backend.explorer import blame, dead_letters, diff, objective, red
 from services.backend.explorer import funnel as funnel_view
 from services.backend.explorer import signals as signal_store
 from services.backend.explorer.access import (
@@ -36,10 +33,11 @@ from services.backend.explorer.access import (
     safe_next,
 )
 from services.backend.explorer.prometheus import PrometheusAway, prometheus
+from services.backend.explorer.server_timing import ServerTiming
+from services.backend.explorer.traces import read_trace
 from services.backend.explorer.waterfall import layout
 from services.shared.db import ExecutionStatus, may_name_a_pipeline
 from services.shared.settings import Settings
-from trace_reader.jaeger import Jaeger, TraceUnavailable
 from trace_reader.logs import trace_logs
 
 HERE = Path(__file__).parent
@@ -127,7 +125,7 @@ def signal_list(session: SessionDep, redis_client: RedisDep,
 @pages.get("/signals/{signal_id}")
 def signal_page(signal_id: str, session: SessionDep, redis_client: RedisDep,
                 settings: SettingsDep) -> HTMLResponse:
-    timings = _Timings()
+    timings = ServerTiming()
     with timings.part("db"):
         executions = signal_store.signal_executions(session, signal_id)
     with timings.part("redis"):
@@ -144,6 +142,27 @@ def signal_page(signal_id: str, session: SessionDep, redis_client: RedisDep,
     return page
 
 
+@pages.get("/signals/{signal_id}/diff")
+def diff_page(signal_id: str, session: SessionDep, settings: SettingsDep,
+              other: Annotated[str, Query(alias="with")] = "", window: str = "24h"
+              ) -> HTMLResponse:
+    """The signal against another (`with`), or against its pipelines' typical runs."""
+    window = window if window in objective.WINDOWS else "24h"
+    timings = ServerTiming()
+    with timings.part("db+jaeger"):
+        view = diff.build(session, signal_id, other.strip() or diff.TYPICAL, window,
+                          settings.jaeger_query_url)
+    if view is None:
+        missing = _page("not_found.html", what=f"finished run of signal {signal_id}")
+        missing.status_code = 404
+        return missing
+    with timings.part("render"):
+        page = _page("diff.html", view=view, typical=diff.TYPICAL,
+                     windows=list(objective.WINDOWS))
+    page.headers["Server-Timing"] = timings.header()
+    return page
+
+
 @pages.get("/traces/{trace_id}")
 def trace_page(trace_id: str, session: SessionDep, settings: SettingsDep) -> Response:
     """A trace's page: its signal's, when it has one (the links of the API and RED charts)."""
@@ -155,14 +174,14 @@ def trace_page(trace_id: str, session: SessionDep, settings: SettingsDep) -> Res
     signal_id = signal_store.trace_signal_id(session, trace_id)
     if signal_id:
         return RedirectResponse(f"{PREFIX}/signals/{signal_id}", status_code=303)
-    trace = _trace_view(settings, trace_id, _Timings())
+    trace = _trace_view(settings, trace_id, ServerTiming())
     page = _page("signal.html", signal_id=None, executions=[], dispatch=None, signal=None,
                  **trace)
     page.status_code = 200 if trace["waterfall"] else 404
     return page
 
 
-def _trace_view(settings: Settings, trace_id: str | None, timings: _Timings) -> dict:
+def _trace_view(settings: Settings, trace_id: str | None, timings: ServerTiming) -> dict:
     """What a page shows of a trace: its waterfall (or why not), its log lines, and links to
     Jaeger's UI where there is one and to X-Ray on AWS."""
     with timings.part("jaeger"):
@@ -175,25 +194,6 @@ def _trace_view(settings: Settings, trace_id: str | None, timings: _Timings) -> 
             "jaeger_link": settings.trace_url(trace_id) if trace_id and settings.jaeger_ui_url
             else None,
             "xray_link": settings.xray_url(trace_id) if trace_id else None}
-
-
-class _Timings:
-    """Where a page's time went, as a Server-Timing header (the browser's dev tools and the
-    page-load test read it)."""
-
-    def __init__(self) -> None:
-        self.parts: list[tuple[str, float]] = []
-
-    @contextmanager
-    def part(self, name: str) -> Iterator[None]:
-        started = time.perf_counter()
-        try:
-            yield
-        finally:
-            self.parts.append((name, (time.perf_counter() - started) * 1000))
-
-    def header(self) -> str:
-        return ", ".join(f"{name};dur={ms:.1f}" for name, ms in self.parts)
 
 
 @pages.get("/pipelines/{pipeline_id}/objective")
@@ -216,7 +216,7 @@ def blame_page(pipeline_id: int, session: SessionDep, window: str = "24h") -> HT
 def _pipeline_page(pipeline_id: int, template: str,
                    build: Callable[[], object | None]) -> HTMLResponse:
     """A page of one pipeline over a window (its view built from the database), or 404."""
-    timings = _Timings()
+    timings = ServerTiming()
     with timings.part("db"):
         view = build() if may_name_a_pipeline(pipeline_id) else None
     if view is None:
@@ -259,21 +259,9 @@ def red_page(settings: SettingsDep, service: str | None = None, span: str | None
 
 
 def _waterfall(jaeger_url: str, trace_id: str | None):
-    """The trace laid out, or why not (no trace id, not in Jaeger, Jaeger away)."""
-    if trace_id is None:
-        return None, "no execution of this signal carries a trace id"
-    try:
-        return layout(_jaeger(jaeger_url).trace(trace_id)), None
-    except TraceUnavailable as missing:
-        return None, str(missing)
-    except httpx.HTTPError as error:
-        return None, f"Jaeger is not reachable at {jaeger_url}: {error.__class__.__name__}"
-
-
-@lru_cache
-def _jaeger(url: str) -> Jaeger:
-    """One client per process: a new one builds an SSL context and a pool (~20 ms)."""
-    return Jaeger(url, timeout=3.0)
+    """The trace laid out, or why not."""
+    trace, problem = read_trace(jaeger_url, trace_id)
+    return (layout(trace), None) if trace else (None, problem)
 
 
 def _status(value: str | None) -> ExecutionStatus | None:

@@ -78,15 +78,18 @@ def screenshot(page, name: str) -> Path:
 def insert_finished_runs(database_url: str, pipeline_id: int, ticker: str,
                          count: int) -> list[float]:
     """`count` finished runs of the pipeline in the last half hour, as the worker records
-    them (received 1 ms after their signal, queued 1 ms later); every 50th started 60-259 ms
-    after its signal, the rest 5 ms. Returns the late
-    ones' start from origin, in ms."""
+    them (received 1 ms after their signal, queued 1 ms later, with its timings: a claim of
+    1 ms, agents of 3 and 5 ms, a run of 10); every 50th started 60-259 ms after its signal,
+    the rest 5 ms. Returns the late ones' start from origin, in ms."""
     import uuid
     from datetime import UTC, datetime, timedelta
 
     from sqlalchemy import insert
 
     from services.shared.db import Execution, ExecutionStatus, TriggerMode, session_scope
+    from services.shared.latency import RunTimings
+
+    timings = RunTimings(0.0, 1.0, (("market_data", 3.0), ("order_decision", 5.0))).as_json()
 
     now = datetime.now(UTC)
     rows, late = [], []
@@ -103,7 +106,7 @@ def insert_finished_runs(database_url: str, pipeline_id: int, ticker: str,
                      "received_at": generated + timedelta(milliseconds=1),
                      "queued_at": generated + timedelta(milliseconds=2), "started_at": started,
                      "finished_at": started + timedelta(milliseconds=10),
-                     "duration_seconds": 0.01, "attempts": 1,
+                     "duration_seconds": 0.01, "attempts": 1, "timings": timings,
                      "signal": signal.model_dump(mode="json")})
     with session_scope(database_url) as session:
         session.execute(insert(Execution), rows)

@@ -77,8 +77,9 @@ def test_the_blame_page_of_10000_runs_loads_in_under_300_ms(api, settings, page,
         page.goto(f"/explorer/pipelines/{pipeline['id']}/blame?window=1h", wait_until="load")
         page.wait_for_function(LOADED)
         timings.append(page.evaluate(NAVIGATION))
-    # The rows' start from origin: 5 ms for 49 of 50, 60-259 ms for the others (conftest).
-    assert page.locator("#blame-p50").get_attribute("data-largest") == "run"
+    # The rows' start from origin: 5 ms for 49 of 50, 60-259 ms for the others; the slower
+    # agent takes 5 ms of a 10 ms run (conftest).
+    assert page.locator("#blame-p50").get_attribute("data-largest") == "agent:order_decision"
     loads = [t["load"] for t in timings]
     print(f"\nblame page, 10,000 runs: loads {[round(x) for x in loads]} ms; backend parts "
           f"{[{k: round(v) for k, v in t['backend'].items()} for t in timings[:3]]}")
