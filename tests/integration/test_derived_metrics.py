@@ -33,6 +33,7 @@ from tracing.service_names import BACKEND, SIGNAL_GENERATOR, TRIGGER_DISPATCHER,
 from tradetrace.platform import Platform
 from tradetrace.stack.paths import REPO_ROOT
 from tradetrace.stack.ports import free_port
+from tradetrace.stack.scratch import own_redis_database
 
 
 def _wait_all_handled(local: Settings) -> None:
@@ -51,12 +52,17 @@ def _wait_all_handled(local: Settings) -> None:
 
 @pytest.fixture
 def isolated(platform_env, tmp_path):
+    """A platform of the test's own; its Redis database is handed back when the test ends (a
+    server has 16, and a session that keeps one per test runs out)."""
     own = namespace("tt-metrics")
-    env = isolated_env(platform_env, own)
-    services = Platform(env=env, state=tmp_path, backend_port=free_port())
-    services.up([BACKEND, WORKER, TRIGGER_DISPATCHER])
-    yield services, env, own
-    services.down()
+    with own_redis_database() as redis_url:
+        env = isolated_env(platform_env, own, redis_url=redis_url)
+        services = Platform(env=env, state=tmp_path, backend_port=free_port())
+        services.up([BACKEND, WORKER, TRIGGER_DISPATCHER])
+        try:
+            yield services, env, own
+        finally:
+            services.down()
 
 
 def test_named_metrics_count_exactly_what_happened(isolated, settings, prometheus: httpx.Client,

@@ -27,12 +27,13 @@ def namespace(prefix: str) -> str:
 
 
 def isolated_env(platform_env: dict[str, str], namespace: str,
-                 database: bool = True) -> dict[str, str]:
-    """The session's platform variables with the namespace, and a Redis database, topics and
-    consumer group of their own (and a database, unless the test wants the session's)."""
+                 database: bool = True, redis_url: str | None = None) -> dict[str, str]:
+    """The session's platform variables with the namespace, and a Redis database (`redis_url`,
+    else one kept for the session), topics and consumer group of their own (and a database,
+    unless the test wants the session's)."""
     env = {**platform_env,
            "OTEL_RESOURCE_ATTRIBUTES": f"service.namespace={namespace}",
-           "TRADETRACE_REDIS_URL": free_redis_url(),
+           "TRADETRACE_REDIS_URL": redis_url or free_redis_url(),
            "TRADETRACE_SIGNALS_TOPIC": f"signals-{namespace}",
            "TRADETRACE_DLQ_TOPIC": f"signals-{namespace}.dlq",
            "TRADETRACE_CONSUMER_GROUP": f"dispatcher-{namespace}"}
