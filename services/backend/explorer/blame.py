@@ -21,7 +21,7 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from services.backend.explorer.objective import WINDOWS, timed_runs, trusted
+from services.backend.explorer.objective import WINDOWS, end_ms, timed_runs, trusted
 from services.shared.db import Execution, Pipeline, utcnow
 from services.shared.latency import RunTimings
 
@@ -29,7 +29,8 @@ PERCENTILES = {"p50": 500, "p99": 990}       # per mille: whole numbers in SQL a
 AGENT_PREFIX = "agent:"
 
 _TIMED = timed_runs(Execution.__table__.c.timings)
-_RANKED = (select(_TIMED, func.row_number().over(order_by=(_TIMED.c.end_ms, _TIMED.c.id))
+_RANKED = (select(_TIMED, end_ms(_TIMED).label("end_ms"),
+                  func.row_number().over(order_by=(end_ms(_TIMED), _TIMED.c.id))
                   .label("rank"), func.count().over().label("runs"))
            .where(trusted(_TIMED)).subquery())
 

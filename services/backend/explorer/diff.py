@@ -153,7 +153,8 @@ def _signal_runs(session: Session, signal_id: str) -> dict[int, Side]:
     for row in session.execute(_SIGNAL_RUNS, {"signal_id": signal_id}):
         hops = {hop: float(row._mapping[f"{hop}_ms"]) for hop in FIRST_HOPS}
         status = getattr(row.status, "value", str(row.status))
-        runs[row.pipeline_id] = Side(row.id, status, float(row.end_ms), segments_of(
+        end = sum(hops.values()) + float(row.run_ms)
+        runs[row.pipeline_id] = Side(row.id, status, end, segments_of(
             hops, float(row.run_ms), RunTimings.from_json(row.timings)))
     return runs
 
