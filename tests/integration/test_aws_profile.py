@@ -98,14 +98,14 @@ def aws_collector(stack: Stack, xray_api: XRayApi, cloudwatch_logs: CloudWatchLo
 
 
 @pytest.fixture(scope="module")
-def aws_env(platform_env: dict[str, str], aws_collector: CollectorOnOwnPorts) -> dict[str, str]:
+def aws_env(platform_env: dict[str, str],
+            aws_collector: CollectorOnOwnPorts) -> Iterator[dict[str, str]]:
     """The test session's platform variables, plus the profile switch and its collector."""
-    return {
-        **isolated_env(platform_env, namespace("aws"), database=False),
-        "TRADETRACE_PROFILE": "aws",
-        "AWS_REGION": "us-east-1",
-        "OTEL_EXPORTER_OTLP_ENDPOINT": aws_collector.otlp_grpc_endpoint,
-    }
+    with isolated_env(platform_env, namespace("aws"), database=False) as isolated:
+        yield {**isolated,
+               "TRADETRACE_PROFILE": "aws",
+               "AWS_REGION": "us-east-1",
+               "OTEL_EXPORTER_OTLP_ENDPOINT": aws_collector.otlp_grpc_endpoint}
 
 
 @pytest.fixture(scope="module")

@@ -33,7 +33,6 @@ from tracing.service_names import BACKEND, SIGNAL_GENERATOR, TRIGGER_DISPATCHER,
 from tradetrace.platform import Platform
 from tradetrace.stack.paths import REPO_ROOT
 from tradetrace.stack.ports import free_port
-from tradetrace.stack.scratch import own_redis_database
 
 
 def _wait_all_handled(local: Settings) -> None:
@@ -52,11 +51,9 @@ def _wait_all_handled(local: Settings) -> None:
 
 @pytest.fixture
 def isolated(platform_env, tmp_path):
-    """A platform of the test's own; its Redis database is handed back when the test ends (a
-    server has 16, and a session that keeps one per test runs out)."""
+    """A platform of the test's own."""
     own = namespace("tt-metrics")
-    with own_redis_database() as redis_url:
-        env = isolated_env(platform_env, own, redis_url=redis_url)
+    with isolated_env(platform_env, own) as env:
         services = Platform(env=env, state=tmp_path, backend_port=free_port())
         services.up([BACKEND, WORKER, TRIGGER_DISPATCHER])
         try:

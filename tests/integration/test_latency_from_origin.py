@@ -42,11 +42,13 @@ FAILING = [{"name": "market_data", "params": {"duration_ms": 0, "fail": True}}]
 @pytest.fixture
 def isolated(platform_env, tmp_path):
     own = namespace("tt-origin")
-    env = isolated_env(platform_env, own)
-    services = Platform(env=env, state=tmp_path, backend_port=free_port())
-    services.up([BACKEND, WORKER, BEAT, TRIGGER_DISPATCHER])
-    yield services, env, own
-    services.down()
+    with isolated_env(platform_env, own) as env:
+        services = Platform(env=env, state=tmp_path, backend_port=free_port())
+        services.up([BACKEND, WORKER, BEAT, TRIGGER_DISPATCHER])
+        try:
+            yield services, env, own
+        finally:
+            services.down()
 
 
 def _finished(database_url: str) -> list[Execution] | None:

@@ -115,16 +115,17 @@ def scale(platform_env: dict[str, str], kafka_bootstrap: str,
                 for index in (1, 2)]
     _scraping(gateways, prometheus.config)
     agent = Agent(state, bus)
-    env = {**isolated_env(platform_env, own),
-           "OTEL_EXPORTER_OTLP_ENDPOINT": agent.otlp_grpc_endpoint}
-    services = Platform(env=env, state=state, backend_port=free_port(), replicas=REPLICAS)
     try:
-        with Stack([jaeger, prometheus, *gateways, agent]).running(), services.running(
-                [BACKEND, *services.replica_names(WORKER),
-                 *services.replica_names(TRIGGER_DISPATCHER)]), \
-                httpx.Client(base_url=prometheus.url, timeout=30) as client:
-            yield ScaleProfile(services, settings_from_env(env), gateways, jaeger, state, agent,
-                               node, keyspace, client)
+        with isolated_env(platform_env, own) as isolated:
+            env = {**isolated, "OTEL_EXPORTER_OTLP_ENDPOINT": agent.otlp_grpc_endpoint}
+            services = Platform(env=env, state=state, backend_port=free_port(),
+                                replicas=REPLICAS)
+            with Stack([jaeger, prometheus, *gateways, agent]).running(), services.running(
+                    [BACKEND, *services.replica_names(WORKER),
+                     *services.replica_names(TRIGGER_DISPATCHER)]), \
+                    httpx.Client(base_url=prometheus.url, timeout=30) as client:
+                yield ScaleProfile(services, settings_from_env(env), gateways, jaeger, state,
+                                   agent, node, keyspace, client)
     finally:
         with cql_session() as session:
             session.execute(f"DROP KEYSPACE IF EXISTS {keyspace}")

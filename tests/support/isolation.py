@@ -18,7 +18,7 @@ from tradetrace.platform import Platform
 from tradetrace.stack import Stack
 from tradetrace.stack.components.collector import CollectorOnOwnPorts
 from tradetrace.stack.ports import free_port
-from tradetrace.stack.scratch import free_redis_url, fresh_database
+from tradetrace.stack.scratch import fresh_database, own_redis_database
 
 
 def namespace(prefix: str) -> str:
@@ -26,20 +26,23 @@ def namespace(prefix: str) -> str:
     return f"{prefix}-{secrets.token_hex(4)}"
 
 
+@contextmanager
 def isolated_env(platform_env: dict[str, str], namespace: str,
-                 database: bool = True, redis_url: str | None = None) -> dict[str, str]:
-    """The session's platform variables with the namespace, and a Redis database (`redis_url`,
-    else one kept for the session), topics and consumer group of their own (and a database,
-    unless the test wants the session's)."""
-    env = {**platform_env,
-           "OTEL_RESOURCE_ATTRIBUTES": f"service.namespace={namespace}",
-           "TRADETRACE_REDIS_URL": redis_url or free_redis_url(),
-           "TRADETRACE_SIGNALS_TOPIC": f"signals-{namespace}",
-           "TRADETRACE_DLQ_TOPIC": f"signals-{namespace}.dlq",
-           "TRADETRACE_CONSUMER_GROUP": f"dispatcher-{namespace}"}
-    if database:
-        env["TRADETRACE_DATABASE_URL"] = fresh_database(namespace.replace("-", "_"))
-    return env
+                 database: bool = True) -> Iterator[dict[str, str]]:
+    """The session's platform variables with the namespace, and topics, a consumer group and
+    a Redis database of their own (and a database, unless the test wants the session's). The
+    Redis database is the block's: a server has 16, and a session that kept one for each
+    test ran out of them."""
+    with own_redis_database() as redis_url:
+        env = {**platform_env,
+               "OTEL_RESOURCE_ATTRIBUTES": f"service.namespace={namespace}",
+               "TRADETRACE_REDIS_URL": redis_url,
+               "TRADETRACE_SIGNALS_TOPIC": f"signals-{namespace}",
+               "TRADETRACE_DLQ_TOPIC": f"signals-{namespace}.dlq",
+               "TRADETRACE_CONSUMER_GROUP": f"dispatcher-{namespace}"}
+        if database:
+            env["TRADETRACE_DATABASE_URL"] = fresh_database(namespace.replace("-", "_"))
+        yield env
 
 
 @contextmanager
@@ -47,9 +50,9 @@ def platform_beside(collector: CollectorOnOwnPorts, platform_env: dict[str, str]
                     state: Path, prefix: str) -> Iterator[tuple[Platform, Settings]]:
     """A collector of the test's own, and the backend, worker and dispatcher sending to it
     in a room of their own; both stopped however the block ends."""
-    env = {**isolated_env(platform_env, namespace(prefix)),
-           "OTEL_EXPORTER_OTLP_ENDPOINT": collector.otlp_grpc_endpoint}
-    services = Platform(env=env, state=state / "platform", backend_port=free_port())
-    with Stack([collector]).running(), services.running([BACKEND, WORKER,
-                                                         TRIGGER_DISPATCHER]):
-        yield services, settings_from_env(env)
+    with isolated_env(platform_env, namespace(prefix)) as isolated:
+        env = {**isolated, "OTEL_EXPORTER_OTLP_ENDPOINT": collector.otlp_grpc_endpoint}
+        services = Platform(env=env, state=state / "platform", backend_port=free_port())
+        with Stack([collector]).running(), services.running([BACKEND, WORKER,
+                                                             TRIGGER_DISPATCHER]):
+            yield services, settings_from_env(env)

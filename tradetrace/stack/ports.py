@@ -59,7 +59,6 @@ def port(component: str, purpose_prefix: str = "") -> int:
     raise KeyError(f"no port for {component!r} {purpose_prefix!r}")
 
 
-
 # Ports handed out below the kernel's ephemeral range (32768-60999 by default): there no
 # outgoing connection takes one as its local port and no other process's bind(0) picks it, so
 # it stays free between the probe and the start. A CI run lost a module's fixtures when a
@@ -68,17 +67,17 @@ _FREE_PORTS = range(20000, 32768)
 _handed_out: set[int] = set()
 
 
-def free_port() -> int:
+def free_port(tries: int = 1000) -> int:
     """A loopback port nothing listens on now, and not handed out before in this process: for
     a process started beside the stack (a test's second collector, a benchmark's)."""
     fixed = {entry.number for entry in PORTS}
-    candidates = [number for number in _FREE_PORTS
-                  if number not in fixed and number not in _handed_out]
-    for number in random.sample(candidates, k=len(candidates)):
-        if _bindable(number):
+    for _ in range(tries):
+        number = random.choice(_FREE_PORTS)
+        if number not in fixed and number not in _handed_out and _bindable(number):
             _handed_out.add(number)
             return number
-    raise OSError(f"no free loopback port in {_FREE_PORTS.start}-{_FREE_PORTS.stop - 1}")
+    raise OSError(f"no free loopback port in {_FREE_PORTS.start}-{_FREE_PORTS.stop - 1} "
+                  f"after {tries} tries")
 
 
 def _bindable(number: int) -> bool:

@@ -151,27 +151,30 @@ def observed(platform_env: dict[str, str],
     few_streams = CollectorOnOwnPorts(state / "few-streams", configs=(CONFIG, few))
     prometheus = PrometheusOnOwnPort(state / "prometheus", _prometheus_config(
         state / "config", collector, limited, few_streams))
-    env = {**isolated_env(platform_env, namespace("tt-alerts")),
-           "OTEL_EXPORTER_OTLP_ENDPOINT": collector.otlp_grpc_endpoint,
-           "TRADETRACE_SIGNALS_PER_SECOND": "5"}
-    platform = Platform(env=env, state=state / "platform", backend_port=free_port())
-    with Stack([collector, prometheus]).running(), \
-            platform.running([BACKEND, WORKER, TRIGGER_DISPATCHER]), \
-            api_client(platform) as api, \
-            httpx.Client(base_url=prometheus.url, timeout=10) as prom:
-        observed = Observed(platform, settings_from_env(env), collector, limited, few_streams,
-                            prom, api, time.monotonic())
-        # A fast run first: Prometheus' rate() ignores the first sample of a new series, so
-        # the slow run must land in a series that already exists (as it would in production).
-        slow_ticker = "Z" + secrets.token_hex(3).upper() + "SL"
-        pipeline = create_pipeline(api, f"slow-{slow_ticker}", [slow_ticker])
-        wait_for_index(observed.settings)
-        wait_all_finished(observed.settings, observed.publish(slow_ticker), 1)
-        api.patch(f"/pipelines/{pipeline['id']}", json={"agents": SLOW_AGENTS}).raise_for_status()
-        eventually(lambda: scalar(prom, "sum(pipeline_execution_duration_seconds_count)"),
-                   "the fast run's series scraped")
-        observed.publish(slow_ticker)    # runs while the other tests do; checked last
-        yield observed
+    with isolated_env(platform_env, namespace("tt-alerts")) as isolated:
+        env = {**isolated,
+               "OTEL_EXPORTER_OTLP_ENDPOINT": collector.otlp_grpc_endpoint,
+               "TRADETRACE_SIGNALS_PER_SECOND": "5"}
+        platform = Platform(env=env, state=state / "platform", backend_port=free_port())
+        with Stack([collector, prometheus]).running(), \
+                platform.running([BACKEND, WORKER, TRIGGER_DISPATCHER]), \
+                api_client(platform) as api, \
+                httpx.Client(base_url=prometheus.url, timeout=10) as prom:
+            observed = Observed(platform, settings_from_env(env), collector, limited,
+                                few_streams, prom, api, time.monotonic())
+            # A fast run first: Prometheus' rate() ignores the first sample of a new series,
+            # so the slow run must land in a series that already exists (as it would in
+            # production).
+            slow_ticker = "Z" + secrets.token_hex(3).upper() + "SL"
+            pipeline = create_pipeline(api, f"slow-{slow_ticker}", [slow_ticker])
+            wait_for_index(observed.settings)
+            wait_all_finished(observed.settings, observed.publish(slow_ticker), 1)
+            api.patch(f"/pipelines/{pipeline['id']}",
+                      json={"agents": SLOW_AGENTS}).raise_for_status()
+            eventually(lambda: scalar(prom, "sum(pipeline_execution_duration_seconds_count)"),
+                       "the fast run's series scraped")
+            observed.publish(slow_ticker)    # runs while the other tests do; checked last
+            yield observed
 
 
 def test_no_signals_fires_until_signals_flow_and_again_when_they_stop(
