@@ -1,4 +1,5 @@
-"""Every panel query of every dashboard returns data from the real Prometheus.
+"""Every panel query of every dashboard returns data from the real Prometheus, with its
+variables at "All" and at a chosen service, pipeline and ticker.
 
 Grafana cannot run here; its dashboards are only queries against Prometheus, so running each
 query after real traffic (failures included) is what stands in for opening them.
@@ -6,7 +7,6 @@ query after real traffic (failures included) is what stands in for opening them.
 
 from __future__ import annotations
 
-import json
 import re
 
 import httpx
@@ -23,47 +23,78 @@ from tests.support.platform import (
 )
 from tests.support.polling import eventually
 from tests.support.prometheus import instant
+from tracing.service_names import WORKER
+from tradetrace.dashboards import BUILDERS, model
 from tradetrace.stack.paths import REPO_ROOT
 
+CHOSEN, ALL = "chosen", "all"
 
-def _with_variables(expr: str, dashboard: dict) -> str:
-    """The query as Grafana sends it with every template variable at "All" (its `allValue`)
-    or its default."""
-    for variable in dashboard.get("templating", {}).get("list", []):
-        value = variable.get("allValue") or variable["current"]["value"]
-        expr = expr.replace(f"${{{variable['name']}}}", value).replace(f"${variable['name']}",
-                                                                        value)
+
+def _with_variables(expr: str, dashboard: dict, chosen: dict[str, str] | None) -> str:
+    """The query as Grafana sends it: each label variable at a chosen value (escaped, as
+    Grafana escapes a value in a regex matcher) or at "All" (its `allValue`), a text box at
+    its default."""
+    for variable in dashboard["templating"]["list"]:
+        name = variable["name"]
+        if chosen is not None and name in chosen:
+            value = re.escape(chosen[name])
+        else:
+            value = variable.get("allValue") or variable["query"]
+        expr = expr.replace(f"${{{name}}}", value).replace(f"${name}", value)
     return expr
 
 
 PANEL_QUERIES = [
-    pytest.param(_with_variables(target["expr"], dashboard),
-                 id=f"{path.stem}:{panel['title']}:{target['refId']}")
-    for path in sorted((REPO_ROOT / "grafana" / "dashboards").glob("*.json"))
-    for dashboard in [json.loads(path.read_text())]
-    for panel in dashboard["panels"]
+    pytest.param(stem, target["expr"], mode,
+                 id=f"{stem}:{panel['title']}:{target['refId']}:{mode}")
+    for stem in BUILDERS
+    for panel in model(stem)["panels"]
     for target in panel["targets"]
+    for mode in (ALL, CHOSEN)
+    if mode == ALL or "$" in target["expr"]   # a query with no variable is one query
 ]
 
 
 @pytest.fixture(scope="module")
-def traffic(api: httpx.Client, platform, platform_env) -> None:
-    """Signals from the real generator, runs that succeed and fail, HTTP requests."""
+def traffic(api: httpx.Client, platform, platform_env) -> dict[str, str]:
+    """Signals from the real generator, runs that succeed and fail, HTTP requests; returns
+    the values a user picks for the dashboards' variables: the pipeline that ran from
+    signals, its ticker and the worker."""
     import secrets
 
     tickers = [f"D{secrets.token_hex(3).upper()}", f"E{secrets.token_hex(3).upper()}"]
-    create_pipeline(api, f"dash-ok-{tickers[0]}", tickers)
+    succeeding = create_pipeline(api, f"dash-ok-{tickers[0]}", tickers)
     failing = create_pipeline(api, f"dash-fail-{tickers[1]}", [tickers[1]], agents=[
         {"name": "market_data", "params": {**FAST, "fail": True}}])
     wait_for_index(settings_from_env(platform_env))
     for _ in range(4):
         run_to_the_end(api, failing["id"])
     run_generator(platform_env, platform.state.parent, tickers, count=8, per_second=4)
+    return {"pipeline": str(succeeding["id"]), "ticker": tickers[0], "service": WORKER}
 
 
-@pytest.mark.parametrize("query", PANEL_QUERIES)
-def test_panel_query_returns_data(query: str, traffic, prometheus: httpx.Client) -> None:
+@pytest.mark.parametrize(("stem", "expr", "mode"), PANEL_QUERIES)
+def test_panel_query_returns_data(stem: str, expr: str, mode: str, traffic: dict[str, str],
+                                  prometheus: httpx.Client) -> None:
+    query = _with_variables(expr, model(stem), traffic if mode == CHOSEN else None)
     eventually(lambda: instant(prometheus, query), f"data for {query}", timeout=90, interval=2)
+
+
+def test_a_chosen_value_narrows_what_a_panel_shows(traffic: dict[str, str],
+                                                   prometheus: httpx.Client) -> None:
+    """The filters select: at "All" the executions panel shows the failing pipeline's runs
+    too, at the chosen pipeline only its own."""
+    [expr] = [t["expr"] for p in model("pipelines")["panels"] if p["title"] ==
+              "Executions by status" for t in p["targets"]]
+    counted = expr.replace("sum by (status)", "count by (pipeline_id)")
+
+    def pipelines(chosen: dict[str, str] | None) -> set[str]:
+        query = _with_variables(counted, model("pipelines"), chosen)
+        return {row["metric"]["pipeline_id"] for row in instant(prometheus, query)}
+
+    eventually(lambda: len(pipelines(None)) >= 2, "both of the test's pipelines at All",
+               timeout=90, interval=2)
+    assert pipelines(traffic) == {traffic["pipeline"]}
 
 
 PROMQL_WORDS = {"by", "without", "on", "ignoring", "group_left", "group_right", "bool", "or",
@@ -101,7 +132,7 @@ def test_every_metric_the_rules_and_dashboards_read_exists(traffic,
     """The promtool tests feed whatever names a rule uses; this checks the names against what
     the running components really expose (e.g. `_total` on the collector's own counters)."""
     used = set().union(*(metric_names(e) for e in _rule_exprs()),
-                       *(metric_names(p.values[0]) for p in PANEL_QUERIES))
+                       *(metric_names(p.values[1]) for p in PANEL_QUERIES))
     assert {"pipeline_executions_total", "otelcol_exporter_send_failed_spans_total"} <= used
 
     def missing() -> set[str]:      # scraped or recorded in the last minute, not ever

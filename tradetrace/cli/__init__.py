@@ -1,7 +1,7 @@
 """The `tradetrace` command line: a module per sub-app (`stack`, `services`, `signal`, `keys`,
-`pipelines`, `dlq`; `signal diff` in a module of its own) and per root command (`trace`,
-`slo`, `blame`, `funnel`, `demo`), sharing what they print with (`output.py`) and the stack
-and services they drive (`context.py`).
+`pipelines`, `dlq`, `dashboards`; `signal diff` in a module of its own) and per root command
+(`trace`, `slo`, `blame`, `funnel`, `demo`), sharing what they print with (`output.py`) and
+the stack and services they drive (`context.py`).
 
 Tables and live build progress through `rich` on a terminal; `--json` on the status, emit and
 trace commands for scripts. A user's mistake (`CliError`) or a stack failure (`StackError`)
@@ -20,6 +20,7 @@ import typer
 from tracing.settings import package_version
 from tradetrace.cli import (
     blame,
+    dashboards,
     demo,
     dlq,
     funnel,
@@ -43,6 +44,7 @@ app.add_typer(signal.app, name="signal")
 app.add_typer(keys.app, name="keys")
 app.add_typer(pipelines.app, name="pipelines")
 app.add_typer(dlq.app, name="dlq")
+app.add_typer(dashboards.app, name="dashboards")
 app.command("trace")(trace.trace_command)
 app.command("slo")(slo.slo)
 app.command("blame")(blame.blame)
