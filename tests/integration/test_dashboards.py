@@ -13,6 +13,7 @@ import httpx
 import pytest
 import yaml
 
+from tests.support.dashboards import panel_queries, with_variables
 from tests.support.dispatcher import wait_for_index
 from tests.support.platform import (
     FAST,
@@ -24,34 +25,17 @@ from tests.support.platform import (
 from tests.support.polling import eventually
 from tests.support.prometheus import instant
 from tracing.service_names import WORKER
-from tradetrace.dashboards import BUILDERS, model
+from tradetrace.dashboards import model
 from tradetrace.stack.paths import REPO_ROOT
 
 CHOSEN, ALL = "chosen", "all"
 
 
-def _with_variables(expr: str, dashboard: dict, chosen: dict[str, str] | None) -> str:
-    """The query as Grafana sends it: each label variable at a chosen value (escaped, as
-    Grafana escapes a value in a regex matcher) or at "All" (its `allValue`), a text box at
-    its default."""
-    for variable in dashboard["templating"]["list"]:
-        name = variable["name"]
-        if chosen is not None and name in chosen:
-            value = re.escape(chosen[name])
-        else:
-            value = variable.get("allValue") or variable["query"]
-        expr = expr.replace(f"${{{name}}}", value).replace(f"${name}", value)
-    return expr
-
-
 PANEL_QUERIES = [
-    pytest.param(stem, target["expr"], mode,
-                 id=f"{stem}:{panel['title']}:{target['refId']}:{mode}")
-    for stem in BUILDERS
-    for panel in model(stem)["panels"]
-    for target in panel["targets"]
+    pytest.param(stem, expr, mode, id=f"{stem}:{title}:{ref}:{mode}")
+    for stem, title, ref, expr in panel_queries()
     for mode in (ALL, CHOSEN)
-    if mode == ALL or "$" in target["expr"]   # a query with no variable is one query
+    if mode == ALL or "$" in expr           # a query with no variable is one query
 ]
 
 
@@ -76,7 +60,7 @@ def traffic(api: httpx.Client, platform, platform_env) -> dict[str, str]:
 @pytest.mark.parametrize(("stem", "expr", "mode"), PANEL_QUERIES)
 def test_panel_query_returns_data(stem: str, expr: str, mode: str, traffic: dict[str, str],
                                   prometheus: httpx.Client) -> None:
-    query = _with_variables(expr, model(stem), traffic if mode == CHOSEN else None)
+    query = with_variables(expr, model(stem), traffic if mode == CHOSEN else None)
     eventually(lambda: instant(prometheus, query), f"data for {query}", timeout=90, interval=2)
 
 
@@ -89,7 +73,7 @@ def test_a_chosen_value_narrows_what_a_panel_shows(traffic: dict[str, str],
     counted = expr.replace("sum by (status)", "count by (pipeline_id)")
 
     def pipelines(chosen: dict[str, str] | None) -> set[str]:
-        query = _with_variables(counted, model("pipelines"), chosen)
+        query = with_variables(counted, model("pipelines"), chosen)
         return {row["metric"]["pipeline_id"] for row in instant(prometheus, query)}
 
     eventually(lambda: len(pipelines(None)) >= 2, "both of the test's pipelines at All",

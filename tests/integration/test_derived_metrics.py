@@ -6,7 +6,6 @@ own (Prometheus' `job` label is namespace/service), so no other traffic can blur
 
 from __future__ import annotations
 
-import json
 import re
 import time
 
@@ -16,6 +15,7 @@ import yaml
 
 from services.shared.db import Execution, ExecutionStatus, session_scope
 from services.shared.settings import Settings
+from tests.support.dashboards import panel_queries, with_variables
 from tests.support.dispatcher import wait_for_index
 from tests.support.isolation import isolated_env, namespace
 from tests.support.kafka import wait_until_dispatched
@@ -30,6 +30,7 @@ from tests.support.polling import eventually
 from tests.support.prometheus import instant, scalar
 from tracing import span_names
 from tracing.service_names import BACKEND, SIGNAL_GENERATOR, TRIGGER_DISPATCHER, WORKER
+from tradetrace.dashboards import model
 from tradetrace.platform import Platform
 from tradetrace.stack.paths import REPO_ROOT
 from tradetrace.stack.ports import free_port
@@ -299,14 +300,11 @@ COUNTER = re.compile(r"\b([a-zA-Z_][a-zA-Z0-9_]*_total)(\{[^}]*\})?")
 
 def _counters_read() -> set[str]:
     """Every counter selector (its name and matchers) in the recording and alerting rules and
-    in the dashboards' panels, with a panel's variables at "any"."""
+    in the dashboards' panels, with a panel's variables at "All"."""
     exprs = [rule["expr"] for path in (REPO_ROOT / "prometheus" / "rules").glob("*.yml")
              for group in yaml.safe_load(path.read_text())["groups"] for rule in group["rules"]]
-    exprs += [target["expr"] for path in (REPO_ROOT / "grafana" / "dashboards").glob("*.json")
-              for panel in json.loads(path.read_text())["panels"]
-              for target in panel["targets"]]
-    return {match.group(0).replace('"$pipeline"', '".+"') for expr in exprs
-            for match in COUNTER.finditer(expr)}
+    exprs += [with_variables(expr, model(stem)) for stem, _, _, expr in panel_queries()]
+    return {match.group(0) for expr in exprs for match in COUNTER.finditer(expr)}
 
 
 def _in_namespace(selector: str, job: str) -> str:
