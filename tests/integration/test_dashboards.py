@@ -8,6 +8,7 @@ query after real traffic (failures included) is what stands in for opening them.
 from __future__ import annotations
 
 import re
+import time
 
 import httpx
 import pytest
@@ -62,6 +63,28 @@ def test_panel_query_returns_data(stem: str, expr: str, mode: str, traffic: dict
                                   prometheus: httpx.Client) -> None:
     query = with_variables(expr, model(stem), traffic if mode == CHOSEN else None)
     eventually(lambda: instant(prometheus, query), f"data for {query}", timeout=90, interval=2)
+
+
+SPAN_LATENCY_QUERIES = [
+    pytest.param(stem, expr, id=f"{stem}:{title}:{ref}")
+    for stem, title, ref, expr in panel_queries()
+    if "traces_span_metrics_duration_milliseconds_bucket" in expr
+]
+
+
+@pytest.mark.parametrize(("stem", "expr"), SPAN_LATENCY_QUERIES)
+def test_a_span_latency_panel_has_exemplars_that_name_a_trace(
+        stem: str, expr: str, traffic: dict[str, str], prometheus: httpx.Client) -> None:
+    """What Grafana asks for a panel's exemplars (the whole query, at the chosen values)
+    answers with points that carry a trace id: a point opens its trace."""
+    query = with_variables(expr, model(stem), traffic)
+
+    def traced() -> list[dict]:
+        data = prometheus.get("/api/v1/query_exemplars", params={
+            "query": query, "start": time.time() - 3600, "end": time.time()}).json()["data"]
+        return [e for series in data for e in series["exemplars"] if e["labels"].get("trace_id")]
+
+    eventually(traced, f"exemplars with a trace id for {query}", timeout=90, interval=2)
 
 
 def test_a_chosen_value_narrows_what_a_panel_shows(traffic: dict[str, str],
