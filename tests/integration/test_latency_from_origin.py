@@ -137,8 +137,9 @@ def test_every_execution_is_timed_from_its_origin_once(isolated, prometheus: htt
                == pytest.approx(run["start_ms"], abs=0.01) for run in view["late"])
 
     # The burn-rate rule over these counters: a second wave, so the rate sees them grow (a
-    # series' first sample holds counts the rate cannot see: Prometheus 2.42 keeps no created
-    # timestamps); nearly every run misses against a budget of 1 in 10, so about 10.
+    # series' first sample holds counts the rate cannot see: the stack's Prometheus does not
+    # ingest created timestamps); nearly every run misses against a budget of 1 in 10, so
+    # about 10.
     run_generator(env, services.state.parent, [signalled[0]], count=4, per_second=4, seed=6)
     eventually(lambda: _finished(local.database_url), "the second wave finished", timeout=60)
     burn = (f"tradetrace:latency_objective_burn_rate:rate5m{{{job},"

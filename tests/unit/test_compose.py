@@ -150,7 +150,7 @@ def test_images_are_the_versions_the_native_stack_pins() -> None:
     assert _image_tag("backend") == package_version()     # the package the image installs
     assert _image_tag("kafka") == versions["kafka"]
     assert _image_tag("jaeger") == versions["jaeger"]
-    assert _image_tag("prometheus") == f"v{versions['prometheus']}.0"
+    assert _image_tag("prometheus") == f"v{versions['prometheus']}"
     assert _image_tag("redis") == f"{versions['redis']}-alpine"
     assert _image_tag("postgres") == f"{versions['postgres']}-alpine"
     assert _image_tag("cassandra") == versions["cassandra"]

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-import shutil
 import subprocess
 
 import pytest
 
+from tradetrace.stack.components.prometheus import cached_binary
 from tradetrace.stack.paths import REPO_ROOT
 
 PROMETHEUS = REPO_ROOT / "prometheus"
@@ -14,9 +14,9 @@ PROMETHEUS = REPO_ROOT / "prometheus"
 
 @pytest.fixture(scope="module")
 def promtool() -> str:
-    path = shutil.which("promtool")
-    assert path, "promtool comes with Debian's prometheus package: run `tradetrace stack install`"
-    return path
+    path = cached_binary("promtool")
+    assert path.exists(), "promtool is built with Prometheus: run `tradetrace stack install`"
+    return str(path)
 
 
 @pytest.mark.parametrize("args", [

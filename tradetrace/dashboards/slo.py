@@ -78,8 +78,8 @@ def build() -> Dashboard:
                f"(increase(latency_objective_allowed_misses_total{{{PIPELINE}}}[30d]))",
                "pipeline {{pipeline_id}}")],
         "1 - misses / misses allowed over 30 days: 100% spent nothing, 0% spent it all, below "
-        "0 overspent. A counter's first sample is not counted (Prometheus 2.42 keeps no "
-        "created timestamps).",
+        "0 overspent. A counter's first sample is not counted (Prometheus is not started "
+        "with created-timestamp-zero-ingestion, an experimental feature).",
     )).with_panel(panel(
         timeseries.Panel().thresholds(_thresholds((None, "green"), (6, "orange"),
                                                   (14.4, "red")))

@@ -11,12 +11,14 @@ from tradetrace.stack.components.cassandra import cassandra_version
 from tradetrace.stack.components.collector import collector_release
 from tradetrace.stack.components.jaeger import jaeger_release
 from tradetrace.stack.components.kafka import kafka_version
+from tradetrace.stack.components.prometheus import prometheus_release
 
 # Debian 12's packages, which the native stack installs (checked against the installed
 # programs by tests/integration/test_stack_components.py).
-DEBIAN_RELEASES = {"prometheus": "2.42", "redis": "7.0", "postgres": "15"}
+DEBIAN_RELEASES = {"redis": "7.0", "postgres": "15"}
 
 
 def native_versions() -> dict[str, str]:
     return {"kafka": kafka_version(), "collector": collector_release(),
-            "jaeger": jaeger_release(), "cassandra": cassandra_version(), **DEBIAN_RELEASES}
+            "jaeger": jaeger_release(), "cassandra": cassandra_version(),
+            "prometheus": prometheus_release(), **DEBIAN_RELEASES}
