@@ -91,12 +91,13 @@ def test_a_chosen_value_narrows_what_a_panel_shows(traffic: dict[str, str],
                                                    prometheus: httpx.Client) -> None:
     """The filters select: at "All" the executions panel shows the failing pipeline's runs
     too, at the chosen pipeline only its own."""
-    [expr] = [t["expr"] for p in model("pipelines")["panels"] if p["title"] ==
+    dashboard = model("pipelines")
+    [expr] = [t["expr"] for p in dashboard["panels"] if p["title"] ==
               "Executions by status" for t in p["targets"]]
     counted = expr.replace("sum by (status)", "count by (pipeline_id)")
 
     def pipelines(chosen: dict[str, str] | None) -> set[str]:
-        query = with_variables(counted, model("pipelines"), chosen)
+        query = with_variables(counted, dashboard, chosen)
         return {row["metric"]["pipeline_id"] for row in instant(prometheus, query)}
 
     eventually(lambda: len(pipelines(None)) >= 2, "both of the test's pipelines at All",

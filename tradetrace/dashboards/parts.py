@@ -11,8 +11,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
+from grafana_foundation_sdk.builders import barchart, prometheus
 from grafana_foundation_sdk.builders import dashboard as grafana
-from grafana_foundation_sdk.builders import prometheus
 from grafana_foundation_sdk.cog.builder import Builder
 from grafana_foundation_sdk.models.dashboard import (
     DataSourceRef,
@@ -39,8 +39,13 @@ PIPELINE = 'pipeline_id=~"$pipeline"'
 TICKER = 'ticker=~"$ticker"'
 
 # The selected pipelines' finished runs: the mean time in each hop from their origin.
-MEAN_PER_HOP = (f"sum by (hop) (rate(execution_hop_seconds_total{{{PIPELINE}}}[5m])) / scalar("
-                f"sum(rate(executions_timed_from_origin_total{{{PIPELINE}}}[5m])))")
+_MEAN_PER_HOP = (f"sum by (hop) (rate(execution_hop_seconds_total{{{PIPELINE}}}[5m])) / scalar("
+                 f"sum(rate(executions_timed_from_origin_total{{{PIPELINE}}}[5m])))")
+HOPS = ("in_kafka: generation to the dispatcher's consume (the producer, the broker, consumer "
+        "lag); dispatch: the dispatcher's match and insert; in_queue: the task queue and the "
+        "worker's pickup; retries: earlier attempts and their backoff; claim: the worker "
+        "claiming the row; agents: the agents, to the recorded finish (services/shared/"
+        "latency.py).")
 
 LATENCY_UNITS = {"s", "ms"}
 
@@ -109,17 +114,25 @@ def panel(kind: Any, title: str, unit: str, width: int, height: int,
     built = kind.title(title).datasource(DATASOURCE).unit(unit).span(width).height(height)
     if description:
         built = built.description(description)
-    for ref, target in zip("ABCDEFGH", targets, strict=False):
+    for index, target in enumerate(targets):
         if unit in LATENCY_UNITS and "_bucket" in target.build().expr:
             target = target.exemplar(True)
-        built = built.with_target(target.ref_id(ref))
+        built = built.with_target(target.ref_id(chr(ord("A") + index)))
     return built
 
 
-def series_to_rows() -> DataTransformerConfig:
-    """Each series' last value as a row (name, value): what a bar chart of labels needs."""
-    return DataTransformerConfig(id_val="reduce", options={"mode": "seriesToRows",
-                                                           "reducers": ["lastNotNull"]})
+def bar_chart() -> barchart.Panel:
+    """A bar per series, its last value (a reduce of each series to a row): for instant
+    queries by a label."""
+    return barchart.Panel().with_transformation(DataTransformerConfig(
+        id_val="reduce", options={"mode": "seriesToRows", "reducers": ["lastNotNull"]}))
+
+
+def hop_means_panel(title: str, width: int, more: str = "") -> Builder[Any]:
+    """The selected pipelines' mean time in each hop from their origin, as bars."""
+    return panel(bar_chart(), title, "s", width, 8, [query(_MEAN_PER_HOP, "{{hop}}",
+                                                           instant=True)],
+                 f"Mean per finished run. {HOPS}{more}")
 
 
 def merge() -> DataTransformerConfig:

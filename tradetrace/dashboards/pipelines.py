@@ -3,25 +3,20 @@ their time from origin goes, and which agent takes the time."""
 
 from __future__ import annotations
 
-from grafana_foundation_sdk.builders import barchart, timeseries
+from grafana_foundation_sdk.builders import timeseries
 from grafana_foundation_sdk.builders.common import StackingConfig
 from grafana_foundation_sdk.builders.dashboard import Dashboard
 from grafana_foundation_sdk.models.common import StackingMode
 
 from tradetrace.dashboards.parts import (
-    MEAN_PER_HOP,
     PIPELINE,
+    bar_chart,
     dashboard,
+    hop_means_panel,
     panel,
     pipeline_variable,
     query,
-    series_to_rows,
 )
-
-HOPS = ("in_kafka: generation to the dispatcher's consume (the producer, the broker, consumer "
-        "lag); dispatch: the dispatcher's match and insert; in_queue: the task queue and the "
-        "worker's pickup; retries: earlier attempts and their backoff; claim: the worker "
-        "claiming the row; agents: the agents, to the recorded finish.")
 
 
 def _duration(quantile: str) -> str:
@@ -55,7 +50,7 @@ def build() -> Dashboard:
         [query(f"sum(rate(pipeline_execution_cost_usd_sum{{{PIPELINE}}}[5m])) "
                f"/ sum(rate(pipeline_execution_cost_usd_count{{{PIPELINE}}}[5m]))")],
     )).with_panel(panel(
-        barchart.Panel().with_transformation(series_to_rows()),
+        bar_chart(),
         "Agent mean duration (all pipelines)", "s", 8, 8,
         [query("sum by (agent_name) (rate(agent_run_duration_seconds_sum[5m])) "
                "/ sum by (agent_name) (rate(agent_run_duration_seconds_count[5m]))",
@@ -79,13 +74,10 @@ def build() -> Dashboard:
          query(_from_origin("execution_end_from_origin_seconds", "0.99"), "ended p99")],
         "Per finished execution, from its signal's generation (services/worker/origin.py); "
         "runs whose clocks disagree are in execution_origin_skew_total, not here.",
-    )).with_panel(panel(
-        barchart.Panel().with_transformation(series_to_rows()),
-        "Where the time from origin goes (mean per hop)", "s", 8, 8,
-        [query(MEAN_PER_HOP, "{{hop}}", instant=True)],
-        HOPS,
-    )).with_panel(panel(
-        barchart.Panel().with_transformation(series_to_rows()),
+    )).with_panel(
+        hop_means_panel("Where the time from origin goes (mean per hop)", 8),
+    ).with_panel(panel(
+        bar_chart(),
         "Slowest pipelines: mean time from origin to end (top 10)", "s", 8, 8,
         [query(f"topk(10, sum by (pipeline_id) (rate(execution_hop_seconds_total{{{PIPELINE}}}"
                f"[5m])) / sum by (pipeline_id) (rate(executions_timed_from_origin_total"

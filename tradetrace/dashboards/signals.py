@@ -3,17 +3,10 @@ the dispatcher matched for each ticker."""
 
 from __future__ import annotations
 
-from grafana_foundation_sdk.builders import barchart, heatmap, piechart, stat, timeseries
+from grafana_foundation_sdk.builders import heatmap, piechart, stat, timeseries
 from grafana_foundation_sdk.builders.dashboard import Dashboard
 
-from tradetrace.dashboards.parts import (
-    TICKER,
-    dashboard,
-    panel,
-    query,
-    series_to_rows,
-    ticker_variable,
-)
+from tradetrace.dashboards.parts import TICKER, bar_chart, dashboard, panel, query, ticker_variable
 
 
 def build() -> Dashboard:
@@ -27,7 +20,7 @@ def build() -> Dashboard:
         [query("sum by (signal_type) (increase(signals_generated_total[1h]))",
                "{{signal_type}}")],
     )).with_panel(panel(
-        barchart.Panel().with_transformation(series_to_rows()), "Signals by source", "short",
+        bar_chart(), "Signals by source", "short",
         8, 8,
         [query("sum by (source) (increase(signals_generated_total[1h]))", "{{source}}",
                instant=True)],

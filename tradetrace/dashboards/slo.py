@@ -4,7 +4,7 @@ page, which the dashboard links to."""
 
 from __future__ import annotations
 
-from grafana_foundation_sdk.builders import barchart, stat, timeseries
+from grafana_foundation_sdk.builders import stat, timeseries
 from grafana_foundation_sdk.builders.common import GraphThresholdsStyleConfig
 from grafana_foundation_sdk.builders.dashboard import (
     Dashboard,
@@ -17,13 +17,12 @@ from grafana_foundation_sdk.models.dashboard import DashboardLinkType, Threshold
 
 from services.shared.settings import Settings
 from tradetrace.dashboards.parts import (
-    MEAN_PER_HOP,
     PIPELINE,
     dashboard,
+    hop_means_panel,
     panel,
     pipeline_variable,
     query,
-    series_to_rows,
 )
 
 
@@ -99,15 +98,10 @@ def build() -> Dashboard:
                "pipeline {{pipeline_id}}")],
         "Of the runs finished in the last 5 minutes, the share that started later after their "
         "origin than the objective allows.",
-    )).with_panel(panel(
-        barchart.Panel().with_transformation(series_to_rows()),
-        "Where its time from origin goes (mean per hop)", "s", 12, 8,
-        [query(MEAN_PER_HOP, "{{hop}}", instant=True)],
-        "The selected pipelines' finished runs, mean time in each hop (services/shared/"
-        "latency.py): in_kafka (generation to the dispatcher's consume), dispatch, in_queue "
-        "(the task queue and the worker's pickup), retries, claim, agents. The late runs, "
-        "slowest first with their hops, are on the explorer's objective page (the dashboard's "
-        "link).",
+    )).with_panel(hop_means_panel(
+        "Where its time from origin goes (mean per hop)", 12,
+        " The late runs, slowest first with their hops, are on the explorer's objective page "
+        "(the dashboard's link).",
     )).with_panel(panel(
         timeseries.Panel(), "Start from origin, platform-wide percentiles", "s", 12, 8,
         [query(_start_from_origin("0.5"), "p50 {{trigger_mode}}"),
