@@ -21,7 +21,11 @@ RUN /opt/venv/bin/pip install --no-deps -c constraints.txt . \
  && rm /opt/venv/bin/tradetrace
 
 FROM python:${PYTHON_VERSION}-slim
-RUN useradd --system --uid 10001 --home-dir /app --shell /usr/sbin/nologin tradetrace
+# /var/run/azure-monitor: the azure profile's token file (services.azure_token); a volume
+# mounted there starts with this owner, so the refresher writes what the collector (the same
+# uid) reads.
+RUN useradd --system --uid 10001 --home-dir /app --shell /usr/sbin/nologin tradetrace \
+ && mkdir -p /var/run/azure-monitor && chown tradetrace /var/run/azure-monitor
 COPY --from=deps /opt/venv /opt/venv
 WORKDIR /app
 ENV PATH=/opt/venv/bin:$PATH PYTHONUNBUFFERED=1 PYTHONDONTWRITEBYTECODE=1

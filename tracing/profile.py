@@ -1,7 +1,9 @@
-"""The deployment profile, `TRADETRACE_PROFILE`: `local` (default) or `aws`.
+"""The deployment profile, `TRADETRACE_PROFILE`: `local` (default), `aws` or `azure`.
 
-Moving to AWS must be configuration only, so one variable picks the defaults that differ:
-trace ids X-Ray accepts, the X-Ray header beside W3C's, and the AWS resource attributes.
+Moving to a cloud must be configuration only, so one variable picks the defaults that differ.
+On AWS: trace ids X-Ray accepts, the X-Ray header beside W3C's, and the AWS resource
+attributes. On Azure only the resource differs: Application Insights takes W3C trace context
+and ids as they are (its operation id is the trace id), so no other header or id is needed.
 A standard variable that is set still wins: OTEL_PYTHON_ID_GENERATOR, OTEL_PROPAGATORS,
 OTEL_RESOURCE_ATTRIBUTES.
 """
@@ -66,7 +68,11 @@ def install_propagator(profile: Profile) -> None:
 @lru_cache
 def profile_resource(profile: Profile) -> Resource:
     """cloud.provider and cloud.region on AWS, plus what the ECS, EKS or EC2 detector finds
-    when the process runs there (each bounded; cached, so a forked Celery child reuses it)."""
+    when the process runs there (each bounded; cached, so a forked Celery child reuses it).
+    On Azure, cloud.provider and, on AKS, cloud.platform: the region and the resource's ids
+    are the collector's to add where it runs, as Azure's detectors ask its metadata service."""
+    if profile == "azure":
+        return _azure_resource()
     if profile != "aws":
         return Resource.get_empty()
     base = {"cloud.provider": "aws"}
@@ -74,6 +80,18 @@ def profile_resource(profile: Profile) -> Resource:
         base["cloud.region"] = region
     return get_aggregated_resources(_aws_detectors(), Resource(base),
                                     timeout=DETECTOR_TIMEOUT_SECONDS)
+
+
+def _azure_resource() -> Resource:
+    attributes = {"cloud.provider": "azure"}
+    if _on_kubernetes():
+        attributes["cloud.platform"] = "azure.aks"
+    return Resource(attributes)
+
+
+def _on_kubernetes() -> bool:
+    return bool(os.environ.get("KUBERNETES_SERVICE_HOST")) and Path(
+        "/var/run/secrets/kubernetes.io/serviceaccount/token").exists()
 
 
 def _aws_detectors() -> list[ResourceDetector]:
@@ -88,8 +106,7 @@ def _aws_detectors() -> list[ResourceDetector]:
     if os.environ.get("ECS_CONTAINER_METADATA_URI_V4") or os.environ.get(
             "ECS_CONTAINER_METADATA_URI"):
         return [AwsEcsResourceDetector()]
-    if os.environ.get("KUBERNETES_SERVICE_HOST") and Path(
-            "/var/run/secrets/kubernetes.io/serviceaccount/token").exists():
+    if _on_kubernetes():
         return [AwsEksResourceDetector()]
     if _on_ec2():
         return [AwsEc2ResourceDetector()]

@@ -22,9 +22,14 @@ import redis
 from confluent_kafka import Producer
 
 from services.shared.tasks import PIPELINE_QUEUE
+from tests.support.cloud_profile import (
+    profile_collector,
+    profile_env,
+    profile_platform,
+    remote_write_receiver,
+)
 from tests.support.cloudwatch_logs_api import CloudWatchLogsApi
 from tests.support.dispatcher import wait_for_index
-from tests.support.isolation import isolated_env, namespace
 from tests.support.platform import api_client, create_pipeline, run_generator, settings_from_env
 from tests.support.polling import eventually
 from tests.support.prometheus import scalar
@@ -35,9 +40,8 @@ from tracing.service_names import BACKEND, TRIGGER_DISPATCHER, WORKER
 from tradetrace import emit
 from tradetrace.platform import Platform
 from tradetrace.stack import Stack
-from tradetrace.stack.components.collector import AWS_OVERLAY, CONFIG, CollectorOnOwnPorts
+from tradetrace.stack.components.collector import AWS_OVERLAY, CollectorOnOwnPorts
 from tradetrace.stack.components.prometheus import PrometheusOnOwnPort
-from tradetrace.stack.ports import free_port
 
 LOG_GROUP = "/tradetrace/aws-test"
 
@@ -62,12 +66,8 @@ def cloudwatch_logs() -> Iterator[CloudWatchLogsApi]:
 
 @pytest.fixture(scope="module")
 def amp(tmp_path_factory: pytest.TempPathFactory) -> Iterator[PrometheusOnOwnPort]:
-    """Amazon Managed Prometheus's stand-in: a Prometheus of its own that only receives
-    remote writes (the stack's has its receiver off)."""
-    state = tmp_path_factory.mktemp("amp")
-    (state / "prometheus.yml").write_text("global: {}\n")
-    receiver = PrometheusOnOwnPort(state, state / "prometheus.yml", remote_write_receiver=True)
-    with Stack([receiver]).running():
+    """Amazon Managed Prometheus's stand-in."""
+    with remote_write_receiver(tmp_path_factory.mktemp("amp")) as receiver:
         yield receiver
 
 
@@ -80,8 +80,7 @@ def cluster() -> str:
 def aws_collector(stack: Stack, xray_api: XRayApi, cloudwatch_logs: CloudWatchLogsApi,
                   amp: PrometheusOnOwnPort, cluster: str, tmp_path_factory: pytest.TempPathFactory,
                   ) -> Iterator[CollectorOnOwnPorts]:
-    collector = CollectorOnOwnPorts(tmp_path_factory.mktemp("aws-collector"),
-                                    configs=(CONFIG, AWS_OVERLAY), env={
+    with profile_collector(tmp_path_factory.mktemp("aws-collector"), AWS_OVERLAY, {
         "AWS_REGION": "us-east-1",
         "AWS_ACCESS_KEY_ID": "AKIDLOCALTEST", "AWS_SECRET_ACCESS_KEY": "local-test-secret",
         "XRAY_ENDPOINT": xray_api.url,
@@ -89,34 +88,23 @@ def aws_collector(stack: Stack, xray_api: XRayApi, cloudwatch_logs: CloudWatchLo
         "TRADETRACE_CLUSTER": cluster,
         "CLOUDWATCH_LOGS_ENDPOINT": cloudwatch_logs.url,
         "CLOUDWATCH_LOG_GROUP": LOG_GROUP,
-    })
-    collector.install()
-    own = Stack([collector])
-    own.up()
-    yield collector
-    own.down()
+    }) as collector:
+        yield collector
 
 
 @pytest.fixture(scope="module")
 def aws_env(platform_env: dict[str, str],
             aws_collector: CollectorOnOwnPorts) -> Iterator[dict[str, str]]:
-    """The test session's platform variables, plus the profile switch and its collector."""
-    with isolated_env(platform_env, namespace("aws"), database=False) as isolated:
-        yield {**isolated,
-               "TRADETRACE_PROFILE": "aws",
-               "AWS_REGION": "us-east-1",
-               "OTEL_EXPORTER_OTLP_ENDPOINT": aws_collector.otlp_grpc_endpoint}
+    with profile_env(platform_env, "aws", aws_collector, AWS_REGION="us-east-1") as env:
+        yield env
 
 
 @pytest.fixture(scope="module")
 def aws_platform(aws_env: dict[str, str], tmp_path_factory) -> Iterator[Platform]:
     """Backend and dispatcher; each test starts (or stops) the worker as it needs."""
-    redis.Redis.from_url(aws_env["TRADETRACE_REDIS_URL"]).flushdb()
-    services = Platform(env=aws_env, state=tmp_path_factory.mktemp("aws-platform"),
-                        backend_port=free_port())
-    services.up([BACKEND, TRIGGER_DISPATCHER])
-    yield services
-    services.down()
+    with profile_platform(aws_env, tmp_path_factory.mktemp("aws-platform"),
+                          [BACKEND, TRIGGER_DISPATCHER]) as services:
+        yield services
 
 
 @pytest.fixture(scope="module")

@@ -4,6 +4,7 @@ installed, else our build of it: tradetrace/stack/compose_cli.py). No container 
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 from pathlib import Path
 
@@ -46,27 +47,51 @@ def test_compose_accepts_the_file_with_and_without_the_tempo_profile(compose: li
     assert not {"cassandra", "gateway-1", "worker-2"} & set(services)
 
 
+def _example_block(marker: str) -> list[str]:
+    """The commented `NAME=value` lines of the .env.example paragraph holding `marker`,
+    uncommented, as a user following it would."""
+    example = (REPO_ROOT / ".env.example").read_text()
+    [block] = [b for b in example.split("\n\n") if marker in b]
+    return [line.removeprefix("# ") for line in block.splitlines()
+            if re.match(r"# [A-Z_]+=", line)]
+
+
+def _config_with(compose: list[str], tmp_path: Path, lines: list[str]) -> dict:
+    env_file = tmp_path / ".env"
+    env_file.write_text("POSTGRES_PASSWORD=pg\nGRAFANA_ADMIN_PASSWORD=gf\nREDIS_PASSWORD=rd\n"
+                        + "\n".join(lines) + "\n")
+    result = _config(compose, env_file)
+    assert result.returncode == 0, result.stderr
+    return json.loads(result.stdout)["services"]
+
+
 def test_compose_accepts_the_scale_profile_as_env_example_describes_it(
         compose: list[str], tmp_path: Path) -> None:
     """The four commented lines of .env.example, uncommented: the agent, the gateways,
     Jaeger on Cassandra, the second dispatcher and worker, Prometheus taking pushes."""
-    example = (REPO_ROOT / ".env.example").read_text()
-    scale_lines = [line.removeprefix("# ") for line in example.splitlines()
-                   if line.startswith(("# COMPOSE_PROFILES=", "# COLLECTOR_CONFIG=",
-                                       "# JAEGER_STORE=",
-                                       "# PROMETHEUS_REMOTE_WRITE_RECEIVER="))]
+    scale_lines = _example_block("COMPOSE_PROFILES=scale")
     assert len(scale_lines) == 4
-    env_file = tmp_path / ".env"
-    env_file.write_text("POSTGRES_PASSWORD=pg\nGRAFANA_ADMIN_PASSWORD=gf\nREDIS_PASSWORD=rd\n"
-                        + "\n".join(scale_lines) + "\n")
-    result = _config(compose, env_file)
-    assert result.returncode == 0, result.stderr
-    services = json.loads(result.stdout)["services"]
+    services = _config_with(compose, tmp_path, scale_lines)
     assert {"cassandra", "bus-topics", "gateway-1", "gateway-2", "worker-2",
             "trigger-dispatcher-2"} <= set(services)
     assert "--config=/etc/otelcol/agent.yaml" in services["otel-collector"]["command"]
     assert "--config=/etc/jaeger/cassandra.yaml" in services["jaeger"]["command"]
     assert "--web.enable-remote-write-receiver" in services["prometheus"]["command"]
+
+
+def test_compose_takes_the_azure_profile_from_env(compose: list[str], tmp_path: Path) -> None:
+    """The azure paragraph of .env.example, filled in: every service on the azure profile, the
+    collector on its overlay with the endpoints, and the token refresher beside it."""
+    lines = [line if not line.endswith("=") else f"{line}https://example.test/{line[:-1]}"
+             for line in _example_block("COMPOSE_PROFILES=azure")]
+    services = _config_with(compose, tmp_path, lines)
+    assert "azure-token" in services
+    for name in ("backend", "worker", "trigger-dispatcher", "signal-generator", "beat"):
+        assert services[name]["environment"]["TRADETRACE_PROFILE"] == "azure", name
+    collector = services["otel-collector"]
+    assert "--config=/etc/otelcol/azure.yaml" in collector["command"]
+    assert collector["environment"]["AZURE_MONITOR_TRACES_ENDPOINT"] == (
+        "https://example.test/AZURE_MONITOR_TRACES_ENDPOINT")
 
 
 def test_compose_refuses_to_start_without_the_passwords(compose: list[str],

@@ -27,14 +27,14 @@ class Received:
 
 
 class CloudWatchLogsApi(StandIn):
-    path = "/v1/logs"
+    paths = ("/v1/logs",)
 
     def __init__(self) -> None:
         self.records: list[Received] = []
         super().__init__()
-        self.url = self.base_url + self.path
+        self.url = self.base_url + self.paths[0]
 
-    def answer(self, headers: Message, body: bytes) -> tuple[str, bytes]:
+    def answer(self, path: str, headers: Message, body: bytes) -> tuple[str, bytes]:
         if headers.get("Content-Encoding") == "gzip":      # the exporter's default
             body = gzip.decompress(body)
         request = ExportLogsServiceRequest.FromString(body)

@@ -1,4 +1,4 @@
-"""A local HTTP endpoint standing in for an AWS API that cannot be reached from here: it
+"""A local HTTP endpoint standing in for a cloud API that cannot be reached from here: it
 answers POSTs on a thread of its own, the subclass says with what (and keeps what it got)."""
 
 from __future__ import annotations
@@ -8,8 +8,16 @@ from email.message import Message
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 
+class Refused(Exception):
+    """Raised by `answer` to answer with an error, as the real API would (e.g. 401)."""
+
+    def __init__(self, status: int, reason: str) -> None:
+        super().__init__(reason)
+        self.status = status
+
+
 class StandIn:
-    path = "/"
+    paths: tuple[str, ...] = ("/",)     # what it answers; any other path (query aside) is a 404
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
@@ -18,9 +26,17 @@ class StandIn:
         class Handler(BaseHTTPRequestHandler):
             def do_POST(self) -> None:  # noqa: N802 - the http.server interface
                 body = self.rfile.read(int(self.headers["Content-Length"]))
-                with stand_in._lock:
-                    content_type, reply = stand_in.answer(self.headers, body)
-                self.send_response(200 if self.path == stand_in.path else 404)
+                path = self.path.split("?", 1)[0]
+                if path not in stand_in.paths:
+                    self.send_error(404)
+                    return
+                try:
+                    with stand_in._lock:
+                        content_type, reply = stand_in.answer(path, self.headers, body)
+                except Refused as refused:
+                    self.send_error(refused.status, str(refused))
+                    return
+                self.send_response(200)
                 self.send_header("Content-Type", content_type)
                 self.send_header("Content-Length", str(len(reply)))
                 self.end_headers()
@@ -33,7 +49,7 @@ class StandIn:
         self.base_url = f"http://127.0.0.1:{self._server.server_address[1]}"
         threading.Thread(target=self._server.serve_forever, daemon=True).start()
 
-    def answer(self, headers: Message, body: bytes) -> tuple[str, bytes]:
+    def answer(self, path: str, headers: Message, body: bytes) -> tuple[str, bytes]:
         """Keep what the request carried (under the lock); the reply's type and body."""
         raise NotImplementedError
 

@@ -13,14 +13,14 @@ from tests.support.stand_in import StandIn
 
 
 class XRayApi(StandIn):
-    path = "/TraceSegments"
+    paths = ("/TraceSegments",)
 
     def __init__(self) -> None:
         self.segments: list[dict] = []
         super().__init__()
         self.url = self.base_url
 
-    def answer(self, headers: Message, body: bytes) -> tuple[str, bytes]:
+    def answer(self, path: str, headers: Message, body: bytes) -> tuple[str, bytes]:
         documents = json.loads(body).get("TraceSegmentDocuments", [])
         self.segments.extend(json.loads(d) for d in documents)
         return "application/json", json.dumps({"UnprocessedTraceSegments": []}).encode()

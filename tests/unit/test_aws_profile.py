@@ -39,7 +39,9 @@ def test_the_profile_is_read_from_the_environment_and_an_unknown_one_is_refused(
     monkeypatch.setenv("TRADETRACE_PROFILE", "aws")
     assert current_profile() == "aws"
     monkeypatch.setenv("TRADETRACE_PROFILE", "azure")
-    with pytest.raises(ValueError, match="TRADETRACE_PROFILE='azure' is not a profile"):
+    assert current_profile() == "azure"
+    monkeypatch.setenv("TRADETRACE_PROFILE", "nonesuch")
+    with pytest.raises(ValueError, match="TRADETRACE_PROFILE='nonesuch' is not a profile"):
         current_profile()
 
 

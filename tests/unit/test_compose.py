@@ -19,7 +19,10 @@ from tradetrace.stack.versions import native_versions
 
 COMPOSE = yaml.safe_load((REPO_ROOT / "docker-compose.yml").read_text())
 SERVICES = COMPOSE["services"]
-PYTHON_SERVICES = [name for name, s in SERVICES.items() if s.get("build") == "."]
+# The azure profile's token refresher: built from the services' image, but beside the collector.
+SIDECARS = {"azure-token"}
+PYTHON_SERVICES = [name for name, s in SERVICES.items()
+                   if s.get("build") == "." and name not in SIDECARS]
 # Read by the OpenTelemetry SDK and exporters the services use.
 OTEL_VARIABLES = {"OTEL_EXPORTER_OTLP_ENDPOINT", "OTEL_SERVICE_NAME", "OTEL_RESOURCE_ATTRIBUTES",
                   "OTEL_TRACES_SAMPLER", "OTEL_TRACES_SAMPLER_ARG", "OTEL_SDK_DISABLED",
@@ -78,13 +81,35 @@ def test_every_variable_set_on_a_service_is_one_it_reads() -> None:
         unread = set(_env(name)) - settings - OTEL_VARIABLES
         assert not unread, f"{name} sets variables no service reads: {unread}"
     collector_reads = _config_variables("collector/spanmetrics.yaml", "collector/tempo.yaml",
-                                        "collector/agent.yaml")
+                                        "collector/agent.yaml", "collector/azure.yaml")
     assert set(_env("otel-collector")) <= collector_reads
     gateway_reads = _config_variables("collector/spanmetrics.yaml", "collector/gateway.yaml")
     for gateway in ("gateway-1", "gateway-2"):
         assert set(_env(gateway)) <= gateway_reads, gateway
     assert set(_env("jaeger")) <= _config_variables("jaeger/config.yaml", "jaeger/badger.yaml",
                                                     "jaeger/cassandra.yaml")
+
+
+def test_the_azure_token_refresher_writes_the_file_the_collector_reads() -> None:
+    from services.azure_token.refresher import TokenSettings
+
+    refresher, collector = SERVICES["azure-token"], SERVICES["otel-collector"]
+    assert refresher["profiles"] == ["azure"]
+    reads = {field.validation_alias for field in TokenSettings.model_fields.values()}
+    # What azure-identity's DefaultAzureCredential reads for a service principal.
+    identity = {"AZURE_TENANT_ID", "AZURE_CLIENT_ID", "AZURE_CLIENT_SECRET"}
+    assert set(_env("azure-token")) <= reads | identity
+    token_file = _env("azure-token")["AZURE_MONITOR_TOKEN_FILE"]
+    assert _env("otel-collector")["AZURE_MONITOR_TOKEN_FILE"] == token_file
+
+    def volume_at(service: dict, path: str) -> str:
+        [volume] = [v.split(":")[0] for v in service["volumes"]
+                    if path.startswith(v.split(":")[1] + "/")]
+        return volume
+
+    assert volume_at(refresher, token_file) == volume_at(collector, token_file)
+    assert collector["depends_on"]["azure-token"] == {"condition": "service_healthy",
+                                                      "required": False}
 
 
 def test_the_scale_profile_s_bus_is_the_native_one() -> None:

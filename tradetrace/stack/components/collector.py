@@ -19,6 +19,7 @@ COLLECTOR_DIR = REPO_ROOT / "collector"
 MANIFEST = COLLECTOR_DIR / "builder.yaml"
 CONFIG = COLLECTOR_DIR / "spanmetrics.yaml"
 AWS_OVERLAY = COLLECTOR_DIR / "aws.yaml"   # with CONFIG: the AWS profile's exporters
+AZURE_OVERLAY = COLLECTOR_DIR / "azure.yaml"   # with CONFIG: the Azure profile's exporters
 BINARY_NAME = "otelcol-tradetrace"
 
 # Modules the Go module proxy serves but whose checksum-database entry it does not, at our
