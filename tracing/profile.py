@@ -1,9 +1,10 @@
-"""The deployment profile, `TRADETRACE_PROFILE`: `local` (default), `aws` or `azure`.
+"""The deployment profile, `TRADETRACE_PROFILE`: `local` (default), `aws`, `azure` or `gcp`.
 
 Moving to a cloud must be configuration only, so one variable picks the defaults that differ.
 On AWS: trace ids X-Ray accepts, the X-Ray header beside W3C's, and the AWS resource
-attributes. On Azure only the resource differs: Application Insights takes W3C trace context
-and ids as they are (its operation id is the trace id), so no other header or id is needed.
+attributes. On Azure and Google Cloud only the resource differs: Application Insights and Cloud
+Trace take W3C trace context and ids as they are, so no other header or id is needed inside
+the platform (Google's X-Cloud-Trace-Context is its load balancers' concern, at the edge).
 A standard variable that is set still wins: OTEL_PYTHON_ID_GENERATOR, OTEL_PROPAGATORS,
 OTEL_RESOURCE_ATTRIBUTES.
 """
@@ -27,6 +28,10 @@ from tracing.settings import Profile, TracingSettings
 
 # A detector asks a metadata endpoint; a Celery child must not wait on one for long.
 DETECTOR_TIMEOUT_SECONDS = 2
+# cloud.platform of the managed Kubernetes of the clouds whose resource the services set
+# themselves (semantic conventions' values; the profile's name is its cloud.provider).
+KUBERNETES_PLATFORMS: dict[Profile, str] = {"azure": "azure.aks",
+                                            "gcp": "gcp_kubernetes_engine"}
 
 
 def current_profile() -> Profile:
@@ -34,7 +39,7 @@ def current_profile() -> Profile:
         return TracingSettings().profile
     except ValidationError:
         raise ValueError(f"TRADETRACE_PROFILE={os.environ.get('TRADETRACE_PROFILE')!r} is not "
-                         "a profile: use 'local' or 'aws'") from None
+                         "a profile: use 'local', 'aws', 'azure' or 'gcp'") from None
 
 
 def id_generator(profile: Profile) -> IdGenerator:
@@ -69,10 +74,11 @@ def install_propagator(profile: Profile) -> None:
 def profile_resource(profile: Profile) -> Resource:
     """cloud.provider and cloud.region on AWS, plus what the ECS, EKS or EC2 detector finds
     when the process runs there (each bounded; cached, so a forked Celery child reuses it).
-    On Azure, cloud.provider and, on AKS, cloud.platform: the region and the resource's ids
-    are the collector's to add where it runs, as Azure's detectors ask its metadata service."""
-    if profile == "azure":
-        return _azure_resource()
+    On Azure and Google Cloud, cloud.provider and, on Kubernetes, cloud.platform: the region
+    and the host's ids are the collector's to add where it runs (its detectors ask the cloud's
+    metadata service once, not every process)."""
+    if profile in KUBERNETES_PLATFORMS:
+        return _cloud_resource(profile)
     if profile != "aws":
         return Resource.get_empty()
     base = {"cloud.provider": "aws"}
@@ -82,10 +88,10 @@ def profile_resource(profile: Profile) -> Resource:
                                     timeout=DETECTOR_TIMEOUT_SECONDS)
 
 
-def _azure_resource() -> Resource:
-    attributes = {"cloud.provider": "azure"}
+def _cloud_resource(profile: Profile) -> Resource:
+    attributes: dict[str, str] = {"cloud.provider": profile}
     if _on_kubernetes():
-        attributes["cloud.platform"] = "azure.aks"
+        attributes["cloud.platform"] = KUBERNETES_PLATFORMS[profile]
     return Resource(attributes)
 
 

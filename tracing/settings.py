@@ -12,13 +12,13 @@ from typing import Literal
 
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-Profile = Literal["local", "aws", "azure"]
+Profile = Literal["local", "aws", "azure", "gcp"]
 
 
 class TracingSettings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="TRADETRACE_", extra="ignore")
 
-    # `aws` or `azure` switches the defaults that differ in that cloud (tracing/profile.py).
+    # `aws`, `azure` or `gcp` switches the defaults that differ in that cloud (tracing/profile.py).
     profile: Profile = "local"
     # deployment.environment.name on every span and metric (local, compose, staging, ...).
     environment: str = "local"

@@ -10,7 +10,6 @@ token file, the way services.azure_token writes it in production.
 
 from __future__ import annotations
 
-import json
 import uuid
 from collections import Counter
 from collections.abc import Iterator
@@ -25,21 +24,20 @@ from tests.support.azure_monitor_api import (
     TRACES_PATH,
     AzureMonitorOtlp,
     AzureMonitorRemoteWrite,
-    Span,
 )
 from tests.support.cloud_profile import (
     profile_collector,
     profile_env,
     profile_platform,
     remote_write_receiver,
+    run_signals,
+    whole_trace,
 )
-from tests.support.dispatcher import wait_for_index
-from tests.support.platform import api_client, create_pipeline, run_generator, settings_from_env
+from tests.support.platform import api_client, settings_from_env
 from tests.support.polling import eventually
 from tests.support.prometheus import scalar
 from tracing import span_names
 from tracing.service_names import BACKEND, SIGNAL_GENERATOR, TRIGGER_DISPATCHER, WORKER
-from tradetrace import emit
 from tradetrace.platform import Platform
 from tradetrace.stack import Stack
 from tradetrace.stack.components.collector import AZURE_OVERLAY, CollectorOnOwnPorts
@@ -111,34 +109,6 @@ def azure_api(azure_platform: Platform) -> Iterator[httpx.Client]:
         yield client
 
 
-def _run_signals(env: dict[str, str], api: httpx.Client, ticker: str, state: Path,
-                 count: int) -> tuple[list[int], dict[str, str], dict[str, list[int]]]:
-    """Two pipelines on the ticker, `count` signals from the real generator, each followed to
-    its finished executions: the pipelines, each signal's trace id and enqueued pipelines."""
-    settings = settings_from_env(env)
-    pipelines = [create_pipeline(api, f"azure-{ticker}-{i}", [ticker])["id"] for i in (1, 2)]
-    wait_for_index(settings)
-    messages = run_generator(env, state, [ticker], count=count, per_second=2)
-    traces, enqueued = {}, {}
-    for message in messages:
-        signal_id = json.loads(message.value())["signal_id"]
-        enqueued[signal_id] = emit.wait_for_dispatch(settings, signal_id)["enqueued"]
-        executions = emit.wait_for_executions(settings, signal_id, len(enqueued[signal_id]))
-        traces[signal_id] = next(iter({e.trace_id for e in executions} or {None}))
-    return pipelines, traces, enqueued
-
-
-def _whole_trace(spans: list[Span], trace_id: str, expected: Counter) -> list[Span] | None:
-    """The trace's spans once the expected names are there and every parent is among them."""
-    found = [s for s in spans if s.trace_id == trace_id]
-    if expected - Counter(s.name for s in found):
-        return None
-    ids = {s.span_id for s in found}
-    if any(s.parent_span_id and s.parent_span_id not in ids for s in found):
-        return None
-    return found
-
-
 def _remote_written(workspace: AzureMonitorRemoteWrite, query: str) -> float | None:
     with httpx.Client(base_url=workspace.receiver_url, timeout=5) as client:
         return scalar(client, query)
@@ -149,7 +119,7 @@ def test_signals_flow_in_the_azure_profile_as_one_trace_each_with_token_auth(
         app_insights: AzureMonitorOtlp, workspace: AzureMonitorRemoteWrite, cluster: str,
         ticker: str, tmp_path: Path) -> None:
     settings = settings_from_env(azure_env)
-    pipelines, traces, enqueued = _run_signals(azure_env, azure_api, ticker, tmp_path, count=2)
+    pipelines, traces, enqueued = run_signals(azure_env, azure_api, ticker, tmp_path, count=2)
     assert any(enqueued.values())
 
     # Application Insights' stand-in: one trace per signal (its operation id), rooted at the
@@ -158,7 +128,7 @@ def test_signals_flow_in_the_azure_profile_as_one_trace_each_with_token_auth(
     for signal_id, trace_id in traces.items():
         expected = Counter({span_names.SIGNAL_GENERATE: 1, process: 1,
                             span_names.PIPELINE_EXECUTE: len(enqueued[signal_id])})
-        found = eventually(lambda: _whole_trace(app_insights.received_spans(), trace_id,
+        found = eventually(lambda: whole_trace(app_insights.received_spans(), trace_id,
                                                 expected),
                            f"the whole trace of {signal_id}", timeout=90)
         [root] = [s for s in found if not s.parent_span_id]
@@ -177,14 +147,24 @@ def test_signals_flow_in_the_azure_profile_as_one_trace_each_with_token_auth(
         return services if {TRIGGER_DISPATCHER, WORKER} <= services else None
 
     eventually(logged, "the signal's log records from the dispatcher and the worker", timeout=60)
+    # ... each under the span it was written in (its operation_ParentId).
+    span_ids = {s.span_id for s in app_insights.received_spans() if s.trace_id == traces[ran]}
+    assert {r.span_id for r in app_insights.received_records()
+            if r.trace_id == traces[ran]} <= span_ids
 
     # The workspace's stand-in: the derived counters equal the database's executions.
     ids = "|".join(str(pipeline) for pipeline in pipelines)
     executions = sum(len(runs) for runs in enqueued.values())
     query = (f'sum(pipeline_executions_total{{cluster="{cluster}",status="succeeded",'
              f'pipeline_id=~"{ids}"}})')
-    eventually(lambda: _remote_written(workspace, query) == executions,
-               f"{executions} executions counted in the remote-written series", timeout=90)
+    try:
+        eventually(lambda: _remote_written(workspace, query) == executions,
+                   f"{executions} executions counted in the remote-written series", timeout=90)
+    except AssertionError:
+        by_series = f'pipeline_executions_total{{cluster="{cluster}",pipeline_id=~"{ids}"}}'
+        with httpx.Client(base_url=workspace.receiver_url, timeout=5) as client:
+            found = client.get("/api/v1/query", params={"query": by_series}).json()
+        raise AssertionError(f"counted {found}, refused {workspace.refusals}") from None
     for name in ("traces_span_metrics_calls_total", "traces_service_graph_request_total",
                  "signals_generated_total", "celery_queue_depth"):
         query = f'count({name}{{cluster="{cluster}"}})'
@@ -206,9 +186,9 @@ def test_a_refreshed_token_file_is_sent_from_then_on(
     for endpoint in (app_insights, workspace):
         endpoint.accept(REFRESHED_TOKEN)
     write_token_file(token_file, REFRESHED_TOKEN)
-    _, traces, _ = _run_signals(azure_env, azure_api, ticker, tmp_path, count=1)
+    _, traces, _ = run_signals(azure_env, azure_api, ticker, tmp_path, count=1)
 
-    [trace_id] = traces.values()
+    trace_id = next(iter(traces.values()))
     eventually(lambda: any(s.trace_id == trace_id and s.token == REFRESHED_TOKEN
                            for s in app_insights.received_spans()),
                "the new signal's spans sent with the refreshed token", timeout=90)

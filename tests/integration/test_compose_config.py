@@ -79,19 +79,22 @@ def test_compose_accepts_the_scale_profile_as_env_example_describes_it(
     assert "--web.enable-remote-write-receiver" in services["prometheus"]["command"]
 
 
-def test_compose_takes_the_azure_profile_from_env(compose: list[str], tmp_path: Path) -> None:
-    """The azure paragraph of .env.example, filled in: every service on the azure profile, the
-    collector on its overlay with the endpoints, and the token refresher beside it."""
-    lines = [line if not line.endswith("=") else f"{line}https://example.test/{line[:-1]}"
-             for line in _example_block("COMPOSE_PROFILES=azure")]
+@pytest.mark.parametrize(("cloud", "variable"), [("azure", "AZURE_MONITOR_TRACES_ENDPOINT"),
+                                                 ("gcp", "GOOGLE_CLOUD_PROJECT")])
+def test_compose_takes_the_cloud_profile_from_env(compose: list[str], tmp_path: Path,
+                                                  cloud: str, variable: str) -> None:
+    """The cloud's paragraph of .env.example, filled in: every service on the profile, the
+    collector on its overlay with what the paragraph names (and on Azure the token refresher
+    beside it)."""
+    lines = [line if not line.endswith("=") else f"{line}example-{line[:-1].lower()}"
+             for line in _example_block(f"COLLECTOR_OVERLAY=/etc/otelcol/{cloud}.yaml")]
     services = _config_with(compose, tmp_path, lines)
-    assert "azure-token" in services
+    assert ("azure-token" in services) == (cloud == "azure")
     for name in ("backend", "worker", "trigger-dispatcher", "signal-generator", "beat"):
-        assert services[name]["environment"]["TRADETRACE_PROFILE"] == "azure", name
+        assert services[name]["environment"]["TRADETRACE_PROFILE"] == cloud, name
     collector = services["otel-collector"]
-    assert "--config=/etc/otelcol/azure.yaml" in collector["command"]
-    assert collector["environment"]["AZURE_MONITOR_TRACES_ENDPOINT"] == (
-        "https://example.test/AZURE_MONITOR_TRACES_ENDPOINT")
+    assert f"--config=/etc/otelcol/{cloud}.yaml" in collector["command"]
+    assert collector["environment"][variable] == f"example-{variable.lower()}"
 
 
 def test_compose_refuses_to_start_without_the_passwords(compose: list[str],

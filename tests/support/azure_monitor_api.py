@@ -140,6 +140,7 @@ class AzureMonitorRemoteWrite(_BearerChecked):
 
     def __init__(self, receiver_url: str) -> None:
         self.receiver_url = receiver_url     # where the test queries what was written
+        self.refusals: list[str] = []
         self._receiver = httpx.Client(base_url=receiver_url, timeout=10)
         super().__init__()
         self.url = self.base_url + REMOTE_WRITE_PATH + "?api-version=2023-04-24"
@@ -151,6 +152,7 @@ class AzureMonitorRemoteWrite(_BearerChecked):
                      and name.lower() != "content-length"}
         reply = self._receiver.post("/api/v1/write", content=body, headers=passed_on)
         if reply.status_code >= 300:
+            self.refusals.append(reply.text[:200])
             raise Refused(reply.status_code, reply.text[:200])
         return "text/plain", b""
 

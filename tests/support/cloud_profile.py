@@ -4,13 +4,20 @@ remote writes, and the platform's services on the profile's variables, in a room
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import json
+from collections import Counter
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Protocol, TypeVar
 
+import httpx
 import redis
 
+from tests.support.dispatcher import wait_for_index
 from tests.support.isolation import isolated_env, namespace
+from tests.support.platform import create_pipeline, run_generator, settings_from_env
+from tradetrace import emit
 from tradetrace.platform import Platform
 from tradetrace.stack import Stack
 from tradetrace.stack.components.collector import CONFIG, CollectorOnOwnPorts
@@ -60,3 +67,41 @@ def profile_platform(env: dict[str, str], state: Path,
         yield platform
     finally:
         platform.down()
+
+
+def run_signals(env: dict[str, str], api: httpx.Client, ticker: str, state: Path,
+                count: int) -> tuple[list[int], dict[str, str], dict[str, list[int]]]:
+    """Two pipelines on the ticker, `count` signals from the real generator, each followed to
+    its finished executions: the pipelines, each signal's trace id and enqueued pipelines."""
+    settings = settings_from_env(env)
+    pipelines = [create_pipeline(api, f"{ticker}-{i}", [ticker])["id"] for i in (1, 2)]
+    wait_for_index(settings)
+    messages = run_generator(env, state, [ticker], count=count, per_second=2)
+    traces, enqueued = {}, {}
+    for message in messages:
+        signal_id = json.loads(message.value())["signal_id"]
+        enqueued[signal_id] = emit.wait_for_dispatch(settings, signal_id)["enqueued"]
+        executions = emit.wait_for_executions(settings, signal_id, len(enqueued[signal_id]))
+        traces[signal_id] = next(iter({e.trace_id for e in executions} or {None}))
+    return pipelines, traces, enqueued
+
+
+class ReceivedSpan(Protocol):
+    trace_id: str
+    span_id: str
+    parent_span_id: str
+    name: str
+
+
+S = TypeVar("S", bound=ReceivedSpan)
+
+
+def whole_trace(spans: Sequence[S], trace_id: str, expected: Counter) -> list[S] | None:
+    """The trace's spans once the expected names are there and every parent is among them."""
+    found = [s for s in spans if s.trace_id == trace_id]
+    if expected - Counter(s.name for s in found):
+        return None
+    ids = {s.span_id for s in found}
+    if any(s.parent_span_id and s.parent_span_id not in ids for s in found):
+        return None
+    return found

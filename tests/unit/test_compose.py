@@ -81,7 +81,8 @@ def test_every_variable_set_on_a_service_is_one_it_reads() -> None:
         unread = set(_env(name)) - settings - OTEL_VARIABLES
         assert not unread, f"{name} sets variables no service reads: {unread}"
     collector_reads = _config_variables("collector/spanmetrics.yaml", "collector/tempo.yaml",
-                                        "collector/agent.yaml", "collector/azure.yaml")
+                                        "collector/agent.yaml", "collector/azure.yaml",
+                                        "collector/gcp.yaml")
     assert set(_env("otel-collector")) <= collector_reads
     gateway_reads = _config_variables("collector/spanmetrics.yaml", "collector/gateway.yaml")
     for gateway in ("gateway-1", "gateway-2"):

@@ -9,27 +9,12 @@ from pathlib import Path
 import pytest
 import yaml
 
+from tests.support.collector_overlays import merged_config
 from tradetrace.stack.components.collector import CONFIG
 from tradetrace.stack.paths import REPO_ROOT
 from tradetrace.stack.ports import port
 from tradetrace.stack.scale import AGENT_CONFIG, GATEWAY_OVERLAY, GATEWAYS, TelemetryBus
 from tradetrace.stack.stack import components, record_profile
-
-
-def _merged(*files: Path) -> dict:
-    """The collector's merge of several --config files: maps merged, anything else replaced."""
-    def merge(into: dict, new: dict) -> dict:
-        for key, value in new.items():
-            if isinstance(value, dict) and isinstance(into.get(key), dict):
-                merge(into[key], value)
-            else:
-                into[key] = value
-        return into
-
-    result: dict = {}
-    for file in files:
-        merge(result, yaml.safe_load(file.read_text()))
-    return result
 
 
 def test_the_scale_profile_runs_gateways_behind_an_agent_on_the_collectors_ports(
@@ -56,7 +41,7 @@ def test_prometheus_scrapes_every_gateway_of_the_profile(tmp_path: Path) -> None
 def test_a_gateway_reads_every_signal_from_the_bus_not_otlp() -> None:
     """A pipeline added to spanmetrics.yaml with the OTLP receiver would get nothing on a
     gateway: the overlay must move it to the bus too."""
-    pipelines = _merged(CONFIG, GATEWAY_OVERLAY)["service"]["pipelines"]
+    pipelines = merged_config(CONFIG, GATEWAY_OVERLAY)["service"]["pipelines"]
     fed = {name: p["receivers"] for name, p in pipelines.items()}
     assert not [name for name, receivers in fed.items() if "otlp" in receivers], fed
 
@@ -65,7 +50,7 @@ def test_a_gateway_pushes_the_derived_counters_to_the_profiles_prometheus(tmp_pa
     """Pushed, so a gateway that stops takes no count with it (a scrape misses what came
     after the last one): the derived pipeline ends in remote write to a Prometheus that
     takes it."""
-    overlay = _merged(CONFIG, GATEWAY_OVERLAY)
+    overlay = merged_config(CONFIG, GATEWAY_OVERLAY)
     exporters = overlay["service"]["pipelines"]["metrics/derived"]["exporters"]
     assert exporters == ["prometheus_remote_write/derived"]
     assert "batch" in overlay["service"]["pipelines"]["traces/derive"]["processors"], \

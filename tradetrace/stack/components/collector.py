@@ -20,6 +20,7 @@ MANIFEST = COLLECTOR_DIR / "builder.yaml"
 CONFIG = COLLECTOR_DIR / "spanmetrics.yaml"
 AWS_OVERLAY = COLLECTOR_DIR / "aws.yaml"   # with CONFIG: the AWS profile's exporters
 AZURE_OVERLAY = COLLECTOR_DIR / "azure.yaml"   # with CONFIG: the Azure profile's exporters
+GCP_OVERLAY = COLLECTOR_DIR / "gcp.yaml"   # with CONFIG: the Google Cloud profile's exporters
 BINARY_NAME = "otelcol-tradetrace"
 
 # Modules the Go module proxy serves but whose checksum-database entry it does not, at our
@@ -41,6 +42,9 @@ REPLACED = {
     # kafkareceiver v0.159.0 requires v0.159.0, not served; v0.155.0 has the same API.
     "github.com/open-telemetry/opentelemetry-collector-contrib/pkg/translator/azure":
         "v0.155.0",
+    # googlemanagedprometheusexporter v0.159.0 requires v0.59.0, not served; v0.60.0 builds.
+    "github.com/GoogleCloudPlatform/opentelemetry-operations-go/exporter/collector/"
+    "googlemanagedprometheus": "v0.60.0",
 }
 
 
