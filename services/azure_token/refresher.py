@@ -14,6 +14,9 @@ from typing import TYPE_CHECKING
 from pydantic import Field
 from pydantic_settings import BaseSettings
 
+if TYPE_CHECKING:
+    from azure.core.credentials import TokenCredential
+
 # The audience Azure Monitor's ingestion (OTLP and the workspace's remote write) accepts.
 MONITOR_SCOPE = "https://monitor.azure.com/.default"
 # Refresh this long before expiry (Entra ID tokens live 60 to 90 minutes; azure-identity's own
@@ -23,10 +26,6 @@ MINIMUM_PAUSE_SECONDS = 30
 RETRY_PAUSES_SECONDS = (1, 2, 5, 10, 30, 60)
 
 log = logging.getLogger(__name__)
-
-
-if TYPE_CHECKING:
-    from azure.core.credentials import TokenCredential
 
 
 class TokenSettings(BaseSettings):
