@@ -52,12 +52,11 @@ def pause_after(expires_on: float, now: float) -> float:
     return max(MINIMUM_PAUSE_SECONDS, expires_on - now - REFRESH_MARGIN_SECONDS)
 
 
-def refresh_once(credential: TokenCredential, settings: TokenSettings,
-                 clock: Callable[[], float] = time.time) -> float:
+def refresh_once(credential: TokenCredential, settings: TokenSettings) -> float:
     """Get and write one token; the pause before the next."""
     token = credential.get_token(settings.scope)
     write_token_file(settings.token_file, token.token)
-    pause = pause_after(token.expires_on, clock())
+    pause = pause_after(token.expires_on, time.time())
     log.info("wrote an access token for %s to %s; next in %.0f s",
              settings.scope, settings.token_file, pause)
     return pause

@@ -27,7 +27,7 @@ from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import (
 from opentelemetry.proto.common.v1.common_pb2 import KeyValue
 from opentelemetry.proto.resource.v1.resource_pb2 import Resource
 
-from tests.support.stand_in import Refused, StandIn
+from tests.support.stand_in import BearerTokens, Refused, StandIn
 
 TRACES_PATH, LOGS_PATH = "/v1/traces", "/v1/logs"
 # The form of a workspace's ingestion path (docs/azure.md); the stand-in answers only this.
@@ -58,24 +58,22 @@ class LogRecord:
 
 class _BearerChecked(StandIn):
     def __init__(self) -> None:
-        self.valid_tokens: set[str] = set()
-        self.tokens_seen: Counter[str] = Counter()
+        self.tokens = BearerTokens()
         super().__init__()
 
-    def accept(self, *tokens: str) -> None:
+    def accept(self, token: str) -> None:
         with self._lock:
-            self.valid_tokens.update(tokens)
+            self.tokens.valid.add(token)
 
     def _token(self, headers: Message) -> str:
-        scheme, _, token = headers.get("Authorization", "").partition(" ")
-        if scheme != "Bearer" or token not in self.valid_tokens:
+        token = self.tokens.check(headers.get("Authorization", ""))
+        if token is None:
             raise Refused(401, "no valid bearer token")
-        self.tokens_seen[token] += 1
         return token
 
     def seen(self) -> Counter[str]:
         with self._lock:
-            return Counter(self.tokens_seen)
+            return Counter(self.tokens.seen)
 
 
 def _strings(attributes: list[KeyValue]) -> dict[str, str]:

@@ -31,6 +31,8 @@ from google.cloud.logging_v2.types import WriteLogEntriesRequest
 from google.cloud.monitoring_v3.types import CreateTimeSeriesRequest
 from google.cloud.trace_v2.types import BatchWriteSpansRequest
 
+from tests.support.stand_in import BearerTokens
+
 PROJECT = "tradetrace-standin"
 ZONE = "europe-west1-b"
 INSTANCE_ID = "4520031799277581759"
@@ -107,8 +109,7 @@ def _attribute(value) -> str:
 class GoogleCloudApis:
     def __init__(self, key_pem: bytes, certificate_pem: bytes) -> None:
         self._lock = threading.Lock()
-        self.valid_tokens: set[str] = set()
-        self.tokens_seen: Counter[str] = Counter()
+        self.tokens = BearerTokens()
         self.spans: list[Span] = []
         self.entries: list[LogEntry] = []
         self.points: list[Point] = []
@@ -123,7 +124,7 @@ class GoogleCloudApis:
 
     def accept(self, token: str) -> None:
         with self._lock:
-            self.valid_tokens.add(token)
+            self.tokens.valid.add(token)
 
     def _handlers(self) -> grpc.GenericRpcHandler:
         methods = {TRACE_METHOD: (BatchWriteSpansRequest.pb(), self._keep_spans),
@@ -146,11 +147,10 @@ class GoogleCloudApis:
         def handler(method: str, request_type, keep):
             def call(request_bytes: bytes, context: grpc.ServicerContext) -> bytes:
                 metadata = dict(context.invocation_metadata())
-                scheme, _, token = str(metadata.get("authorization", "")).partition(" ")
                 with self._lock:
-                    if scheme != "Bearer" or token not in self.valid_tokens:
+                    token = self.tokens.check(str(metadata.get("authorization", "")))
+                    if token is None:
                         context.abort(grpc.StatusCode.UNAUTHENTICATED, "no valid bearer token")
-                    self.tokens_seen[token] += 1
                     self.bytes_received[method] += len(request_bytes)
                     request = request_type.FromString(request_bytes)
                     if problem := invalid(request):
@@ -214,7 +214,7 @@ class GoogleCloudApis:
 
     def seen(self) -> Counter[str]:
         with self._lock:
-            return Counter(self.tokens_seen)
+            return Counter(self.tokens.seen)
 
     def close(self) -> None:
         self._server.stop(grace=None)

@@ -4,6 +4,7 @@ answers POSTs on a thread of its own, the subclass says with what (and keeps wha
 from __future__ import annotations
 
 import threading
+from collections import Counter
 from email.message import Message
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
@@ -14,6 +15,23 @@ class Refused(Exception):
     def __init__(self, status: int, reason: str) -> None:
         super().__init__(reason)
         self.status = status
+
+
+class BearerTokens:
+    """The bearer tokens a cloud API stand-in accepts, and how many calls came with each.
+    Not locked: the stand-in holds its own lock around it."""
+
+    def __init__(self) -> None:
+        self.valid: set[str] = set()
+        self.seen: Counter[str] = Counter()
+
+    def check(self, authorization: str) -> str | None:
+        """The token of an `Authorization` value, counted, or None when it is not accepted."""
+        scheme, _, token = authorization.partition(" ")
+        if scheme != "Bearer" or token not in self.valid:
+            return None
+        self.seen[token] += 1
+        return token
 
 
 class StandIn:
