@@ -31,7 +31,13 @@ class SignalOutcome:
     def from_json(cls, raw: str | bytes) -> SignalOutcome:
         """The record; fields a newer dispatcher added are passed over."""
         record = json.loads(raw)
-        known: dict[str, Any] = {f.name: record[f.name] for f in fields(cls) if f.name in record}
+        known: dict[str, Any] = {name: record[name] for name in _FIELDS if name in record}
         for name in PIPELINE_LISTS:
-            known[name] = [int(p) for p in known.get(name, [])]
+            if pipelines := known.get(name):
+                known[name] = [int(p) for p in pipelines]
         return cls(**known)
+
+
+# Named once: `fields()` on every record was most of the ~6 us each of 10,000 records cost the
+# explorer's funnel.
+_FIELDS = tuple(f.name for f in fields(SignalOutcome))

@@ -22,17 +22,22 @@ from datetime import datetime
 from typing import Any
 
 import redis
-from confluent_kafka import KafkaException
+from confluent_kafka import KafkaException, TopicPartition
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from services.shared import redis_keys
-from services.shared.consumer_lag import LagReader
 from services.shared.db import Execution, ExecutionStatus
 from services.shared.dispatch_record import SignalOutcome
 from services.shared.redrive import read_parked
 from services.shared.settings import Settings
-from services.shared.topic_reads import Ranges, offsets_since, read_range, topic_reader
+from services.shared.topic_reads import (
+    Ranges,
+    kept_consumer,
+    offsets_since,
+    read_range,
+    topic_reader,
+)
 
 # The most messages a funnel reads (a window larger says so rather than read for ever).
 MAX_MESSAGES = 100_000
@@ -149,12 +154,13 @@ def _body(value: bytes | None) -> dict[str, Any] | None:
 
 
 def _committed(settings: Settings, ranges: Ranges) -> dict[int, int]:
-    """The dispatcher group's committed offset of each partition (0 when none)."""
-    reader = LagReader(settings, timeout=10)
-    try:
-        return {p: max(offset, 0) for p, offset in reader.committed(list(ranges)).items()}
-    finally:
-        reader.close()
+    """The dispatcher group's committed offset of each partition (0 when none), asked by a
+    consumer with the group's id that never subscribes, assigns or commits (as LagReader's)."""
+    wanted = [TopicPartition(settings.signals_topic, p) for p in ranges]
+    with kept_consumer(settings.kafka_config({"group.id": settings.consumer_group,
+                                              "enable.auto.commit": False})) as consumer:
+        return {tp.partition: max(tp.offset, 0)
+                for tp in consumer.committed(wanted, timeout=10)}
 
 
 def _dispatched(client: redis.Redis, session: Session, signal_ids: list[str],

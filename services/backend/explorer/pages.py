@@ -233,9 +233,14 @@ def _pipeline_page(pipeline_id: int, template: str,
 def funnel_page(settings: SettingsDep, redis_client: RedisDep, session: SessionDep,
                 window: str = "1h", ticker: str | None = None, pipeline: str | None = None,
                 step: str | None = None) -> HTMLResponse:
-    return _page("funnel.html", **funnel_view.page(settings, redis_client, session, window,
-                                                   ticker, pipeline, step),
-                 windows=list(objective.WINDOWS))
+    timings = ServerTiming()
+    with timings.part("kafka+redis+db"):
+        values = funnel_view.page(settings, redis_client, session, window, ticker, pipeline,
+                                  step)
+    with timings.part("render"):
+        page = _page("funnel.html", **values, windows=list(objective.WINDOWS))
+    page.headers["Server-Timing"] = timings.header()
+    return page
 
 
 @pages.get("/dlq")

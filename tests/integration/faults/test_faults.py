@@ -5,12 +5,14 @@ Each test stops a real component of the stack and brings it back before it ends.
 
 from __future__ import annotations
 
+import re
 import time
 from typing import Any
 
 import httpx
 from confluent_kafka import Consumer, KafkaException
 
+from services.backend.explorer.access import COOKIE
 from services.signal_generator.publisher import SignalPublisher
 from tests.support.dispatcher import wait_for_index
 from tests.support.ground_truth import SERVICES, Recovery
@@ -49,7 +51,9 @@ def test_broker_restart_loses_no_signal(api: httpx.Client, settings, stack: Stac
                                         platform: Platform, ticker: str, recovered: Recovery,
                                         restore) -> None:
     """The broker away: every signal published before, during and after is handled once, and
-    no service dies of it (the backend's lag reader once aborted its process)."""
+    no service dies of it (the backend's lag reader once aborted its process). The funnel
+    page says the broker is away, and counts again once it is back (its Kafka clients are
+    kept between loads)."""
     pids = {name: platform.pid(name) for name in SERVICES}
     tickers = [f"{ticker[:6]}{i:02d}" for i in range(30)]
     pipelines = [create_pipeline(api, f"restart-{t}", [t])["id"] for t in tickers]
@@ -64,6 +68,7 @@ def test_broker_restart_loses_no_signal(api: httpx.Client, settings, stack: Stac
     with stack.select(["kafka"]).stopped():
         for signal in during:          # buffered by the producer while the broker is away
             publisher.publish(signal)
+        assert 'id="funnel-problem"' in _funnel_page(api, f"ticker={tickers[0]}")
     assert publisher.flush(120) == 0
     assert (publisher.counts.delivered, publisher.counts.failed) == (30, 0)
 
@@ -72,7 +77,18 @@ def test_broker_restart_loses_no_signal(api: httpx.Client, settings, stack: Stac
         assert len(emit.wait_for_executions(settings, signal.signal_id,
                                             len(outcome["enqueued"]))) == 1
     assert {name: platform.pid(name) for name in SERVICES} == pids, "a service restarted"
+    succeeded = _funnel_page(api, f"ticker={tickers[0]}&step=succeeded")
+    assert re.findall(r'data-member="([^"]+)"', succeeded) == [before[0].signal_id]
     recovered(pipelines[0], tickers[0], "broker restart")
+
+
+def _funnel_page(api: httpx.Client, query: str) -> str:
+    """The explorer's funnel of the last hour, read with the API client's key."""
+    key = api.headers["Authorization"].removeprefix("Bearer ")
+    page = api.get(f"/explorer/funnel?window=1h&{query}", headers={"Cookie": f"{COOKIE}={key}"},
+                   timeout=60)
+    assert page.status_code == 200, page.text
+    return page.text
 
 
 def test_services_run_normally_with_tracing_disabled(platform_env, tmp_path, ticker: str,
