@@ -115,8 +115,8 @@ def read_range(consumer: Consumer, topic: str, ranges: Ranges,
     while len(done) < len(wanted):
         if time.monotonic() > deadline:
             raise TimeoutError(f"reading {topic} took over {timeout:.0f}s")
-        # A short wait: consume() waits its whole timeout for a batch it cannot fill, 0.5 s
-        # of every read whose partitions hold under 1,000 messages.
+        # A short wait: consume() waits its whole timeout for a batch it cannot fill, so a
+        # read's last batch (under 1,000 messages) cost it 0.5 s.
         for message in consumer.consume(1000, 0.05):
             partition = message.partition() or 0
             error = message.error()

@@ -1,14 +1,24 @@
 """Kept reading consumers: one client reused by the reads that follow each other, a client
-whose read raised never reused (no broker is needed: a consumer connects on its first request)."""
+whose read raised never reused (no broker is needed: nothing here asks one anything)."""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+
 import pytest
 
+from services.shared import topic_reads
 from services.shared.topic_reads import kept_consumer
 
 CONFIG = {"bootstrap.servers": "127.0.0.1:9", "group.id": "unit-topic-reads",
           "enable.auto.commit": False, "log_level": 0}
+
+
+@pytest.fixture(autouse=True)
+def _closed_after() -> Iterator[None]:
+    """The consumers a test left kept are closed when it ends."""
+    yield
+    topic_reads._close_kept()
 
 
 def test_a_read_that_ended_well_leaves_its_consumer_to_the_next() -> None:

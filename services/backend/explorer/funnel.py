@@ -15,32 +15,22 @@ matched); each stop is counted under the step it stopped after, and lists its si
 
 from __future__ import annotations
 
-import json
 from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
 import redis
-from confluent_kafka import KafkaException, TopicPartition
+from confluent_kafka import KafkaException
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from services.backend.explorer.funnel_messages import MAX_MESSAGES, Message, window_messages
 from services.shared import redis_keys
 from services.shared.db import Execution, ExecutionStatus
 from services.shared.dispatch_record import SignalOutcome
 from services.shared.redrive import read_parked
 from services.shared.settings import Settings
-from services.shared.topic_reads import (
-    Ranges,
-    kept_consumer,
-    offsets_since,
-    read_range,
-    topic_reader,
-)
-
-# The most messages a funnel reads (a window larger says so rather than read for ever).
-MAX_MESSAGES = 100_000
 
 
 @dataclass
@@ -77,19 +67,11 @@ class FunnelView:
                 "pipeline_id": self.pipeline_id, "steps": [s.as_json() for s in self.steps]}
 
 
-@dataclass(frozen=True)
-class _Message:
-    partition: int
-    offset: int
-    signal_id: str | None           # None: not a signal
-    ticker: str | None
-
-
 def build(settings: Settings, client: redis.Redis, session: Session, since: datetime,
           ticker: str | None = None, pipeline_id: int | None = None) -> FunnelView:
     """The funnel of the messages written since `since`, of one ticker, one pipeline's runs,
     or all."""
-    messages, waiting = _messages(settings, since)
+    messages, waiting = window_messages(settings, since)
     if ticker is not None:
         messages = [m for m in messages if m.ticker == ticker]
     parked = {(e.source_partition, e.source_offset): e
@@ -114,53 +96,12 @@ def build(settings: Settings, client: redis.Redis, session: Session, since: date
     return FunnelView(since, ticker, pipeline_id, steps)
 
 
-def _member(message: _Message) -> str:
+def _member(message: Message) -> str:
     return message.signal_id or f"offset:{message.partition}:{message.offset}"
 
 
 def _stop(stops: dict[str, Step], key: str, label: str, unit: str) -> Step:
     return stops.setdefault(key, Step(key, label, unit, stop=True))
-
-
-def _messages(settings: Settings, since: datetime) -> tuple[list[_Message], set[tuple[int, int]]]:
-    """The window's messages, and those the dispatcher's group has not committed yet."""
-    topic = settings.signals_topic
-    with topic_reader(settings) as consumer:
-        ranges = offsets_since(consumer, topic, since)
-        total = sum(end - start for start, end in ranges.values())
-        if total > MAX_MESSAGES:
-            raise ValueError(f"{total} messages in the window, over the {MAX_MESSAGES} a "
-                             f"funnel reads: choose a shorter window")
-        read = read_range(consumer, topic, ranges)
-    committed = _committed(settings, ranges)
-    messages, waiting = [], set()
-    for message in read:
-        body = _body(message.value())
-        found = _Message(message.partition() or 0, message.offset() or 0,
-                         body.get("signal_id") if body else None,
-                         body.get("ticker") if body else None)
-        messages.append(found)
-        if found.offset >= committed.get(found.partition, 0):
-            waiting.add((found.partition, found.offset))
-    return messages, waiting
-
-
-def _body(value: bytes | None) -> dict[str, Any] | None:
-    try:
-        body = json.loads(value or b"")
-    except ValueError:
-        return None
-    return body if isinstance(body, dict) and isinstance(body.get("signal_id"), str) else None
-
-
-def _committed(settings: Settings, ranges: Ranges) -> dict[int, int]:
-    """The dispatcher group's committed offset of each partition (0 when none), asked by a
-    consumer with the group's id that never subscribes, assigns or commits (as LagReader's)."""
-    wanted = [TopicPartition(settings.signals_topic, p) for p in ranges]
-    with kept_consumer(settings.kafka_config({"group.id": settings.consumer_group,
-                                              "enable.auto.commit": False})) as consumer:
-        return {tp.partition: max(tp.offset, 0)
-                for tp in consumer.committed(wanted, timeout=10)}
 
 
 def _dispatched(client: redis.Redis, session: Session, signal_ids: list[str],
